@@ -1,0 +1,35 @@
+# truceline: `make run` serves the demo centre, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+DEMO_DB := sqlite:///demo.db
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job: build the illustrative demo centre into demo.db and print its summary.
+run: install
+	$(BIN)/truceline demo --days 7 --force --db $(DEMO_DB)
+
+lint: install
+	$(BIN)/ruff check truceline tests bench
+	$(BIN)/ruff format --check truceline tests bench
+	$(BIN)/mypy truceline
+
+# The whole suite, on SQLite and on PostgreSQL (TRUCELINE_TEST_PG_URL, default: the local server).
+test: lint
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

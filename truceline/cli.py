@@ -1,0 +1,321 @@
+"""The `truceline` command: parse arguments, call services, print."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from truceline import __version__
+from truceline.errors import ProblemsError, TrucelineError
+
+app = typer.Typer(
+    name="truceline",
+    help="Software for a joint ceasefire monitoring centre.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+mission_app = typer.Typer(help="Check mission files.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Import observations and positions.", no_args_is_help=True)
+observations_app = typer.Typer(help="Stored observations.", no_args_is_help=True)
+app.add_typer(mission_app, name="mission")
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(observations_app, name="observations")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL (else TRUCELINE_DATABASE_URL, else sqlite:///truceline.db)."
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")]
+
+
+def engine_for(db: str | None) -> Any:
+    from truceline.settings import database_url
+    from truceline.store.db import make_engine
+
+    return make_engine(database_url(db))
+
+
+def parse_time(value: str | None, option: str) -> int | None:
+    if value is None:
+        return None
+    from truceline.domain.timeutil import to_us
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise TrucelineError(f"{option}: not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise TrucelineError(f"{option}: {value!r} has no offset (write e.g. +04:00 or Z)")
+    return to_us(moment)
+
+
+@app.callback()
+def root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
+    ] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    """Software for a joint ceasefire monitoring centre."""
+    if version:
+        out.print(f"truceline {__version__}")
+        raise typer.Exit()
+
+
+@app.command("init")
+def init_command(
+    mission: Annotated[Path, typer.Argument(help="The mission file (YAML or JSON).")],
+    db: Db = None,
+) -> None:
+    """Create or migrate the database and load the mission."""
+    from truceline.services.missions import init_database
+
+    result = init_database(engine_for(db), mission)
+    m = result.mission
+    state = "loaded" if result.changed else "already loaded, nothing changed"
+    out.print(f"mission {m.id} ({m.name}) {state}; sha256 {m.sha256}")
+    out.print(
+        f"{len(m.parties)} parties, {len(m.contingents)} contingents, {len(m.units)} units, "
+        f"{len(m.zones)} zones, {len(m.clauses)} clauses"
+    )
+
+
+@mission_app.command("check")
+def mission_check(mission: Annotated[Path, typer.Argument(help="The mission file.")]) -> None:
+    """Validate a mission file; print its zones (area in km²) and clauses with their versions."""
+    from truceline.services.missions import read_mission
+
+    m, _ = read_mission(mission)
+    out.print(f"mission {m.id}: {m.name}")
+    out.print(
+        f"time zone {m.timezone.key}, reporting days close at {m.report_cutoff:%H:%M}; "
+        f"sha256 {m.sha256}"
+    )
+    zones = Table("zone", "name", "area km²", "buffer m", title="zones", title_justify="left")
+    for z in m.zones.values():
+        zones.add_row(
+            z.id, z.name, f"{z.area_km2:,.1f}", "" if z.buffer_m is None else f"{z.buffer_m:g}"
+        )
+    out.print(zones)
+    clauses = Table("clause", "rule", "title", "versions", title="clauses", title_justify="left")
+    for c in m.clauses.values():
+        versions = ", ".join(
+            f"v{v.version} from {v.effective.isoformat() if v.effective else 'the start'}"
+            for v in c.versions
+        )
+        clauses.add_row(c.id, c.rule, c.title or "", versions)
+    out.print(clauses)
+    out.print("the mission file is valid")
+
+
+ReporterOpt = Annotated[
+    str | None, typer.Option("--reporter", help="Contingent for rows that name no reporter.")
+]
+SkipOpt = Annotated[
+    bool,
+    typer.Option("--skip-invalid", help="Import the good records; write the bad to a reject file."),
+]
+RejectOpt = Annotated[
+    Path | None,
+    typer.Option("--reject-file", help="Where the bad records go (with --skip-invalid)."),
+]
+
+
+def _run_imports(files: list[Path], run: Any) -> None:
+    from truceline.services.ingest import ImportRejected
+
+    failed = 0
+    for path in files:
+        try:
+            if err.is_terminal:
+                with Progress(
+                    "[progress.description]{task.description}",
+                    BarColumn(),
+                    DownloadColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=True,
+                ) as bar:
+                    task = bar.add_task(path.name, total=None)
+
+                    def advance(done: int, total: int, task: Any = task, bar: Any = bar) -> None:
+                        bar.update(task, completed=done, total=total)
+
+                    report = run(path, advance)
+            else:
+                report = run(path, None)
+        except ImportRejected as exc:
+            failed += 1
+            err.print(str(exc))
+            continue
+        except ProblemsError as exc:
+            failed += 1
+            err.print(exc.render())
+            continue
+        except TrucelineError as exc:
+            failed += 1
+            err.print(f"{exc}; nothing was imported")
+            continue
+        out.print(report.summary())
+        for error in report.errors[:20]:
+            err.print(f"  rejected {error}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@ingest_app.command("observations")
+def ingest_observations_command(
+    files: Annotated[list[Path], typer.Argument(help="CSV or GeoJSON files.")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or geojson (default: by extension).")
+    ] = None,
+    reporter: ReporterOpt = None,
+    skip_invalid: SkipOpt = False,
+    reject_file: RejectOpt = None,
+    db: Db = None,
+) -> None:
+    """Import observations. Each file is all-or-nothing unless --skip-invalid."""
+    from truceline.services.ingest import ingest_observations
+
+    if reject_file is not None and not skip_invalid:
+        raise TrucelineError("--reject-file goes with --skip-invalid")
+    if reject_file is not None and len(files) > 1:
+        raise TrucelineError("--reject-file takes one input file")
+    engine = engine_for(db)
+    _run_imports(
+        files,
+        lambda path, progress: ingest_observations(
+            engine,
+            path,
+            fmt=fmt,
+            default_reporter=reporter,
+            skip_invalid=skip_invalid,
+            reject_file=reject_file,
+            progress=progress,
+        ),
+    )
+
+
+@ingest_app.command("positions")
+def ingest_positions_command(
+    files: Annotated[list[Path], typer.Argument(help="Positions CSV files.")],
+    skip_invalid: SkipOpt = False,
+    reject_file: RejectOpt = None,
+    db: Db = None,
+) -> None:
+    """Import unit positions (tracks). Each file is all-or-nothing unless --skip-invalid."""
+    from truceline.services.ingest import ingest_positions
+
+    if reject_file is not None and not skip_invalid:
+        raise TrucelineError("--reject-file goes with --skip-invalid")
+    if reject_file is not None and len(files) > 1:
+        raise TrucelineError("--reject-file takes one input file")
+    engine = engine_for(db)
+    _run_imports(
+        files,
+        lambda path, progress: ingest_positions(
+            engine, path, skip_invalid=skip_invalid, reject_file=reject_file, progress=progress
+        ),
+    )
+
+
+@observations_app.command("list")
+def observations_list(
+    since: Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """List stored observations in time order."""
+    from truceline.store.db import require_schema
+    from truceline.store.observations import list_observations
+
+    engine = engine_for(db)
+    require_schema(engine)
+    with engine.connect() as conn:
+        rows = list_observations(
+            conn,
+            since_us=parse_time(since, "--since"),
+            until_us=parse_time(until, "--until"),
+            kind=kind,
+            limit=limit,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "observed", "kind", "count", "actor", "source", "reporter", "lat", "lon")
+    for r in rows:
+        source = f"{r['source_kind']}:{r['source']}"
+        position = (f"{r['lat']:.5f}", f"{r['lon']:.5f}")
+        table.add_row(
+            str(r["id"]), r["observed_from"], _kind(r), str(r["count"]), r["actor"], source,
+            r["reporter"], *position,
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(rows)} observation(s)")
+
+
+def _kind(row: dict[str, Any]) -> str:
+    return str(row["kind"]) + (f"/{row['subtype']}" if row["subtype"] else "")
+
+
+@app.command("demo")
+def demo_command(
+    days: Annotated[int, typer.Option(min=1, max=60, help="Days of synthetic activity.")] = 7,
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 1,
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where the generated files are written.")
+    ] = Path("demo-data"),
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a database that has data.")
+    ] = False,
+    db: Db = None,
+) -> None:
+    """Build the illustrative demo centre into a fresh database."""
+    from truceline.services.demo import build_demo
+
+    summary = build_demo(engine_for(db), days=days, seed=seed, data_dir=data_dir, force=force)
+    for line in summary:
+        out.print(line)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv or os.environ.get("TRUCELINE_DEBUG") == "1"
+    try:
+        app(prog_name="truceline")
+    except ProblemsError as exc:
+        err.print(exc.render())
+        sys.exit(exc.exit_code)
+    except TrucelineError as exc:
+        err.print(f"error: {exc}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""One module per clause kind. Each defines `Params` (the clause's parameters as a pydantic
+model whose `rule` field is the kind's name) and `references` (which mission ids it names).
+
+Adding a rule kind is adding one module and listing it in `RULES`.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from truceline.domain.rules import (
+    confined_to,
+    excluded_from,
+    free_passage,
+    max_count,
+    monitor_access,
+    no_fire,
+    withdrawn_by,
+)
+
+RULES: dict[str, ModuleType] = {
+    module.Params.model_fields["rule"].default: module
+    for module in (
+        no_fire,
+        withdrawn_by,
+        max_count,
+        confined_to,
+        excluded_from,
+        free_passage,
+        monitor_access,
+    )
+}

@@ -1,0 +1,1 @@
+"""One module per input format: parse → records + row errors. No database here."""

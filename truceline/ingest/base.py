@@ -1,0 +1,115 @@
+"""What every importer shares: chunks of records and row errors, and reading text files
+so that a binary, empty or non-UTF-8 file gets a clear answer, never a traceback."""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from truceline.domain.records import Problems
+from truceline.errors import TrucelineError
+
+CHUNK_ROWS = 10_000
+SNIFF_BYTES = 64 * 1024
+
+
+class FileProblem(TrucelineError):
+    """The file as a whole cannot be read; nothing of it is imported (even with --skip-invalid)."""
+
+
+@dataclass
+class RowError:
+    location: str  # `file:line`, `file: features[3]`, ...
+    problems: Problems
+    raw: Any  # the record as read, for the reject file
+
+    def __str__(self) -> str:
+        return f"{self.location}: " + "; ".join(f"{c}: {m}" if c else m for c, m in self.problems)
+
+
+@dataclass
+class Chunk:
+    rows: list[tuple[Any, ...]]  # records ready to store, in file order
+    errors: list[RowError] = field(default_factory=list)
+    bytes_read: int = 0
+    locations: list[str] = field(default_factory=list)  # location of each row (same order)
+
+
+class _Counting(io.RawIOBase):
+    def __init__(self, raw: io.BufferedReader) -> None:
+        self.raw, self.count = raw, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)
+        self.count += n or 0
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+class TextSource:
+    """A UTF-8 text file (a BOM is skipped) with a count of the bytes read so far."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = str(path)
+        try:
+            raw = path.open("rb")
+        except FileNotFoundError:
+            raise FileProblem(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise FileProblem(f"{path}: is a folder, not a file") from None
+        except OSError as exc:
+            raise FileProblem(f"{path}: cannot open: {exc.strerror}") from None
+        head = raw.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+        if not head:
+            raw.close()
+            raise FileProblem(f"{path}: the file is empty (expected a header row)")
+        nul = head.find(b"\x00")
+        if nul >= 0:
+            raw.close()
+            kind = (
+                "UTF-16 text"
+                if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+                else "binary"
+            )
+            raise FileProblem(
+                f"{path}: looks {kind} (NUL byte at offset {nul}); expected UTF-8 text"
+            )
+        self.size = path.stat().st_size
+        self._counter = _Counting(raw)
+        self.text = io.TextIOWrapper(
+            io.BufferedReader(self._counter, 1 << 20), encoding="utf-8-sig", newline=""
+        )
+
+    @property
+    def bytes_read(self) -> int:
+        return self._counter.count
+
+    def close(self) -> None:
+        self.text.close()
+
+    def decode_problem(self, exc: UnicodeDecodeError, line: int) -> FileProblem:
+        return FileProblem(
+            f"{self.name}:{line}: not UTF-8 text ({exc.reason}); save the file as UTF-8"
+        )
+
+
+def chunked(rows: Iterator[tuple[Any, ...]], size: int = CHUNK_ROWS) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,97 @@
+"""Observations from GeoJSON: a FeatureCollection of Point features whose properties carry the
+CSV columns; lat/lon come from the geometry (or, with a null geometry, from the observer
+columns). A feature is named by its index: `file: features[3]`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from truceline.domain import observations as obs
+from truceline.domain.records import Problems
+from truceline.ingest.base import CHUNK_ROWS, Chunk, FileProblem, RowError, TextSource
+
+PROPERTY_COLUMNS = tuple(c for c in obs.COLUMNS if c not in ("lat", "lon"))
+MAX_BYTES = 512 * 1024 * 1024
+
+
+def _load(source: TextSource) -> Any:
+    if source.size > MAX_BYTES:
+        raise FileProblem(f"{source.name}: {source.size:,} bytes is too large for GeoJSON; use CSV")
+    try:
+        return json.load(source.text)
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"{source.name}: not UTF-8 text ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise FileProblem(
+            f"{source.name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise FileProblem(f"{source.name}: JSON nested too deeply") from None
+
+
+def feature_fields(feature: Any) -> tuple[dict[str, Any] | None, Problems]:
+    """The CSV-like fields of one feature, or its structural problems."""
+    problems = Problems()
+    if not isinstance(feature, dict) or feature.get("type") != "Feature":
+        problems.add("type", "expected a GeoJSON Feature")
+        return None, problems
+    properties = feature.get("properties")
+    if properties is None:
+        properties = {}
+    if not isinstance(properties, dict):
+        problems.add("properties", "expected an object")
+        return None, problems
+    for key in properties:
+        if key in ("lat", "lon"):
+            problems.add(f"properties.{key}", "give the location as the Point geometry")
+        elif key not in PROPERTY_COLUMNS:
+            problems.add(f"properties.{key}", "unknown property")
+    fields = {f"{k}": v for k, v in properties.items()}
+    geometry = feature.get("geometry")
+    if geometry is not None:
+        coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+            problems.add("geometry", "expected a Point (or null with the observer columns)")
+        elif not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
+            problems.add("geometry.coordinates", "expected [lon, lat]")
+        else:
+            fields["lon"], fields["lat"] = coordinates[0], coordinates[1]
+    return (None if problems else fields), problems
+
+
+def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
+    doc = _load(source)
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        raise FileProblem(f"{source.name}: expected a GeoJSON FeatureCollection")
+    features = doc.get("features")
+    if not isinstance(features, list):
+        raise FileProblem(f"{source.name}: `features` is not a list")
+    for start in range(0, len(features), CHUNK_ROWS):
+        chunk = Chunk([], bytes_read=source.size)
+        for index in range(start, min(start + CHUNK_ROWS, len(features))):
+            location = f"{source.name}: features[{index}]"
+            fields, problems = feature_fields(features[index])
+            record = None
+            if fields is not None:
+                record, problems = obs.build_observation(fields, ctx)
+                problems = Problems(
+                    (f"properties.{c}" if c not in ("lat", "lon", "") else "geometry", m)
+                    for c, m in problems
+                )
+            if record is None:
+                chunk.errors.append(RowError(location, problems, features[index]))
+            else:
+                chunk.rows.append(record.stored())
+                chunk.locations.append(location)
+        yield chunk
+
+
+def parse_file(path: Path, ctx: obs.Context) -> Iterator[Chunk]:
+    source = TextSource(path)
+    try:
+        yield from parse(source, ctx)
+    finally:
+        source.close()

@@ -1,0 +1,387 @@
+"""Load a mission file: every problem found, each named by its path.
+
+Sections are checked one by one so that one problem does not hide the others: a file with a
+misspelt zone, a naive time and an unknown key reports all three.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from datetime import datetime, time
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from truceline.domain.canonical import canonical_sha256
+from truceline.domain.rules import RULES
+from truceline.domain.rules.base import ClauseParams
+from truceline.errors import MissionError, Problem
+from truceline.mission import schema
+from truceline.mission.geometry import GeometryProblem, area_km2, build_zone, extract_geometry
+from truceline.mission.model import (
+    Clause,
+    ClauseVersion,
+    Contingent,
+    Correlation,
+    Mission,
+    Party,
+    Unit,
+    Zone,
+)
+from truceline.mission.yamlstrict import YamlSyntaxError, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
+ReadFile = Callable[[str], str]
+
+
+def join_path(base: str, loc: tuple[int | str, ...]) -> str:
+    path = base
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def _message(error: ErrorDetails) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required"
+    if kind == "timezone_aware":
+        return "a time needs an offset, e.g. 2020-11-10T00:00:00+04:00"
+    if kind in ("datetime_from_date_parsing", "datetime_parsing", "datetime_type"):
+        return f"not an ISO 8601 time with offset: {error['input']!r}"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def validate(model: type[M], data: Any, path: str, problems: list[Problem]) -> M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors():
+            problems.append(Problem(join_path(path, tuple(error["loc"])), _message(error)))
+        return None
+
+
+def _items(doc: dict[str, Any], key: str, problems: list[Problem]) -> list[Any]:
+    value = doc.get(key, [])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        problems.append(Problem(key, "expected a list"))
+        return []
+    return value
+
+
+def _ids(items: list[Any], key: str, problems: list[Problem]) -> set[str]:
+    """Ids in a list (valid items or not, so one bad item does not cascade); no duplicates."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            ident = item["id"]
+            if ident in seen:
+                problems.append(Problem(f"{key}[{i}].id", f"duplicate id {ident!r}"))
+            seen.add(ident)
+    return seen
+
+
+def parse_mission(text: str, *, source: str, read_file: ReadFile | None = None) -> Mission:
+    """Parse mission text (YAML, or JSON when `source` ends in .json)."""
+    try:
+        if source.endswith(".json"):
+            doc = json.loads(text, object_pairs_hook=_no_duplicates)
+        else:
+            doc = load_yaml(text)
+    except YamlSyntaxError as exc:
+        raise MissionError(
+            f"{source}: not valid YAML",
+            [Problem(f"line {exc.line}, column {exc.column}", exc.message)],
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise MissionError(
+            f"{source}: not valid JSON",
+            [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)],
+        ) from None
+    except ValueError as exc:
+        raise MissionError(f"{source}: not valid JSON", [Problem("", str(exc))]) from None
+    return parse_mission_document(doc, source=source, read_file=read_file)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_mission_document(
+    doc: Any, *, source: str = "mission", read_file: ReadFile | None = None
+) -> Mission:
+    problems: list[Problem] = []
+    if not isinstance(doc, dict):
+        raise MissionError(f"{source}: invalid mission file", [Problem("", "expected a mapping")])
+    for key in doc:
+        if key not in schema.TOP_LEVEL_KEYS:
+            problems.append(Problem(str(key), "unknown key"))
+    if doc.get("format") != schema.FORMAT:
+        problems.append(
+            Problem("format", f"expected {schema.FORMAT!r}, found {doc.get('format')!r}")
+        )
+    resolved = dict(doc)
+
+    info = validate(schema.MissionInfo, doc.get("mission"), "mission", problems)
+    party_items = _items(doc, "parties", problems)
+    contingent_items = _items(doc, "contingents", problems)
+    party_ids = _ids(party_items, "parties", problems)
+    contingent_ids = _ids(contingent_items, "contingents", problems)
+    for clash in sorted(party_ids & contingent_ids):
+        problems.append(Problem("contingents", f"id {clash!r} is also a party's id"))
+    for reserved in sorted((party_ids | contingent_ids) & {"unknown", "undetermined"}):
+        problems.append(Problem("parties", f"id {reserved!r} is reserved"))
+    if not party_items:
+        problems.append(Problem("parties", "at least one party is needed"))
+    if len(contingent_items) < 2:
+        problems.append(Problem("contingents", "a joint centre needs at least two contingents"))
+
+    parties = [
+        validate(schema.PartySpec, p, f"parties[{i}]", problems) for i, p in enumerate(party_items)
+    ]
+    contingents = [
+        validate(schema.ContingentSpec, c, f"contingents[{i}]", problems)
+        for i, c in enumerate(contingent_items)
+    ]
+
+    unit_items = _items(doc, "units", problems)
+    _ids(unit_items, "units", problems)
+    units: list[schema.UnitSpec] = []
+    for i, item in enumerate(unit_items):
+        unit = validate(schema.UnitSpec, item, f"units[{i}]", problems)
+        if unit is None:
+            continue
+        if unit.contingent is not None and unit.contingent not in contingent_ids:
+            problems.append(
+                Problem(f"units[{i}].contingent", f"unknown contingent {unit.contingent!r}")
+            )
+        if unit.party is not None and unit.party not in party_ids:
+            problems.append(Problem(f"units[{i}].party", f"unknown party {unit.party!r}"))
+        units.append(unit)
+
+    zone_items = _items(doc, "zones", problems)
+    zone_ids = _ids(zone_items, "zones", problems)
+    zones, resolved["zones"] = _zones(zone_items, read_file, problems)
+
+    clause_items = _items(doc, "clauses", problems)
+    clause_ids = _ids(clause_items, "clauses", problems)
+    clause_raw: dict[str, dict[str, Any]] = {}
+    first_versions: dict[str, ClauseParams] = {}
+    refs_ok = _RefChecker(party_ids, contingent_ids, zone_ids, problems)
+    for i, item in enumerate(clause_items):
+        params = _clause(item, f"clauses[{i}]", problems)
+        if params is not None:
+            refs_ok.check(params, f"clauses[{i}]")
+            first_versions.setdefault(params.id, params)
+            clause_raw.setdefault(params.id, dict(item))
+
+    correlation = validate(
+        schema.CorrelationSpec, doc.get("correlation") or {}, "correlation", problems
+    )
+    complaints = validate(
+        schema.ComplaintsSpec, doc.get("complaints") or {}, "complaints", problems
+    )
+    tracks = validate(schema.TracksSpec, doc.get("tracks") or {}, "tracks", problems)
+
+    versions: dict[str, list[ClauseVersion]] = {}
+    start = info.start if info else None
+    for clause_id, params in first_versions.items():
+        versions[clause_id] = [ClauseVersion(clause_id, 1, params.effective or start, params)]
+    for i, item in enumerate(_items(doc, "amendments", problems)):
+        _amendment(item, i, clause_ids, clause_raw, versions, refs_ok, problems)
+
+    if problems or info is None or correlation is None or complaints is None or tracks is None:
+        raise MissionError(f"{source}: {len(problems)} problem(s) in the mission file", problems)
+
+    clauses = {
+        cid: Clause(cid, tuple(sorted(vs, key=lambda v: v.version))) for cid, vs in versions.items()
+    }
+    return Mission(
+        id=info.id,
+        name=info.name,
+        timezone=ZoneInfo(info.timezone),
+        report_cutoff=time.fromisoformat(info.report_cutoff),
+        languages=tuple(info.languages),
+        start=info.start,
+        parties={p.id: Party(p.id, p.name) for p in parties if p},
+        contingents={c.id: Contingent(c.id, c.name, c.public_key) for c in contingents if c},
+        units={u.id: Unit(u.id, u.kind, u.contingent, u.party, u.name) for u in units},
+        zones=zones,
+        clauses=clauses,
+        correlation=Correlation(float(correlation.time_s), float(correlation.distance_m)),
+        response_hours=float(complaints.response_hours),
+        max_gap_s=float(tracks.max_gap_s),
+        document=resolved,
+        sha256=canonical_sha256(resolved),
+    )
+
+
+def _zones(
+    items: list[Any], read_file: ReadFile | None, problems: list[Problem]
+) -> tuple[dict[str, Zone], list[Any]]:
+    zones: dict[str, Zone] = {}
+    resolved_items: list[Any] = []
+    for i, item in enumerate(items):
+        resolved_items.append(item)
+        where = f"zones[{i}]"
+        spec = validate(schema.ZoneSpec, item, where, problems)
+        if spec is None:
+            continue
+        geometry = spec.geometry
+        geometry_where = f"{where}.geometry"
+        if spec.geometry_file is not None:
+            geometry_where = f"{where}.geometry_file"
+            if read_file is None:
+                problems.append(Problem(geometry_where, "geometry files cannot be read here"))
+                continue
+            try:
+                text = read_file(spec.geometry_file)
+                geometry = extract_geometry(
+                    json.loads(text), f"{geometry_where} ({spec.geometry_file})"
+                )
+            except OSError as exc:
+                problems.append(
+                    Problem(geometry_where, f"cannot read {spec.geometry_file}: {exc.strerror}")
+                )
+                continue
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    Problem(
+                        geometry_where, f"{spec.geometry_file}:{exc.lineno}: not JSON: {exc.msg}"
+                    )
+                )
+                continue
+            except GeometryProblem as exc:
+                problems.append(Problem(exc.where, exc.message))
+                continue
+            inline = {k: v for k, v in item.items() if k != "geometry_file"}
+            inline["geometry"] = geometry
+            resolved_items[-1] = inline
+        assert geometry is not None
+        try:
+            area = build_zone(geometry, spec.buffer, geometry_where)
+        except GeometryProblem as exc:
+            problems.append(Problem(exc.where, exc.message))
+            continue
+        zones[spec.id] = Zone(
+            spec.id, spec.name or spec.id, geometry, spec.buffer, area, area_km2(area)
+        )
+    return zones, resolved_items
+
+
+def _clause(item: Any, where: str, problems: list[Problem]) -> ClauseParams | None:
+    if not isinstance(item, dict):
+        problems.append(Problem(where, "a clause is a mapping"))
+        return None
+    rule = item.get("rule")
+    module = RULES.get(rule) if isinstance(rule, str) else None
+    if module is None:
+        problems.append(
+            Problem(f"{where}.rule", f"unknown rule {rule!r} (known: {', '.join(sorted(RULES))})")
+        )
+        return None
+    params: ClauseParams | None = validate(module.Params, item, where, problems)
+    return params
+
+
+class _RefChecker:
+    def __init__(
+        self, parties: set[str], contingents: set[str], zones: set[str], problems: list[Problem]
+    ) -> None:
+        self.parties, self.contingents, self.zones, self.problems = (
+            parties,
+            contingents,
+            zones,
+            problems,
+        )
+
+    def check(self, params: ClauseParams, where: str) -> bool:
+        refs = RULES[params.rule].references(params)
+        before = len(self.problems)
+        for path, ident in refs.zones:
+            if ident not in self.zones:
+                self.problems.append(Problem(f"{where}.{path}", f"unknown zone {ident!r}"))
+        for path, ident in refs.parties:
+            if ident not in self.parties:
+                self.problems.append(Problem(f"{where}.{path}", f"unknown party {ident!r}"))
+        for path, ident in refs.subjects:
+            if ident not in self.parties and ident not in self.contingents:
+                self.problems.append(
+                    Problem(f"{where}.{path}", f"unknown party or contingent {ident!r}")
+                )
+        return len(self.problems) == before
+
+
+def _amendment(
+    item: Any,
+    i: int,
+    clause_ids: set[str],
+    clause_raw: dict[str, dict[str, Any]],
+    versions: dict[str, list[ClauseVersion]],
+    refs: _RefChecker,
+    problems: list[Problem],
+) -> None:
+    where = f"amendments[{i}]"
+    spec = validate(schema.AmendmentSpec, item, where, problems)
+    if spec is None:
+        return
+    if spec.clause not in clause_ids:
+        problems.append(Problem(f"{where}.clause", f"unknown clause {spec.clause!r}"))
+        return
+    if spec.clause not in versions:
+        return  # the clause itself is invalid and reported already
+    for key in ("id", "rule", "effective"):
+        if key in spec.set:
+            problems.append(Problem(f"{where}.set.{key}", "cannot be amended"))
+            return
+    existing = versions[spec.clause]
+    if any(v.version == spec.version for v in existing):
+        problems.append(
+            Problem(
+                f"{where}.version", f"clause {spec.clause!r} has version {spec.version} already"
+            )
+        )
+        return
+    # Each version builds on the one before it in version order.
+    base = clause_raw[spec.clause]
+    merged = {**base, **spec.set}
+    params = validate(RULES[base["rule"]].Params, merged, f"{where}.set", problems)
+    if params is None or not refs.check(params, f"{where}.set"):
+        return
+    clause_raw[spec.clause] = merged
+    existing.append(ClauseVersion(spec.clause, spec.version, spec.effective, params))
+    ordered = sorted(existing, key=lambda v: v.version)
+    for earlier, later in itertools.pairwise(ordered):
+        if (
+            earlier.effective is not None
+            and later.effective is not None
+            and later.effective < earlier.effective
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.effective",
+                    f"version {later.version} takes effect before version {earlier.version}",
+                )
+            )
+            return
+
+
+def describe_effective(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else "from the start"

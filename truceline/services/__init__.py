@@ -1,0 +1,1 @@
+"""Use cases joining the domain and the store; the CLI and the web app call these."""

@@ -1,0 +1,90 @@
+"""Build the illustrative demo centre: write its files, then load them the ordinary way."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect, select, text
+
+from truceline.demo import MISSION_FILE
+from truceline.demo.generator import generate
+from truceline.domain import observations as obs
+from truceline.domain import positions as pos
+from truceline.errors import TrucelineError
+from truceline.services.ingest import ingest_observations, ingest_positions
+from truceline.services.missions import init_database
+from truceline.store import tables as t
+from truceline.store.db import is_sqlite
+
+NOTE = "The demo's zones are illustrative, not authoritative borders or lines."
+
+
+def _holds_data(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("missions"):
+            return None
+        value = conn.execute(select(t.missions.c.id)).scalar()
+        return None if value is None else str(value)
+
+
+def clear_database(engine: Engine) -> None:
+    """Remove every truceline table (used by `demo --force` only)."""
+    if is_sqlite(engine) and engine.url.database and engine.url.database != ":memory:":
+        engine.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(engine.url.database + suffix).unlink(missing_ok=True)
+        return
+    with engine.begin() as conn:
+        t.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def write_demo_files(data_dir: Path, days: int, seed: int) -> dict[str, Path]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy(MISSION_FILE, data_dir / "mission.yaml")
+    shutil.copytree(MISSION_FILE.parent / "zones", data_dir / "zones", dirs_exist_ok=True)
+    data = generate(days=days, seed=seed)
+    files = {
+        "mission": data_dir / "mission.yaml",
+        "observations": data_dir / "observations.csv",
+        "uav": data_dir / "uav-observations.geojson",
+        "positions": data_dir / "positions.csv",
+    }
+    with files["observations"].open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(obs.COLUMNS))
+        writer.writeheader()
+        writer.writerows(data.observations)
+    files["uav"].write_text(
+        json.dumps({"type": "FeatureCollection", "features": data.uav_features}, indent=1),
+        encoding="utf-8",
+    )
+    with files["positions"].open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(pos.COLUMNS))
+        writer.writeheader()
+        writer.writerows(data.positions)
+    return files
+
+
+def build_demo(engine: Engine, *, days: int, seed: int, data_dir: Path, force: bool) -> list[str]:
+    existing = _holds_data(engine)
+    if existing is not None:
+        if not force:
+            raise TrucelineError(
+                f"database {engine.url!r} already holds mission {existing!r}; "
+                "use --force to replace it, or --db for another database"
+            )
+        clear_database(engine)
+    files = write_demo_files(data_dir, days, seed)
+    result = init_database(engine, files["mission"])
+    lines = [
+        f"demo mission {result.mission.id!r} ({result.mission.name}): {days} day(s), seed {seed}",
+        NOTE,
+        f"files in {data_dir}/",
+    ]
+    for key in ("observations", "uav"):
+        lines.append(ingest_observations(engine, files[key]).summary())
+    lines.append(ingest_positions(engine, files["positions"]).summary())
+    return lines

@@ -1,0 +1,292 @@
+"""Importing files: all-or-nothing per file by default, or `skip_invalid` with a reject file.
+
+Idempotent: importing the same content again adds nothing (identity is `source + id`, else
+the hash of the canonical record). Every bad record is named with its location and reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+
+from truceline.domain import observations as obs
+from truceline.domain import positions as pos
+from truceline.domain.records import Problems
+from truceline.errors import TrucelineError
+from truceline.ingest import csv_observations, csv_positions, geojson_observations
+from truceline.ingest.base import Chunk, RowError
+from truceline.ingest.csvfile import REJECT_COLUMNS
+from truceline.ingest.worker import parse_in_worker
+from truceline.store import imports
+from truceline.store.db import require_schema
+from truceline.store.missions import load_mission
+
+# Files above this size are parsed in a second process while this one writes.
+WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
+ERRORS_KEPT = 1000
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+
+
+@dataclass
+class ImportReport:
+    path: Path
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)  # the first ERRORS_KEPT
+    batch_id: int | None = None
+    reject_file: Path | None = None
+
+    def summary(self) -> str:
+        text = (
+            f"{self.path}: {self.accepted} accepted, {self.duplicates} duplicate, "
+            f"{self.rejected} rejected"
+        )
+        if self.reject_file is not None and self.rejected:
+            text += f" (rejects in {self.reject_file})"
+        return text
+
+
+class ImportRejected(TrucelineError):
+    """A file with bad records, imported all-or-nothing: nothing of it was stored."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        lines = [f"{report.path}: {report.rejected} bad record(s); nothing was imported"]
+        lines += [f"  {error}" for error in report.errors[:50]]
+        if report.rejected > 50:
+            lines.append(f"  … and {report.rejected - 50} more")
+        lines.append("  (fix them, or import the good records with --skip-invalid)")
+        super().__init__("\n".join(lines))
+
+
+FORMATS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson"}
+
+
+def detect_format(path: Path, given: str | None) -> str:
+    if given is not None:
+        if given not in ("csv", "geojson"):
+            raise TrucelineError(f"unknown format {given!r}: csv or geojson")
+        return given
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise TrucelineError(f"{path}: cannot tell the format from {path.suffix!r}; give --format")
+    return fmt
+
+
+class RejectWriter:
+    """The bad records of a file, in its own format, ready to be fixed and imported again."""
+
+    def __init__(self, path: Path, fmt: str, header: list[str] | None) -> None:
+        self.path, self.fmt, self.count = path, fmt, 0
+        self._file: TextIO = path.open("w", encoding="utf-8", newline="")
+        self._features: list[Any] = []
+        self._writer = csv.writer(self._file) if fmt == "csv" else None
+        self._header_written = False
+        self._header = header
+
+    def write(self, error: RowError) -> None:
+        self.count += 1
+        if self._writer is None:
+            feature = dict(error.raw) if isinstance(error.raw, dict) else {"invalid": error.raw}
+            feature["truceline_reject"] = {"location": error.location, "reason": str(error)}
+            self._features.append(feature)
+            return
+        if not self._header_written:
+            self._writer.writerow([*(self._header or []), *REJECT_COLUMNS])
+            self._header_written = True
+        line = error.location.rsplit(":", 1)[-1]
+        reason = "; ".join(f"{c}: {m}" if c else m for c, m in error.problems)
+        self._writer.writerow([*error.raw, line, reason])
+
+    def close(self) -> None:
+        if self._writer is None:
+            json.dump({"type": "FeatureCollection", "features": self._features}, self._file)
+        self._file.close()
+
+
+def _header_of(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [h.strip() for h in next(csv.reader(handle), [])]
+
+
+def ingest_observations(
+    engine: Engine,
+    path: Path,
+    *,
+    fmt: str | None = None,
+    default_reporter: str | None = None,
+    skip_invalid: bool = False,
+    reject_file: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    fmt = detect_format(path, fmt)
+    require_schema(engine)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+    if default_reporter is not None and default_reporter not in mission.contingents:
+        raise TrucelineError(
+            f"--reporter {default_reporter!r} is not a contingent "
+            f"({', '.join(sorted(mission.contingents))})"
+        )
+    ctx = obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
+    parser: Any = csv_observations.parse_file if fmt == "csv" else geojson_observations.parse_file
+    return _run_import(
+        engine,
+        path,
+        "observations",
+        fmt,
+        parser,
+        ctx,
+        imports.OBSERVATIONS,
+        skip_invalid=skip_invalid,
+        reject_file=reject_file,
+        progress=progress,
+    )
+
+
+def ingest_positions(
+    engine: Engine,
+    path: Path,
+    *,
+    skip_invalid: bool = False,
+    reject_file: Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    require_schema(engine)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+    ctx = pos.Context(mission.actors, mission.unit_owners())
+    return _run_import(
+        engine,
+        path,
+        "positions",
+        "csv",
+        csv_positions.parse_file,
+        ctx,
+        imports.POSITIONS,
+        skip_invalid=skip_invalid,
+        reject_file=reject_file,
+        progress=progress,
+    )
+
+
+def default_reject_path(path: Path) -> Path:
+    return Path.cwd() / f"{path.stem}.rejects{path.suffix or '.csv'}"
+
+
+def _chunks(parser: Any, path: Path, ctx: Any, fmt: str) -> Iterator[Chunk]:
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if fmt == "csv" and size > WORKER_THRESHOLD_BYTES:
+        return parse_in_worker(parser, path, ctx)
+    result: Iterator[Chunk] = parser(path, ctx)
+    return result
+
+
+def _run_import(
+    engine: Engine,
+    path: Path,
+    kind: str,
+    fmt: str,
+    parser: Any,
+    ctx: Any,
+    spec: imports.TableSpec,
+    *,
+    skip_invalid: bool,
+    reject_file: Path | None,
+    progress: Progress | None,
+) -> ImportReport:
+    report = ImportReport(path)
+    total = path.stat().st_size if path.is_file() else 0
+    rejects: RejectWriter | None = None
+    if skip_invalid:
+        report.reject_file = reject_file or default_reject_path(path)
+    batch_hash = imports.BatchHash()
+    conflicts: list[RowError] = []
+
+    def reject(error: RowError) -> None:
+        nonlocal rejects
+        report.rejected += 1
+        if len(report.errors) < ERRORS_KEPT:
+            report.errors.append(error)
+        if report.reject_file is not None:
+            if rejects is None:
+                header = _header_of(path) if fmt == "csv" else None
+                rejects = RejectWriter(report.reject_file, fmt, header)
+            rejects.write(error)
+
+    try:
+        with engine.begin() as conn:
+            batch_id = imports.begin_batch(
+                conn, kind=kind, source_name=path.name, fmt=fmt, now_us=time.time_ns() // 1000
+            )
+            for chunk in _chunks(parser, path, ctx, fmt):
+                for error in chunk.errors:
+                    reject(error)
+                # After a bad record, an all-or-nothing import only reads on to name the rest.
+                if skip_invalid or not report.rejected:
+                    outcome = imports.insert_chunk(conn, spec, batch_id, chunk.rows)
+                    report.accepted += outcome.inserted
+                    report.duplicates += outcome.duplicates
+                    batch_hash.add([digest for _, digest in outcome.hashes])
+                    for index in outcome.conflicts:
+                        problems = Problems()
+                        problems.add("id", "stored already with other content (same source and id)")
+                        conflicts.append(RowError(chunk.locations[index], problems, None))
+                if progress is not None:
+                    progress(chunk.bytes_read, total)
+            if conflicts:
+                raw = _reread(path, fmt, [error.location for error in conflicts])
+                for error in conflicts:
+                    error.raw = raw.get(error.location)
+                    reject(error)
+            if report.rejected and not skip_invalid:
+                report.accepted = report.duplicates = 0
+                raise ImportRejected(report)
+            imports.finish_batch(
+                conn,
+                batch_id,
+                rows=report.accepted,
+                duplicates=report.duplicates,
+                rejected=report.rejected,
+                sha256=batch_hash.hexdigest(),
+            )
+            report.batch_id = batch_id if report.accepted else None
+    finally:
+        if rejects is not None:
+            rejects.close()
+    return report
+
+
+def _reread(path: Path, fmt: str, locations: list[str]) -> dict[str, Any]:
+    """The records as written in the file at these locations (for the reject file)."""
+    found: dict[str, Any] = {}
+    wanted = set(locations)
+    if fmt == "csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            line = reader.line_num
+            for fields in reader:
+                location = f"{path}:{line + 1}"
+                line = reader.line_num
+                if location in wanted:
+                    found[location] = fields
+    else:
+        with path.open(encoding="utf-8-sig") as handle:
+            features = json.load(handle).get("features", [])
+        for index, feature in enumerate(features):
+            location = f"{path}: features[{index}]"
+            if location in wanted:
+                found[location] = feature
+    return found

@@ -1,0 +1,60 @@
+"""Reading observations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from truceline.domain.timeutil import iso
+from truceline.store import tables as t
+
+
+def list_observations(
+    conn: Connection,
+    *,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    o = t.observations
+    query = select(o).order_by(o.c.observed_from_us, o.c.id)
+    if since_us is not None:
+        query = query.where(o.c.observed_to_us >= since_us)
+    if until_us is not None:
+        query = query.where(o.c.observed_from_us < until_us)
+    if kind is not None:
+        query = query.where(o.c.kind == kind)
+    if limit is not None:
+        query = query.limit(limit)
+    return [observation_dict(row._mapping) for row in conn.execute(query)]
+
+
+def observation_dict(row: Any) -> dict[str, Any]:
+    def degrees(value: int | None) -> float | None:
+        return None if value is None else value / 1e7
+
+    return {
+        "id": row["id"],
+        "record_id": row["record_id"],
+        "observed_from": iso(row["observed_from_us"]),
+        "observed_to": iso(row["observed_to_us"]),
+        "lat": degrees(row["lat_e7"]),
+        "lon": degrees(row["lon_e7"]),
+        "uncertainty_m": row["uncertainty_m"],
+        "kind": row["kind"],
+        "subtype": row["subtype"],
+        "count": row["count"],
+        "actor": row["actor"],
+        "source_kind": row["source_kind"],
+        "source": row["source"],
+        "reporter": row["reporter"],
+        "description": row["description"],
+        "observer_lat": degrees(row["observer_lat_e7"]),
+        "observer_lon": degrees(row["observer_lon_e7"]),
+        "bearing_deg": row["bearing_deg"],
+        "distance_min_m": row["distance_min_m"],
+        "distance_max_m": row["distance_max_m"],
+        "batch": row["batch_id"],
+    }

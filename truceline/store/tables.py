@@ -1,0 +1,174 @@
+"""The tables. Times are integers of microseconds since the epoch (UTC) and coordinates integers
+of 1e-7 degrees, so that SQLite and PostgreSQL hold exactly the same values and hashes over
+stored rows can be recomputed on either.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+# An auto-incrementing 64-bit key on PostgreSQL, the rowid on SQLite.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+mission_files = Table(
+    "mission_files",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("mission_id", String(64), nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("source_text", Text, nullable=False),
+    Column("document", Text, nullable=False),  # resolved JSON (geometry files inlined)
+    Column("loaded_at_us", BigInteger, nullable=False),
+)
+
+missions = Table(
+    "missions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("sha256", String(64), ForeignKey("mission_files.sha256"), nullable=False),
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+)
+
+contingents = Table(
+    "contingents",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("public_key", String(64)),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("contingent", String(64), ForeignKey("contingents.id")),
+    Column("party", String(64), ForeignKey("parties.id")),
+    Column("name", Text),
+)
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("source_geometry", Text, nullable=False),  # GeoJSON as given
+    Column("buffer_m", Float),
+    Column("geometry", Text, nullable=False),  # GeoJSON of the zone's area, lon/lat
+    Column("area_km2", Float, nullable=False),
+)
+
+clause_versions = Table(
+    "clause_versions",
+    metadata,
+    Column("clause_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("effective_us", BigInteger),  # null: from the mission's start
+    Column("title", Text),
+    Column("params", Text, nullable=False),  # JSON
+    PrimaryKeyConstraint("clause_id", "version"),
+)
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # observations | positions
+    Column("source_name", Text, nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),  # over the row hashes in id order
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("uid", Text, nullable=False, unique=True),
+    Column("row_hash", String(64), nullable=False),
+    Column("record_id", Text),
+    Column("observed_from_us", BigInteger, nullable=False),
+    Column("observed_to_us", BigInteger, nullable=False),
+    Column("lat_e7", BigInteger, nullable=False),
+    Column("lon_e7", BigInteger, nullable=False),
+    Column("uncertainty_m", Float),
+    Column("kind", String(32), nullable=False),
+    Column("subtype", Text),
+    Column("count", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("source_kind", String(32), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("reporter", String(64), ForeignKey("contingents.id"), nullable=False),
+    Column("description", Text),
+    Column("observer_lat_e7", BigInteger),
+    Column("observer_lon_e7", BigInteger),
+    Column("bearing_deg", Float),
+    Column("distance_min_m", Float),
+    Column("distance_max_m", Float),
+    Column("batch_id", RowId, ForeignKey("import_batches.id"), nullable=False),
+    Index(None, "observed_from_us"),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("uid", String(64), nullable=False, unique=True),
+    Column("unit", String(200), nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("lat_e7", BigInteger, nullable=False),
+    Column("lon_e7", BigInteger, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("speed_mps", Float),
+    Column("course_deg", Float),
+    Column("hae_m", Float),
+    Column("batch_id", RowId, ForeignKey("import_batches.id"), nullable=False),
+    Index(None, "unit", "time_us"),
+)
+
+# Tables in an order that respects foreign keys (for clearing and copying).
+ORDERED = [
+    mission_files,
+    missions,
+    parties,
+    contingents,
+    units,
+    zones,
+    clause_versions,
+    import_batches,
+    observations,
+    positions,
+]
