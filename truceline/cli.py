@@ -299,6 +299,9 @@ def demo_command(
 
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("TRUCELINE_DEBUG") == "1"
+    for console in (out, err):
+        if not console.is_terminal:  # piped or captured: keep whole values in tables
+            console.width = 250
     try:
         app(prog_name="truceline")
     except ProblemsError as exc:

@@ -192,7 +192,7 @@ def generate(days: int = 7, seed: int = 1) -> DemoData:
             ))  # fmt: skip
 
         # Restrictions on the monitors.
-        if day == 2:
+        if day == 1:
             lon, lat = _along(CORRIDOR, 0.5)
             data.observations.append(observation(
                 observed_at=_iso(morning + timedelta(hours=3)), lat=f"{lat:.6f}",

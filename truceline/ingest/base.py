@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,17 +98,27 @@ class TextSource:
         self.text.close()
 
     def decode_problem(self, exc: UnicodeDecodeError, line: int) -> FileProblem:
+        """Name the line of the first byte that is not UTF-8 (found by scanning the file:
+        the text layer decodes ahead in blocks, so its own position says little)."""
+        offset, line = first_invalid_utf8(self.path)
         return FileProblem(
-            f"{self.name}:{line}: not UTF-8 text ({exc.reason}); save the file as UTF-8"
+            f"{self.name}:{line}: not UTF-8 text ({exc.reason} at byte {offset}); "
+            "save the file as UTF-8"
         )
 
 
-def chunked(rows: Iterator[tuple[Any, ...]], size: int = CHUNK_ROWS) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def first_invalid_utf8(path: Path) -> tuple[int, int]:
+    """(byte offset, line number) of the first invalid UTF-8 byte in a file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines = 0, 1
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            pending = len(decoder.getstate()[0])  # bytes of a character split across blocks
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                bad = max(0, exc.start - pending)
+                return offset + bad, lines + block[:bad].count(b"\n")
+            offset += len(block)
+            lines += block.count(b"\n")
+    return offset, lines

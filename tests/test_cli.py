@@ -1,0 +1,161 @@
+"""The `truceline` command as users and scripts call it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Ran
+from truceline.demo import MISSION_FILE
+
+Cli = Callable[..., Ran]
+HEADER = "id,observed_at,lat,lon,kind,count,source_kind,source,reporter"
+
+
+def write_obs(path: Path, *rows: str) -> Path:
+    path.write_text("\n".join([HEADER, *rows]) + "\n")
+    return path
+
+
+def obs_row(n: int, lat: str = "40.05") -> str:
+    return f"r{n},2020-11-20T10:00:0{n}+04:00,{lat},46.9,explosion,2,observation_post,OP-1,blue"
+
+
+def test_mission_check_prints_zones_with_areas_and_clauses_with_versions(cli: Cli) -> None:
+    ran = cli("mission", "check", MISSION_FILE)
+    assert ran.code == 0, ran.err
+    assert "corridor" in ran.out and "220.8" in ran.out
+    assert "v1 from 2020-11-10T00:00:00+03:00, v2 from 2020-11-14T00:00:00+04:00" in ran.out
+    assert "the mission file is valid" in ran.out
+
+
+def test_mission_check_names_the_path_of_each_problem_and_fails(
+    cli: Cli, mission_doc: dict[str, Any], write_mission: Callable[..., Path]
+) -> None:
+    mission_doc["clauses"][1]["zone"] = "district-agdam"
+    mission_doc["clauses"][2]["deadline"] = "2020-11-15T00:00:00"
+    mission_doc["clauses"][3]["partie"] = "west"
+    ran = cli("mission", "check", write_mission(mission_doc))
+    assert ran.code == 1
+    assert "clauses[1].zone: unknown zone 'district-agdam'" in ran.err
+    assert "clauses[2].deadline: a time needs an offset" in ran.err
+    assert "clauses[3].partie: unknown key" in ran.err
+    assert "Traceback" not in ran.err
+
+
+def test_mission_check_of_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
+    ran = cli("mission", "check", tmp_path / "none.yaml")
+    assert ran.code == 1 and "no such mission file" in ran.err
+
+
+def test_init_is_idempotent(cli: Cli, db_url: str) -> None:
+    first = cli("init", MISSION_FILE, "--db", db_url)
+    second = cli("init", MISSION_FILE, "--db", db_url)
+    assert first.code == second.code == 0
+    assert "loaded;" in first.out and "already loaded, nothing changed" in second.out
+
+
+def test_init_refuses_another_mission_in_the_same_database(
+    cli: Cli, db_url: str, mission_doc: dict[str, Any], write_mission: Callable[..., Path]
+) -> None:
+    cli("init", MISSION_FILE, "--db", db_url)
+    mission_doc["mission"]["id"] = "other"
+    ran = cli("init", write_mission(mission_doc), "--db", db_url)
+    assert ran.code == 1 and "holds mission 'demo'" in ran.err
+
+
+def test_ingest_reports_counts_and_a_second_import_adds_nothing(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    cli("init", MISSION_FILE, "--db", db_url)
+    path = write_obs(tmp_path / "obs.csv", obs_row(1), obs_row(2))
+    first = cli("ingest", "observations", path, "--db", db_url)
+    second = cli("ingest", "observations", path, "--db", db_url)
+    assert f"{path}: 2 accepted, 0 duplicate, 0 rejected" in first.out
+    assert f"{path}: 0 accepted, 2 duplicate, 0 rejected" in second.out
+
+
+def test_ingest_with_one_bad_row_exits_non_zero_naming_line_and_reason(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    cli("init", MISSION_FILE, "--db", db_url)
+    path = write_obs(tmp_path / "obs.csv", obs_row(1), obs_row(2, lat="95"))
+    ran = cli("ingest", "observations", path, "--db", db_url)
+    assert ran.code == 1
+    assert f"{path}:3: lat: latitude 95.0 is outside -90..90" in ran.err
+    listed = cli("observations", "list", "--json", "--db", db_url)
+    assert json.loads(listed.out) == []
+
+
+def test_ingest_with_skip_invalid_writes_the_reject_file(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    cli("init", MISSION_FILE, "--db", db_url)
+    path = write_obs(tmp_path / "obs.csv", obs_row(1), obs_row(2, lat="95"))
+    rejects = tmp_path / "bad.csv"
+    ran = cli(
+        "ingest", "observations", path, "--skip-invalid", "--reject-file", rejects, "--db", db_url
+    )
+    assert ran.code == 0
+    assert "1 accepted, 0 duplicate, 1 rejected" in ran.out
+    assert "r2" in rejects.read_text()
+    listed = json.loads(cli("observations", "list", "--json", "--db", db_url).out)
+    assert [o["record_id"] for o in listed] == ["r1"]
+    assert listed[0]["observed_from"] == "2020-11-20T06:00:01Z" and listed[0]["lat"] == 40.05
+
+
+def test_commands_on_an_uninitialised_database_say_what_to_do(cli: Cli, tmp_path: Path) -> None:
+    ran = cli("observations", "list", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert ran.code == 1 and "run `truceline init MISSION` first" in ran.err
+
+
+def test_observations_list_filters_by_time_and_kind(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    cli("init", MISSION_FILE, "--db", db_url)
+    cli(
+        "ingest",
+        "observations",
+        write_obs(tmp_path / "o.csv", obs_row(1), obs_row(5)),
+        "--db",
+        db_url,
+    )
+    since = cli(
+        "observations", "list", "--json", "--since", "2020-11-20T10:00:03+04:00", "--db", db_url
+    )
+    assert [o["record_id"] for o in json.loads(since.out)] == ["r5"]
+    none = cli("observations", "list", "--json", "--kind", "flare", "--db", db_url)
+    assert json.loads(none.out) == []
+    naive = cli("observations", "list", "--since", "2020-11-20T10:00:00", "--db", db_url)
+    assert naive.code == 1 and "no offset" in naive.err
+
+
+def test_the_demo_builds_a_fresh_database_and_refuses_to_overwrite_without_force(
+    cli: Cli, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    data = tmp_path / "data"
+    built = cli("demo", "--days", "2", "--db", db, "--data-dir", data)
+    assert built.code == 0, built.err
+    assert "illustrative" in built.out and "0 rejected" in built.out
+    again = cli("demo", "--days", "2", "--db", db, "--data-dir", data)
+    assert again.code == 1 and "--force" in again.err
+    forced = cli("demo", "--days", "2", "--db", db, "--data-dir", data, "--force")
+    assert forced.code == 0
+    listed = json.loads(cli("observations", "list", "--json", "--db", db).out)
+    kinds = {o["kind"] for o in listed}
+    assert {"explosion", "flare", "count", "restriction", "presence"} <= kinds
+    assert any(o["bearing_deg"] is not None for o in listed)  # SMM-style reports
+
+
+def test_the_installed_command_prints_errors_without_a_traceback(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [Path(sys.executable).with_name("truceline"), "mission", "check", tmp_path / "x.yaml"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "no such mission file" in ran.stderr and "Traceback" not in ran.stderr
