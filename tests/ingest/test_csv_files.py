@@ -32,7 +32,7 @@ def lines(*rows: str, header: str = HEADER, end: str = "\n") -> bytes:
 
 
 def rows_and_errors(chunks: list[Chunk]) -> tuple[int, list[str]]:
-    return sum(len(c.rows) for c in chunks), [str(e) for c in chunks for e in c.errors]
+    return sum(len(c) for c in chunks), [str(e) for c in chunks for e in c.errors]
 
 
 def test_a_byte_order_mark_and_crlf_line_ends_are_read_as_plain_csv(tmp_path: Path) -> None:

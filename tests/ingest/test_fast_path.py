@@ -43,14 +43,15 @@ ROW = st.tuples(
 )
 
 
-def per_row(rows: list[list[str]]) -> list[tuple] | None:
-    stored = []
+def per_row(rows: list[list[str]]) -> tuple[list[tuple], list[str]] | None:
+    stored, hashes = [], []
     for row in rows:
         record, _ = build_observation(dict(zip(HEADER, row, strict=True)), CTX)
         if record is None:
             return None
         stored.append(record.stored())
-    return stored
+        hashes.append(record.row_hash)
+    return stored, hashes
 
 
 @settings(max_examples=400, deadline=None)
@@ -61,14 +62,16 @@ def test_the_fast_path_accepts_only_what_the_per_row_builder_accepts_and_the_sam
     rows: list[tuple[str, ...]],
 ) -> None:
     table = [list(row) for row in rows]
-    fast = fast_rows(HEADER, table, CTX)
+    fast = fast_rows(HEADER, [list(c) for c in zip(*table, strict=True)], CTX)
     if fast is not None:
-        assert fast == per_row(table)
+        columns, hashes = fast
+        assert (list(zip(*columns, strict=True)), hashes) == per_row(table)
 
 
 def test_the_fast_path_takes_clean_chunks() -> None:
     row = ["r1", "2020-11-20T10:00:00+04:00", "40.05", "46.9", "", "explosion", "impact", "3",
            "", "observation_post", "OP-3", "", "seen"]  # fmt: skip
-    fast = fast_rows(HEADER, [row, [*row[:1], "2020-11-20T11:00:00Z", *row[2:]]], CTX)
-    assert fast is not None and len(fast) == 2
-    assert fast == per_row([row, [*row[:1], "2020-11-20T11:00:00Z", *row[2:]]])
+    table = [row, [*row[:1], "2020-11-20T11:00:00Z", *row[2:]]]
+    fast = fast_rows(HEADER, [list(c) for c in zip(*table, strict=True)], CTX)
+    assert fast is not None and len(fast[1]) == 2
+    assert (list(zip(*fast[0], strict=True)), fast[1]) == per_row(table)

@@ -90,8 +90,8 @@ class Observation:
         return self.row[FIELDS.index(field)]
 
     def stored(self) -> tuple[Any, ...]:
-        """The tuple an importer hands to the store: uid, row_hash, then FIELDS."""
-        return (self.uid, self.row_hash, *self.row)
+        """The tuple an importer hands to the store: uid, then FIELDS."""
+        return (self.uid, *self.row)
 
 
 def canonical_row(row: tuple[Any, ...]) -> bytes:

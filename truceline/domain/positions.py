@@ -36,6 +36,10 @@ class Position:
     uid: str  # sha256 of the canonical row: the same fix imported twice is one fix
     row: tuple[Any, ...]  # values in FIELDS order
 
+    @property
+    def row_hash(self) -> str:
+        return self.uid
+
     def stored(self) -> tuple[Any, ...]:
         return (self.uid, *self.row)
 

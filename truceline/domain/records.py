@@ -10,8 +10,6 @@ import re
 from datetime import datetime
 from typing import Any
 
-from truceline.domain.timeutil import EPOCH, ONE_US
-
 MAX_TEXT = 100_000  # characters in a free-text field
 MAX_WORD = 200  # characters in an id or a vocabulary field
 _FORMULA = re.compile(r"^(?:[=@]|[+\-][^\d\s.])")
@@ -129,7 +127,21 @@ def moment(value: Any, column: str, problems: Problems) -> int | None:
     if parsed.tzinfo is None:
         problems.add(column, f"time {value!r} has no offset (write e.g. +04:00 or Z)")
         return None
-    return (parsed - EPOCH) // ONE_US
+    us = seconds_to_us(parsed.timestamp())
+    if not 0 <= us < LAST_US:
+        problems.add(column, f"time {value!r} is outside the years 1970–2099 (check the year)")
+        return None
+    return us
+
+
+# Times are accepted from 1970 up to the end of 2099. In that range the float of seconds from
+# `datetime.timestamp()` is within half a microsecond of the exact value, so rounding it gives
+# the exact microsecond count (and numpy's vectorised rounding gives the same integers).
+LAST_US = 4_102_444_800_000_000  # 2100-01-01T00:00:00Z
+
+
+def seconds_to_us(seconds: float) -> int:
+    return round(seconds * 1_000_000)
 
 
 def e7(degrees: float) -> int:

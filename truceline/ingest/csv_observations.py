@@ -8,6 +8,7 @@ builder accepts, with identical results (tests check this with hypothesis).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from hashlib import sha256
@@ -18,8 +19,7 @@ import numpy as np
 import orjson
 
 from truceline.domain import observations as obs
-from truceline.domain.records import MAX_TEXT, MAX_WORD, Problems
-from truceline.domain.timeutil import EPOCH, ONE_US
+from truceline.domain.records import LAST_US, MAX_TEXT, MAX_WORD, Problems, float_text
 from truceline.domain.vocabulary import KINDS, SOURCE_KINDS, SUBTYPES
 from truceline.ingest.base import Chunk, FileProblem, RowError, TextSource
 from truceline.ingest.csvfile import csv_chunks
@@ -42,6 +42,7 @@ FAST_COLUMNS = frozenset(
     }
 )
 _RISKY_FIRST = frozenset("=@+-")
+_TZINFO = operator.attrgetter("tzinfo")
 
 
 def check_header(header: list[str], default_reporter: str | None, name: str) -> None:
@@ -64,60 +65,79 @@ def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
     header, chunks = csv_chunks(source, obs.COLUMNS)
     check_header(header, ctx.default_reporter, source.name)
     width = len(header)
-    for lines in chunks:
-        rows = None
-        if all(len(fields) == width for _, fields in lines):
-            rows = fast_rows(header, [fields for _, fields in lines], ctx)
-        if rows is not None:
-            chunk = Chunk(rows, locations=[f"{source.name}:{line}" for line, _ in lines])
+    ref_format = f"{source.name}:{{}}"
+    for rows in chunks:
+        columns = rows.columns(width)
+        fast = None if columns is None else fast_rows(header, columns, ctx)
+        if fast is not None:
+            chunk = Chunk(fast[0], fast[1], refs=rows.lines, ref_format=ref_format)
         else:
-            chunk = slow_chunk(source.name, header, lines, ctx)
+            chunk = slow_chunk(ref_format, header, rows.lines, rows.records, ctx)
         chunk.bytes_read = source.bytes_read
         yield chunk
 
 
 def slow_chunk(
-    name: str, header: list[str], lines: list[tuple[int, list[str]]], ctx: obs.Context
+    ref_format: str,
+    header: list[str],
+    lines: list[int],
+    records: list[list[str]],
+    ctx: obs.Context,
 ) -> Chunk:
-    chunk = Chunk([])
+    """The per-row builder over a chunk: exact problems for every bad row."""
+    chunk = Chunk(ref_format=ref_format)
     width = len(header)
-    for line, fields in lines:
+    for line, fields in zip(lines, records, strict=True):
         if len(fields) != width:
             problems = Problems()
             problems.add("", f"{len(fields)} fields, but the header has {width}")
-            chunk.errors.append(RowError(f"{name}:{line}", problems, fields))
+            chunk.errors.append(RowError(ref_format.format(line), problems, fields))
             continue
         record, problems = obs.build_observation(dict(zip(header, fields, strict=True)), ctx)
         if record is None:
-            chunk.errors.append(RowError(f"{name}:{line}", problems, fields))
+            chunk.errors.append(RowError(ref_format.format(line), problems, fields))
         else:
-            chunk.rows.append(record.stored())
-            chunk.locations.append(f"{name}:{line}")
+            chunk.add(record, line)
     return chunk
+
+
+def _clean(column: Sequence[str]) -> bool:
+    """No value starts like a formula, carries surrounding white space, or holds a NUL.
+
+    Every check is one pass in C; a false alarm only sends the chunk to the per-row builder.
+    """
+    joined = "\n".join(column)
+    if "\x00" in joined or not _starts_plain(column):
+        return False
+    # strip() only removes characters: equal total lengths mean nothing was stripped.
+    return sum(map(len, map(str.strip, column))) == len(joined) - len(column) + 1
 
 
 def _plain_words(column: Sequence[str], required: bool) -> bool:
     """Every value is empty (unless required) or a clean word the per-row builder keeps as is."""
-    for value in column:
-        if not value:
-            if required:
-                return False
-            continue
-        if value[0] in _RISKY_FIRST or value != value.strip() or len(value) > MAX_WORD:
-            return False
-    return "\x00" not in "".join(column)
+    if required and not all(column):
+        return False
+    return max(map(len, column)) <= MAX_WORD and _clean(column)
 
 
 def _plain_text(column: Sequence[str]) -> bool:
-    for value in column:
-        if value and (value[0] in _RISKY_FIRST or not value.strip() or len(value) > MAX_TEXT):
-            return False
-    return "\x00" not in "".join(column)
+    """Free text kept as is: clean, within the limit, and never white space alone."""
+    return (
+        max(map(len, column)) <= MAX_TEXT
+        and all(map(str.strip, filter(None, column)))
+        and "\x00" not in "".join(column)
+        and _starts_plain(column)
+    )
+
+
+def _starts_plain(column: Sequence[str]) -> bool:
+    joined = "\n".join(column)
+    return joined[:1] not in _RISKY_FIRST and not any(f"\n{s}" in joined for s in _RISKY_FIRST)
 
 
 def _coordinates(column: Sequence[str], limit: float) -> list[int] | None:
     try:
-        values = np.fromiter(map(float, column), dtype=np.float64, count=len(column))
+        values = np.array(list(map(float, column)), dtype=np.float64)
     except ValueError:
         return None
     if not (np.isfinite(values).all() and (np.abs(values) <= limit).all()):
@@ -126,14 +146,56 @@ def _coordinates(column: Sequence[str], limit: float) -> list[int] | None:
     return result
 
 
+def _json_plain(column: Sequence[str]) -> bool:
+    """JSON writes each of these strings as itself between quotes (no escapes needed)."""
+    joined = "".join(column)
+    return '"' not in joined and "\\" not in joined and joined.isprintable()
+
+
+def _or(column: Sequence[str], default: str | None) -> Sequence[str | None]:
+    """The column with empty cells replaced by `default`."""
+    return column if all(column) else [value or default for value in column]
+
+
+def _times(column: Sequence[str]) -> list[int] | None:
+    """Microseconds since the epoch, as `records.moment` computes them, or None."""
+    try:
+        moments = list(map(datetime.fromisoformat, column))
+    except ValueError:
+        return None
+    if None in set(map(_TZINFO, moments)):
+        return None
+    seconds = np.array(list(map(datetime.timestamp, moments)), dtype=np.float64)
+    us = np.rint(seconds * 1_000_000)
+    if not (us.min() >= 0 and us.max() < LAST_US):
+        return None
+    result: list[int] = us.astype(np.int64).tolist()
+    return result
+
+
+def _counts(column: Sequence[str]) -> list[int] | None:
+    """Counts of 1 or more (an empty cell is 1), or None."""
+    if all(column):
+        digits = "".join(column)
+        if not (digits.isascii() and digits.isdigit() and max(map(len, column)) <= 18):
+            return None
+        counts = list(map(int, column))
+    else:
+        if not all(c == "" or (c.isascii() and c.isdigit() and len(c) <= 18) for c in column):
+            return None
+        counts = [int(c) if c else 1 for c in column]
+    return None if 0 in counts else counts
+
+
 def fast_rows(
     header: list[str], table: list[list[str]], ctx: obs.Context
-) -> list[tuple[Any, ...]] | None:
-    """Stored tuples for a chunk of clean rows, or None to let the per-row builder decide."""
+) -> tuple[list[list[Any]], list[str]] | None:
+    """The stored columns (uid, then the fields) and row hashes of a chunk of clean rows,
+    or None to let the per-row builder decide. `table` holds the columns in header order."""
     if not FAST_COLUMNS.issuperset(header):
         return None
-    n = len(table)
-    columns = dict(zip(header, zip(*table, strict=True), strict=True))
+    n = len(table[0])
+    columns = dict(zip(header, table, strict=True))
     empty = ("",) * n
 
     def col(name: str) -> Sequence[str]:
@@ -159,25 +221,16 @@ def fast_rows(
         reporters = set(reporter)
     if not reporters <= ctx.contingents:
         return None
-    for k, s in zip(kind, subtype, strict=True):
+    for k, s in set(zip(kind, subtype, strict=True)):
         if s and k in SUBTYPES and s not in SUBTYPES[k]:
             return None
     lat = _coordinates(col("lat"), 90)
     lon = _coordinates(col("lon"), 180)
     if lat is None or lon is None:
         return None
-    try:
-        moments = list(map(datetime.fromisoformat, col("observed_at")))
-    except ValueError:
-        return None
-    if any(m.tzinfo is None for m in moments):
-        return None
-    times = [(m - EPOCH) // ONE_US for m in moments]
-    counts_text = col("count")
-    if not all(c == "" or (c.isascii() and c.isdigit() and len(c) <= 18) for c in counts_text):
-        return None
-    counts = [int(c) if c else 1 for c in counts_text]
-    if 0 in counts:
+    times = _times(col("observed_at"))
+    counts = _counts(col("count"))
+    if times is None or counts is None:
         return None
     uncertainty: list[float | None]
     raw_uncertainty = col("uncertainty_m")
@@ -188,42 +241,33 @@ def fast_rows(
             values = list(map(float, raw_uncertainty))
         except ValueError:
             return None
-        if not all(0 <= v < float("inf") for v in values):
+        checked = np.array(values, dtype=np.float64)
+        if not (np.isfinite(checked).all() and (checked >= 0).all()):
             return None
         uncertainty = list(values)
     else:
         return None
     none = [None] * n
-    rows = zip(
-        [i or None for i in record_id],
-        times,
-        times,
-        lat,
-        lon,
-        uncertainty,
-        kind,
-        [s or None for s in subtype],
-        counts,
-        [a or "unknown" for a in actor],
-        source_kind,
-        source,
-        reporter,
-        [d or None for d in description],
-        none,
-        none,
-        none,
-        none,
-        none,
-        strict=True,
-    )
-    out: list[tuple[Any, ...]] = []
-    dumps, canonical = orjson.dumps, obs.canonical_row
-    has_floats = uncertainty[0] is not None
-    for row in rows:
-        digest = sha256(canonical(row) if has_floats else dumps(row)).hexdigest()
-        uid = digest if row[0] is None else dumps([row[11], row[0]]).decode()
-        out.append((uid, digest, *row))
-    return out
+    record_ids = _or(record_id, None)
+    stored: list[Sequence[Any]] = [
+        record_ids, times, times, lat, lon, uncertainty, kind, _or(subtype, None), counts,
+        _or(actor, "unknown"), source_kind, source, reporter, _or(description, None),
+        none, none, none, none, none,
+    ]  # fmt: skip
+    canonical = list(stored)
+    if uncertainty[0] is not None:  # canonical JSON writes a float as its shortest text
+        canonical[5] = [float_text(v) for v in uncertainty]
+    dumps = orjson.dumps
+    digests = [sha256(dumps(row)).hexdigest() for row in zip(*canonical, strict=True)]
+    if record_ids is record_id and _json_plain(record_id) and _json_plain(source):
+        # every record has an id, and JSON writes these strings as they are
+        uids = [f'["{src}","{rid}"]' for src, rid in zip(source, record_id, strict=True)]
+    else:
+        uids = [
+            digest if rid is None else dumps([src, rid]).decode()
+            for digest, rid, src in zip(digests, record_ids, source, strict=True)
+        ]
+    return [uids, *stored], digests  # type: ignore[list-item]
 
 
 def parse_file(path: Path, ctx: obs.Context) -> Iterator[Chunk]:

@@ -18,21 +18,20 @@ def parse(source: TextSource, ctx: pos.Context) -> Iterator[Chunk]:
     if missing:
         raise FileProblem(f"{source.name}:1: header: missing column(s): {', '.join(missing)}")
     width = len(header)
-    for lines in chunks:
-        chunk = Chunk([])
-        for line, fields in lines:
-            location = f"{source.name}:{line}"
+    ref_format = f"{source.name}:{{}}"
+    for rows in chunks:
+        chunk = Chunk(ref_format=ref_format)
+        for line, fields in zip(rows.lines, rows.records, strict=True):
             if len(fields) != width:
                 problems = Problems()
                 problems.add("", f"{len(fields)} fields, but the header has {width}")
-                chunk.errors.append(RowError(location, problems, fields))
+                chunk.errors.append(RowError(ref_format.format(line), problems, fields))
                 continue
             record, problems = pos.build_position(dict(zip(header, fields, strict=True)), ctx)
             if record is None:
-                chunk.errors.append(RowError(location, problems, fields))
+                chunk.errors.append(RowError(ref_format.format(line), problems, fields))
             else:
-                chunk.rows.append(record.stored())
-                chunk.locations.append(location)
+                chunk.add(record, line)
         chunk.bytes_read = source.bytes_read
         yield chunk
 

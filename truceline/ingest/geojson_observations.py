@@ -70,9 +70,9 @@ def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
     if not isinstance(features, list):
         raise FileProblem(f"{source.name}: `features` is not a list")
     for start in range(0, len(features), CHUNK_ROWS):
-        chunk = Chunk([], bytes_read=source.size)
+        chunk = Chunk(bytes_read=source.size, ref_format=f"{source.name}: features[{{}}]")
         for index in range(start, min(start + CHUNK_ROWS, len(features))):
-            location = f"{source.name}: features[{index}]"
+            location = chunk.ref_format.format(index)
             fields, problems = feature_fields(features[index])
             record = None
             if fields is not None:
@@ -84,8 +84,7 @@ def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
             if record is None:
                 chunk.errors.append(RowError(location, problems, features[index]))
             else:
-                chunk.rows.append(record.stored())
-                chunk.locations.append(location)
+                chunk.add(record, index)
         yield chunk
 
 

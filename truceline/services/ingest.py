@@ -235,14 +235,16 @@ def _run_import(
                     reject(error)
                 # After a bad record, an all-or-nothing import only reads on to name the rest.
                 if skip_invalid or not report.rejected:
-                    outcome = imports.insert_chunk(conn, spec, batch_id, chunk.rows)
+                    outcome = imports.insert_chunk(
+                        conn, spec, batch_id, chunk.columns, chunk.hashes
+                    )
                     report.accepted += outcome.inserted
                     report.duplicates += outcome.duplicates
-                    batch_hash.add([digest for _, digest in outcome.hashes])
+                    batch_hash.add(outcome.hashes)
                     for index in outcome.conflicts:
                         problems = Problems()
                         problems.add("id", "stored already with other content (same source and id)")
-                        conflicts.append(RowError(chunk.locations[index], problems, None))
+                        conflicts.append(RowError(chunk.location(index), problems, None))
                 if progress is not None:
                     progress(chunk.bytes_read, total)
             if conflicts:

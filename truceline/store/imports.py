@@ -9,7 +9,7 @@ a conflict: it is not stored, and the importer reports it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,15 +24,17 @@ from truceline.store.db import is_sqlite
 @dataclass(frozen=True)
 class TableSpec:
     table: Table
-    columns: tuple[str, ...]  # the stored tuple's columns, in order (batch_id is added)
-    hash_column: str  # the row's content hash
+    fields: tuple[str, ...]  # the hashed fields, in canonical order
+    rehash: Callable[[tuple[Any, ...]], str]  # a row's content hash from its fields
 
-    def hash_of(self, row: Sequence[Any]) -> str:
-        return str(row[self.columns.index(self.hash_column)])
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The stored tuple's columns, in order (batch_id is added)."""
+        return ("uid", *self.fields)
 
 
-OBSERVATIONS = TableSpec(t.observations, ("uid", "row_hash", *obs.FIELDS), "row_hash")
-POSITIONS = TableSpec(t.positions, ("uid", *pos.FIELDS), "uid")
+OBSERVATIONS = TableSpec(t.observations, obs.FIELDS, obs.row_hash)
+POSITIONS = TableSpec(t.positions, pos.FIELDS, pos.row_hash)
 
 
 @dataclass
@@ -40,7 +42,7 @@ class ChunkOutcome:
     inserted: int = 0
     duplicates: int = 0
     conflicts: list[int] = field(default_factory=list)  # indexes into the chunk's rows
-    hashes: list[tuple[int, str]] = field(default_factory=list)  # (id, hash) of inserted rows
+    hashes: Sequence[str] = ()  # hashes of the inserted rows, in id order
 
 
 class BatchHash:
@@ -90,13 +92,19 @@ def finish_batch(
 
 
 def insert_chunk(
-    conn: Connection, spec: TableSpec, batch_id: int, rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    spec: TableSpec,
+    batch_id: int,
+    columns: Sequence[Sequence[Any]],
+    hashes: Sequence[str],
 ) -> ChunkOutcome:
-    if not rows:
+    """Store records given column by column (uid, then the spec's fields) whose content
+    hashes are `hashes`."""
+    if not hashes:
         return ChunkOutcome()
     if is_sqlite(conn):
-        return _insert_sqlite(conn, spec, batch_id, rows)
-    return _insert_postgresql(conn, spec, batch_id, rows)
+        return _insert_sqlite(conn, spec, batch_id, columns, hashes)
+    return _insert_postgresql(conn, spec, batch_id, columns, hashes)
 
 
 def _max_id(conn: Connection, table: Table) -> int:
@@ -105,7 +113,11 @@ def _max_id(conn: Connection, table: Table) -> int:
 
 
 def _insert_sqlite(
-    conn: Connection, spec: TableSpec, batch_id: int, rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    spec: TableSpec,
+    batch_id: int,
+    columns: Sequence[Sequence[Any]],
+    hashes: Sequence[str],
 ) -> ChunkOutcome:
     before = _max_id(conn, spec.table)
     names = ", ".join(spec.columns)
@@ -116,21 +128,21 @@ def _insert_sqlite(
     )
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, zip(*columns, strict=True))
         inserted = cursor.rowcount
     finally:
         cursor.close()
-    if inserted == len(rows):  # the common case: ids before+1 … in row order
-        hash_index = spec.columns.index(spec.hash_column)
-        return ChunkOutcome(
-            inserted=inserted,
-            hashes=[(before + 1 + i, row[hash_index]) for i, row in enumerate(rows)],
-        )
-    return _reconcile(conn, spec, batch_id, rows, before, inserted_ids=None)
+    if inserted == len(hashes):  # the common case: ids before+1 … in row order
+        return ChunkOutcome(inserted=inserted, hashes=hashes)
+    return _reconcile(conn, spec, batch_id, columns[0], hashes, before, inserted_ids=None)
 
 
 def _insert_postgresql(
-    conn: Connection, spec: TableSpec, batch_id: int, rows: Sequence[Sequence[Any]]
+    conn: Connection,
+    spec: TableSpec,
+    batch_id: int,
+    columns: Sequence[Sequence[Any]],
+    hashes: Sequence[str],
 ) -> ChunkOutcome:
     stage = f"stage_{spec.table.name}"
     names = ", ".join(spec.columns)
@@ -142,39 +154,46 @@ def _insert_postgresql(
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
         with cursor.copy(f"COPY {stage} (seq, {names}) FROM STDIN") as copy:
-            for seq, row in enumerate(rows):
-                copy.write_row((seq, *row))
+            for row in zip(range(len(hashes)), *columns, strict=True):
+                copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {spec.table.name} ({names}, batch_id) "
             f"SELECT {names}, {int(batch_id)} FROM {stage} ORDER BY seq "
             "ON CONFLICT (uid) DO NOTHING RETURNING id, uid"
         )
         returned = {uid: int(ident) for ident, uid in cursor.fetchall()}
-    return _reconcile(conn, spec, batch_id, rows, None, inserted_ids=returned)
+    if len(returned) == len(hashes):  # the common case: every row is new
+        ids = [returned[uid] for uid in columns[0]]
+        ordered = [digest for _, digest in sorted(zip(ids, hashes, strict=True))]
+        return ChunkOutcome(inserted=len(hashes), hashes=ordered)
+    return _reconcile(conn, spec, batch_id, columns[0], hashes, None, inserted_ids=returned)
 
 
 def _reconcile(
     conn: Connection,
     spec: TableSpec,
     batch_id: int,
-    rows: Sequence[Sequence[Any]],
+    chunk_uids: Sequence[str],
+    hashes: Sequence[str],
     before: int | None,
     inserted_ids: dict[str, int] | None,
 ) -> ChunkOutcome:
-    """Sort a chunk's rows into inserted, duplicate and conflicting by what is stored now."""
-    uids = sorted({row[0] for row in rows})
+    """Sort a chunk's records into inserted, duplicate and conflicting by what is stored now."""
+    uids = sorted(set(chunk_uids))
     table = spec.table
     stored: dict[str, tuple[int, int, str]] = {}
-    query = select(table.c.uid, table.c.id, table.c.batch_id, table.c[spec.hash_column]).where(
+    fields = [table.c[name] for name in spec.fields]
+    query = select(table.c.uid, table.c.id, table.c.batch_id, *fields).where(
         table.c.uid.in_(bindparam("uids", expanding=True))
     )
     for start in range(0, len(uids), 5000):
-        for uid, ident, batch, digest in conn.execute(query, {"uids": uids[start : start + 5000]}):
-            stored[uid] = (int(ident), int(batch), digest)
+        for found in conn.execute(query, {"uids": uids[start : start + 5000]}):
+            uid, ident, batch, *values = found
+            stored[uid] = (int(ident), int(batch), spec.rehash(tuple(values)))
     outcome = ChunkOutcome()
     claimed: set[str] = set()
-    for index, row in enumerate(rows):
-        uid, digest = row[0], spec.hash_of(row)
+    inserted: list[tuple[int, str]] = []
+    for index, (uid, digest) in enumerate(zip(chunk_uids, hashes, strict=True)):
         ident, batch, stored_digest = stored[uid]
         if inserted_ids is not None:
             fresh = inserted_ids.get(uid) == ident
@@ -183,10 +202,10 @@ def _reconcile(
         if fresh and uid not in claimed:
             claimed.add(uid)
             outcome.inserted += 1
-            outcome.hashes.append((ident, digest))
+            inserted.append((ident, digest))
         elif stored_digest == digest:
             outcome.duplicates += 1
         else:
             outcome.conflicts.append(index)
-    outcome.hashes.sort()
+    outcome.hashes = [digest for _, digest in sorted(inserted)]
     return outcome

@@ -117,8 +117,7 @@ observations = Table(
     "observations",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("uid", Text, nullable=False, unique=True),
-    Column("row_hash", String(64), nullable=False),
+    Column("uid", Text, nullable=False, unique=True),  # ["source","id"], or the row's hash
     Column("record_id", Text),
     Column("observed_from_us", BigInteger, nullable=False),
     Column("observed_to_us", BigInteger, nullable=False),

@@ -96,7 +96,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("uid", sa.Text(), nullable=False),
-        sa.Column("row_hash", sa.String(length=64), nullable=False),
         sa.Column("record_id", sa.Text(), nullable=True),
         sa.Column("observed_from_us", sa.BigInteger(), nullable=False),
         sa.Column("observed_to_us", sa.BigInteger(), nullable=False),
