@@ -152,7 +152,9 @@ def _run_imports(files: list[Path], run: Any) -> None:
                     console=err,
                     transient=True,
                 ) as bar:
-                    task = bar.add_task(path.name, total=None)
+                    task = bar.add_task(
+                        path.name, total=path.stat().st_size if path.is_file() else None
+                    )
 
                     def advance(done: int, total: int, task: Any = task, bar: Any = bar) -> None:
                         bar.update(task, completed=done, total=total)
