@@ -6,8 +6,11 @@ Adding a rule kind is adding one module and listing it in `RULES`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from types import ModuleType
+from typing import Protocol
 
+from truceline.domain.findings import Facts, Finding, VersionLike, Versions
 from truceline.domain.rules import (
     confined_to,
     excluded_from,
@@ -30,3 +33,20 @@ RULES: dict[str, ModuleType] = {
         monitor_access,
     )
 }
+
+
+class ClauseLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def versions(self) -> Sequence[VersionLike]: ...
+
+
+def evaluate(clauses: Iterable[ClauseLike], facts: Facts) -> list[Finding]:
+    """Every clause's findings, clause by clause, each by its own rule module."""
+    found: list[Finding] = []
+    for clause in clauses:
+        found += RULES[clause.rule].evaluate(clause.id, Versions(clause.versions), facts)
+    return found

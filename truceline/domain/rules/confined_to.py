@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from truceline.domain.findings import BoolArray, Facts, Finding, Versions, excursion_findings
 from truceline.domain.rules.base import ClauseParams, Id, References
+from truceline.domain.tracks import Tracks
 
 
 class Params(ClauseParams):
@@ -15,3 +17,13 @@ class Params(ClauseParams):
 
 def references(p: Params) -> References:
     return References(subjects=[("subject", p.subject)], zones=[("zone", p.zone)])
+
+
+def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
+    """Runs of the subject's fixes outside the zone."""
+
+    def breach(p: Params, tracks: Tracks) -> tuple[str, str, BoolArray]:
+        inside = tracks.inside(p.subject, p.zone, facts.zones[p.zone].geometry)
+        return p.zone, p.subject, tracks.of(p.subject) & ~inside
+
+    return excursion_findings(clause, "confined_to", versions, facts, breach)

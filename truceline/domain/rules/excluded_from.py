@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
+from truceline.domain.findings import (
+    BoolArray,
+    Facts,
+    Finding,
+    Versions,
+    excursion_findings,
+    incident_finding,
+)
 from truceline.domain.rules.base import ClauseParams, Id, References
+from truceline.domain.tracks import Tracks
 
 
 class Params(ClauseParams):
@@ -15,3 +24,25 @@ class Params(ClauseParams):
 
 def references(p: Params) -> References:
     return References(subjects=[("subject", p.subject)], zones=[("zone", p.zone)])
+
+
+PRESENCE_FAMILIES = frozenset({"movement", "weapon", "construction"})
+
+
+def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
+    """Runs of the subject's fixes inside the zone, and incidents of its presence there."""
+
+    def breach(p: Params, tracks: Tracks) -> tuple[str, str, BoolArray]:
+        return p.zone, p.subject, tracks.inside(p.subject, p.zone, facts.zones[p.zone].geometry)
+
+    found = excursion_findings(clause, "excluded_from", versions, facts, breach)
+    for index, incident in enumerate(facts.incidents):
+        version = versions.at(incident.start)
+        if incident.family not in PRESENCE_FAMILIES or version is None:
+            continue
+        p = cast(Params, version.params)
+        if p.subject in incident.actors and facts.incidents_inside(p.zone)[index]:
+            found.append(
+                incident_finding(clause, "excluded_from", version, incident, p.zone, p.subject)
+            )
+    return found

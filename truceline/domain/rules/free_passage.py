@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
+from truceline.domain.findings import Facts, Finding, Versions, incident_finding
 from truceline.domain.rules.base import ClauseParams, Id, References
 
 
@@ -14,3 +15,18 @@ class Params(ClauseParams):
 
 def references(p: Params) -> References:
     return References(zones=[("zone", p.zone)])
+
+
+def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
+    """Restrictions (denied, delayed, jammed, fired upon) inside the zone."""
+    found = []
+    for index, incident in enumerate(facts.incidents):
+        version = versions.at(incident.start)
+        if incident.family != "restriction" or version is None:
+            continue
+        p = cast(Params, version.params)
+        if facts.incidents_inside(p.zone)[index]:
+            found.append(
+                incident_finding(clause, "free_passage", version, incident, p.zone, incident.actor)
+            )
+    return found

@@ -3,8 +3,9 @@ monitors' UAVs (in the listed zones, or anywhere) are findings."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
+from truceline.domain.findings import Facts, Finding, Versions, first_zone, incident_finding
 from truceline.domain.rules.base import ClauseParams, Id, References
 
 
@@ -15,3 +16,20 @@ class Params(ClauseParams):
 
 def references(p: Params) -> References:
     return References(zones=[(f"zones[{i}]", z) for i, z in enumerate(p.zones or [])])
+
+
+def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
+    """Restrictions on the monitors' movement, jamming of or fire at their UAVs, in the
+    listed zones or anywhere."""
+    found = []
+    for index, incident in enumerate(facts.incidents):
+        version = versions.at(incident.start)
+        if incident.family != "restriction" or version is None:
+            continue
+        p = cast(Params, version.params)
+        inside, zone = first_zone(facts, p.zones, index)
+        if inside:
+            found.append(
+                incident_finding(clause, "monitor_access", version, incident, zone, incident.actor)
+            )
+    return found

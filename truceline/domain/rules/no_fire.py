@@ -5,10 +5,11 @@ Fire by an unknown actor always counts: attribution is the joint case's job.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import field_validator
 
+from truceline.domain.findings import Facts, Finding, Versions, first_zone, incident_finding
 from truceline.domain.rules.base import ClauseParams, Id, References
 from truceline.domain.vocabulary import FIRE_KINDS
 
@@ -36,3 +37,29 @@ def references(p: Params) -> References:
         zones=[(f"zones[{i}]", z) for i, z in enumerate(p.zones or [])],
         parties=[(f"parties[{i}]", q) for i, q in enumerate(p.parties or [])],
     )
+
+
+FIRE_FAMILIES = frozenset({"fire", "flare"})
+
+
+def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
+    """An incident of a listed kind, in a listed zone, by a listed party or by an actor no
+    report names. An incident whose reports name only other parties is not this clause's."""
+    found = []
+    for index, incident in enumerate(facts.incidents):
+        if incident.family not in FIRE_FAMILIES:
+            continue
+        version = versions.at(incident.start)
+        if version is None:
+            continue
+        p = cast(Params, version.params)
+        if not set(incident.kinds) & set(p.kinds):
+            continue
+        named = [a for a in incident.actors if p.parties is None or a in p.parties]
+        if incident.actors and not named:
+            continue
+        inside, zone = first_zone(facts, p.zones, index)
+        if inside:
+            subject = ",".join(named) if named else "unknown"
+            found.append(incident_finding(clause, "no_fire", version, incident, zone, subject))
+    return found

@@ -3,11 +3,21 @@ zone are findings."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import AwareDatetime
 
+from truceline.domain.findings import (
+    BoolArray,
+    Facts,
+    Finding,
+    Versions,
+    excursion_findings,
+    incident_finding,
+)
 from truceline.domain.rules.base import ClauseParams, Id, References
+from truceline.domain.timeutil import to_us
+from truceline.domain.tracks import Tracks
 
 
 class Params(ClauseParams):
@@ -19,3 +29,31 @@ class Params(ClauseParams):
 
 def references(p: Params) -> References:
     return References(zones=[("zone", p.zone)], parties=[("party", p.party)])
+
+
+PRESENCE_FAMILIES = frozenset({"movement", "weapon", "construction"})
+
+
+def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
+    """After the deadline: runs of the party's fixes inside the zone, and incidents of the
+    party's presence, movement, weapons or works inside it."""
+
+    def breach(p: Params, tracks: Tracks) -> tuple[str, str, BoolArray]:
+        late = tracks.t >= to_us(p.deadline)
+        geometry = facts.zones[p.zone].geometry
+        return p.zone, p.party, tracks.inside(p.party, p.zone, geometry) & late
+
+    found = excursion_findings(clause, "withdrawn_by", versions, facts, breach)
+    for index, incident in enumerate(facts.incidents):
+        if incident.family not in PRESENCE_FAMILIES:
+            continue
+        version = versions.at(incident.end)
+        if version is None:
+            continue
+        p = cast(Params, version.params)
+        late = incident.end >= to_us(p.deadline)
+        if p.party in incident.actors and late and facts.incidents_inside(p.zone)[index]:
+            found.append(
+                incident_finding(clause, "withdrawn_by", version, incident, p.zone, p.party)
+            )
+    return found

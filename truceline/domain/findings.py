@@ -1,0 +1,189 @@
+"""Findings: a clause (and its version) and an incident, an excursion or a reported count
+that appears to breach it. Machine-produced, not yet a verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from truceline.domain.incidents import Incident, ObservationFact
+from truceline.domain.rules.base import ClauseParams
+from truceline.domain.timeutil import to_us
+from truceline.domain.tracks import Tracks, runs
+
+BoolArray = NDArray[np.bool_]
+
+
+class VersionLike(Protocol):
+    @property
+    def version(self) -> int: ...
+    @property
+    def effective(self) -> datetime | None: ...
+    @property
+    def params(self) -> ClauseParams: ...
+
+
+class ZoneLike(Protocol):
+    @property
+    def geometry(self) -> BaseGeometry: ...
+
+
+@dataclass(frozen=True)
+class Finding:
+    clause: str
+    version: int
+    rule: str
+    zone: str | None
+    subject: str | None
+    start: int  # microseconds
+    end: int
+    incident: int | None = None  # the incident's anchor
+    unit: str | None = None  # for an excursion
+    observation: int | None = None  # for a reported count
+    evidence: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        """A stable name: the same breach found again is the same finding."""
+        if self.incident is not None:
+            what = f"incident:{self.incident}"
+        elif self.unit is not None:
+            what = f"unit:{self.unit}:{self.start}"
+        else:
+            what = f"observation:{self.observation}"
+        return f"{self.clause}/v{self.version}/{what}"
+
+
+@dataclass
+class Facts:
+    """Everything the rules look at."""
+
+    incidents: Sequence[Incident]
+    counts: Sequence[ObservationFact]
+    tracks: Tracks
+    zones: Mapping[str, ZoneLike]
+    max_gap_s: float
+    _incident_inside: dict[str, BoolArray] = field(default_factory=dict, repr=False)
+
+    def incidents_inside(self, zone_id: str) -> BoolArray:
+        """Which incidents' locations lie in the zone (cached per zone)."""
+        cached = self._incident_inside.get(zone_id)
+        if cached is None:
+            geometry = self.zones[zone_id].geometry
+            lon = np.array([i.lon for i in self.incidents], dtype=np.float64)
+            lat = np.array([i.lat for i in self.incidents], dtype=np.float64)
+            cached = np.asarray(shapely.intersects_xy(geometry, lon, lat), dtype=bool)
+            self._incident_inside[zone_id] = cached
+        return cached
+
+    def point_inside(self, zone_id: str, lon: float, lat: float) -> bool:
+        return bool(shapely.intersects_xy(self.zones[zone_id].geometry, lon, lat))
+
+
+class Versions:
+    """A clause's versions and which one is in force when."""
+
+    def __init__(self, versions: Sequence[VersionLike]) -> None:
+        self.versions = sorted(versions, key=lambda v: v.version)
+        first = np.iinfo(np.int64).min
+        self.effective = np.array(
+            [first if v.effective is None else to_us(v.effective) for v in self.versions],
+            dtype=np.int64,
+        )
+
+    def index_at(self, t: NDArray[np.int64]) -> NDArray[np.int64]:
+        """For each time, the index of the version in force (-1: none yet)."""
+        result: NDArray[np.int64] = np.searchsorted(self.effective, t, side="right") - 1
+        return result
+
+    def at(self, t: int) -> VersionLike | None:
+        index = int(np.searchsorted(self.effective, t, side="right")) - 1
+        return self.versions[index] if index >= 0 else None
+
+
+# A version's terms → (zone id, subject, which fixes breach them)
+Breach = Callable[[Any, Tracks], tuple[str, str, BoolArray]]
+
+
+def excursion_findings(
+    clause: str, rule: str, versions: Versions, facts: Facts, breach: Breach
+) -> list[Finding]:
+    """One finding per run of consecutive breaching fixes of a unit (split where the version
+    in force changes). `breach(params, tracks)` names the zone and subject of a version's
+    terms and which fixes breach them."""
+    tracks = facts.tracks
+    if not len(tracks):
+        return []
+    in_force = versions.index_at(tracks.t)
+    breaching = np.zeros(len(tracks), dtype=bool)
+    zone_of: dict[int, str] = {}
+    subject_of: dict[int, str] = {}
+    for index, version in enumerate(versions.versions):
+        zone_of[index], subject_of[index], mask = breach(version.params, tracks)
+        breaching |= mask & (in_force == index)
+    found = []
+    for run in runs(tracks, breaching, facts.max_gap_s, segment=in_force):
+        index = int(in_force[run.first])
+        version = versions.versions[index]
+        found.append(
+            Finding(
+                clause=clause,
+                version=version.version,
+                rule=rule,
+                zone=zone_of[index],
+                subject=subject_of[index],
+                start=int(tracks.t[run.first]),
+                end=int(tracks.t[run.last]),
+                unit=tracks.units[int(tracks.unit[run.first])],
+                evidence={
+                    "fixes": run.fixes,
+                    "positions": [int(tracks.ids[run.first]), int(tracks.ids[run.last])],
+                    "first": [float(tracks.lon[run.first]), float(tracks.lat[run.first])],
+                    "last": [float(tracks.lon[run.last]), float(tracks.lat[run.last])],
+                },
+            )
+        )
+    return found
+
+
+def incident_finding(
+    clause: str,
+    rule: str,
+    version: VersionLike,
+    incident: Incident,
+    zone: str | None,
+    subject: str | None,
+) -> Finding:
+    return Finding(
+        clause=clause,
+        version=version.version,
+        rule=rule,
+        zone=zone,
+        subject=subject,
+        start=incident.start,
+        end=incident.end,
+        incident=incident.anchor,
+        evidence={
+            "kind": incident.kind,
+            "count": incident.count,
+            "observations": len(incident.observations),
+            "sources": len(incident.sources),
+        },
+    )
+
+
+def first_zone(facts: Facts, zones: Iterable[str] | None, index: int) -> tuple[bool, str | None]:
+    """Whether incident `index` lies in one of `zones` (None: anywhere), and the first such."""
+    if zones is None:
+        return True, None
+    for zone in zones:
+        if facts.incidents_inside(zone)[index]:
+            return True, zone
+    return False, None
