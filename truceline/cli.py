@@ -28,9 +28,15 @@ app = typer.Typer(
 mission_app = typer.Typer(help="Check mission files.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Import observations and positions.", no_args_is_help=True)
 observations_app = typer.Typer(help="Stored observations.", no_args_is_help=True)
+incidents_app = typer.Typer(
+    help="Incidents: observations correlated into events.", no_args_is_help=True
+)
+findings_app = typer.Typer(help="Findings: apparent breaches of clauses.", no_args_is_help=True)
 app.add_typer(mission_app, name="mission")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(observations_app, name="observations")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(findings_app, name="findings")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -273,6 +279,139 @@ def observations_list(
         )  # fmt: skip
     out.print(table)
     out.print(f"{len(rows)} observation(s)")
+
+
+Since = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
+Until = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
+
+
+@app.command("assess")
+def assess_command(
+    since: Since = None,
+    until: Until = None,
+    full: Annotated[bool, typer.Option("--full", help="Re-assess all the data.")] = False,
+    db: Db = None,
+) -> None:
+    """Correlate observations into incidents and evaluate every clause; store the findings."""
+    from truceline.domain.timeutil import iso
+    from truceline.services.assess import assess
+
+    engine = engine_for(db)
+    report = assess(
+        engine,
+        since_us=parse_time(since, "--since"),
+        until_us=parse_time(until, "--until"),
+        full=full,
+    )
+    if report.up_to_date:
+        out.print("nothing new since the last assessment; nothing changed")
+    else:
+        f0, f1 = report.window
+        begin = iso(f0) if f0 is not None else "the beginning"
+        span = f"{begin} to {iso(f1) if f1 is not None else 'the end'}"
+        out.print(
+            f"assessed {span}: {report.incidents} incident(s), {len(report.findings)} finding(s), "
+            f"{report.changes} change(s)"
+        )
+    with engine.connect() as conn:
+        from truceline.store.missions import load_mission
+
+        mission = load_mission(conn)
+    table = Table(
+        "clause",
+        "rule",
+        "title",
+        "active findings",
+        title="findings per clause",
+        title_justify="left",
+    )
+    for clause in mission.clauses.values():
+        table.add_row(
+            clause.id,
+            clause.rule,
+            clause.title or "",
+            str(report.active_findings.get(clause.id, 0)),
+        )
+    out.print(table)
+    out.print(f"{report.active_incidents} active incident(s)")
+
+
+@incidents_app.command("list")
+def incidents_list(
+    since: Since = None,
+    until: Until = None,
+    superseded: Annotated[
+        bool, typer.Option("--superseded", help="Include superseded ones.")
+    ] = False,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """List incidents in time order."""
+    from truceline.store.compliance import list_incidents
+    from truceline.store.db import require_schema
+
+    engine = engine_for(db)
+    require_schema(engine)
+    with engine.connect() as conn:
+        rows = list_incidents(
+            conn,
+            since_us=parse_time(since, "--since"),
+            until_us=parse_time(until, "--until"),
+            include_superseded=superseded,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table(
+        "id", "start", "end", "kind", "count", "actor", "observations", "sources", "lat", "lon"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]), r["start"], r["end"], r["kind"], str(r["count"]), r["actor"],
+            str(len(r["observations"])), str(len(r["sources"])), f"{r['lat']:.5f}",
+            f"{r['lon']:.5f}",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(rows)} incident(s)")
+
+
+@findings_app.command("list")
+def findings_list(
+    clause: Annotated[str | None, typer.Option("--clause", help="Only this clause.")] = None,
+    since: Since = None,
+    until: Until = None,
+    withdrawn: Annotated[bool, typer.Option("--withdrawn", help="Include withdrawn ones.")] = False,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """List findings in time order."""
+    from truceline.store.compliance import list_findings
+    from truceline.store.db import require_schema
+
+    engine = engine_for(db)
+    require_schema(engine)
+    with engine.connect() as conn:
+        rows = list_findings(
+            conn,
+            clause=clause,
+            since_us=parse_time(since, "--since"),
+            until_us=parse_time(until, "--until"),
+            include_withdrawn=withdrawn,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table("id", "clause", "v", "rule", "zone", "subject", "start", "end", "evidence")
+    for r in rows:
+        what = f"incident {r['incident']}" if r["incident"] else (
+            f"unit {r['unit']}" if r["unit"] else f"observation {r['observation']}"
+        )  # fmt: skip
+        table.add_row(
+            str(r["id"]), r["clause"], str(r["clause_version"]), r["rule"], r["zone"] or "",
+            r["subject"] or "", r["start"], r["end"], what,
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(rows)} finding(s)")
 
 
 def _kind(row: dict[str, Any]) -> str:

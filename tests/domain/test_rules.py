@@ -37,8 +37,17 @@ def at(*args: int) -> int:
     return to_us(datetime(*args, tzinfo=BAKU))
 
 
-def obs(n: int, where: tuple[float, float], t: int, kind: str = "explosion", *, actor: str = "unknown",
-        subtype: str | None = None, count: int = 1, source: str = "OP-1") -> ObservationFact:  # fmt: skip
+def obs(
+    n: int,
+    where: tuple[float, float],
+    t: int,
+    kind: str = "explosion",
+    *,
+    actor: str = "unknown",
+    subtype: str | None = None,
+    count: int = 1,
+    source: str = "OP-1",
+) -> ObservationFact:
     return ObservationFact(
         id=n, t_from=t, t_to=t, lat=where[1], lon=where[0], uncertainty=None, kind=kind,
         subtype=subtype, count=count, actor=actor, source_kind="observation_post",

@@ -114,15 +114,14 @@ def generate(days: int = 7, seed: int = 1) -> DemoData:
 
         # West columns: the Aghdam column leaves a day after its deadline (a breach); the
         # Kalbajar column leaves before the amended deadline (a breach only under version 1).
-        hours = range(0, 24, 2)
-        for h in hours:
-            moment = day_start + timedelta(hours=h)
+        for step in range(0, 24 * 60, 5):  # a fix every five minutes
+            moment = day_start + timedelta(minutes=step)
             deadline_aghdam = datetime(2020, 11, 21, 6, 0, tzinfo=BAKU)
             spot = AGHDAM_INSIDE if moment < deadline_aghdam else AGHDAM_OUTSIDE
-            fix("west-col-1", moment, *_move(*spot, rng.uniform(0, 360), rng.uniform(0, 800)))
+            fix("west-col-1", moment, *_move(*spot, rng.uniform(0, 360), rng.uniform(0, 300)))
             leave_kalbajar = datetime(2020, 11, 23, 12, 0, tzinfo=BAKU)
             spot = KALBAJAR_INSIDE if moment < leave_kalbajar else KALBAJAR_OUTSIDE
-            fix("west-col-2", moment, *_move(*spot, rng.uniform(0, 360), rng.uniform(0, 800)))
+            fix("west-col-2", moment, *_move(*spot, rng.uniform(0, 360), rng.uniform(0, 300)))
 
         # Fire along the line of contact, each event seen by one to three sources.
         for _ in range(rng.randint(2, 5)):

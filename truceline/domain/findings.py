@@ -14,7 +14,6 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from truceline.domain.incidents import Incident, ObservationFact
-from truceline.domain.rules.base import ClauseParams
 from truceline.domain.timeutil import to_us
 from truceline.domain.tracks import Tracks, runs
 
@@ -27,7 +26,7 @@ class VersionLike(Protocol):
     @property
     def effective(self) -> datetime | None: ...
     @property
-    def params(self) -> ClauseParams: ...
+    def params(self) -> Any: ...  # the rule module's Params
 
 
 class ZoneLike(Protocol):

@@ -158,6 +158,71 @@ positions = Table(
     Index(None, "unit", "time_us"),
 )
 
+assessment_runs = Table(
+    "assessment_runs",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("started_at_us", BigInteger, nullable=False),
+    Column("mission_sha256", String(64), nullable=False),
+    Column("last_observation_id", BigInteger, nullable=False),  # data assessed up to here
+    Column("last_position_id", BigInteger, nullable=False),
+    Column("window_from_us", BigInteger),  # the time window re-assessed (null: unbounded)
+    Column("window_to_us", BigInteger),
+    Column("incidents", Integer, nullable=False),  # in the window after the run
+    Column("findings", Integer, nullable=False),
+    Column("changes", Integer, nullable=False),  # rows added, changed or retired
+    Column("sha256", String(64), nullable=False),  # over the window's findings, canonical JSON
+)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("anchor", BigInteger, nullable=False, unique=True),  # its smallest observation id
+    Column("family", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("kinds", Text, nullable=False),  # JSON list
+    Column("subtypes", Text, nullable=False),  # JSON list
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("lat_e7", BigInteger, nullable=False),
+    Column("lon_e7", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("observations", Integer, nullable=False),
+    Column("sources", Text, nullable=False),  # JSON: each source's count and observations
+    Column("status", String(16), nullable=False),  # active | superseded (merged or split)
+    Column("run_id", RowId, ForeignKey("assessment_runs.id"), nullable=False),
+    Index(None, "start_us"),
+)
+
+incident_observations = Table(
+    "incident_observations",
+    metadata,
+    Column("observation_id", RowId, ForeignKey("observations.id"), primary_key=True),
+    Column("incident_id", RowId, ForeignKey("incidents.id"), nullable=False, index=True),
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False, unique=True),  # clause/version/what: stable identity
+    Column("clause_id", String(64), nullable=False, index=True),
+    Column("clause_version", Integer, nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("zone", String(64)),
+    Column("subject", Text),
+    Column("start_us", BigInteger, nullable=False, index=True),
+    Column("end_us", BigInteger, nullable=False),
+    Column("incident_id", RowId, ForeignKey("incidents.id")),
+    Column("unit", String(200)),
+    Column("observation_id", RowId, ForeignKey("observations.id")),
+    Column("evidence", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),  # active | withdrawn
+    Column("run_id", RowId, ForeignKey("assessment_runs.id"), nullable=False),
+)
+
 # Tables in an order that respects foreign keys (for clearing and copying).
 ORDERED = [
     mission_files,
@@ -170,4 +235,8 @@ ORDERED = [
     import_batches,
     observations,
     positions,
+    assessment_runs,
+    incidents,
+    incident_observations,
+    findings,
 ]

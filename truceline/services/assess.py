@@ -1,0 +1,149 @@
+"""`truceline assess`: correlate observations into incidents, evaluate every clause, store
+incidents and findings.
+
+Idempotent and incremental. A run re-assesses a time *window*: the span of the data stored since
+the last run (or everything, the first time and after the mission file changed, or the span
+given by --since/--until). The window grows until no incident or excursion found in it comes
+within reach of its edges (the correlation time, the track gap), so what lies outside cannot
+change what lies inside; then the incidents and findings within the window are replaced by
+what the run found. Re-assessing data that did not change changes nothing, and an observation
+that arrives late joins the incident it belongs to, exactly as if it had been there all along.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine
+
+from truceline.domain.canonical import canonical_sha256
+from truceline.domain.findings import Facts, Finding
+from truceline.domain.incidents import Incident, build_incidents
+from truceline.domain.rules import evaluate
+from truceline.mission import Mission
+from truceline.store import compliance as repo
+from truceline.store.db import require_schema
+from truceline.store.missions import load_mission
+
+US = 1_000_000
+
+
+@dataclass
+class AssessReport:
+    up_to_date: bool = False
+    run_id: int | None = None
+    window: tuple[int | None, int | None] = (None, None)
+    incidents: int = 0  # found in the window
+    findings: list[Finding] = field(default_factory=list)  # found in the window
+    changes: int = 0
+    active_incidents: int = 0  # in the whole database after the run
+    active_findings: dict[str, int] = field(default_factory=dict)  # per clause, whole database
+
+
+@dataclass
+class Assessment:
+    window: tuple[int | None, int | None]
+    incidents: list[Incident]
+    findings: list[Finding]
+
+
+def assess_window(conn: Connection, mission: Mission, f0: int | None, f1: int | None) -> Assessment:
+    """Assess [f0, f1] (None: unbounded), growing it until nothing found reaches its edges."""
+    pad = int(mission.correlation.time_s * US)
+    gap = int(mission.max_gap_s * US)
+    low, high = repo.data_extent(conn)
+    while True:
+        facts = repo.load_observation_facts(conn, f0, f1)
+        events = [f for f in facts if f.kind != "count"]
+        incidents = build_incidents(
+            events, mission.correlation.time_s, mission.correlation.distance_m
+        )
+        context = Facts(
+            incidents=incidents,
+            counts=[f for f in facts if f.kind == "count"],
+            tracks=repo.load_tracks(conn, f0, f1),
+            zones=mission.zones,
+            max_gap_s=mission.max_gap_s,
+        )
+        found = evaluate(mission.clauses.values(), context)
+        spans = [(i.start - pad, i.end + pad) for i in incidents]
+        spans += [(f.start - gap, f.end + gap) for f in found if f.unit is not None]
+        g0, g1 = f0, f1
+        for start, end in spans:
+            if g0 is not None and start < g0:
+                g0 = start
+            if g1 is not None and end > g1:
+                g1 = end
+        # Beyond the data there is nothing to reach.
+        if g0 is not None and (low is None or g0 <= low):
+            g0 = None
+        if g1 is not None and (high is None or g1 >= high):
+            g1 = None
+        if (g0, g1) == (f0, f1):
+            return Assessment((f0, f1), incidents, found)
+        f0, f1 = g0, g1
+
+
+def findings_digest(found: list[Finding]) -> str:
+    """sha256 over the canonical JSON of a run's findings (for the contingent's log)."""
+    return canonical_sha256(
+        sorted(
+            [f.key, f.rule, f.zone, f.subject, f.start, f.end, f.incident, f.unit, f.observation]
+            for f in found
+        )
+    )
+
+
+def assess(
+    engine: Engine, *, since_us: int | None = None, until_us: int | None = None, full: bool = False
+) -> AssessReport:
+    require_schema(engine)
+    with engine.begin() as conn:
+        mission = load_mission(conn)
+        last = repo.last_run(conn)
+        last_obs, last_pos = repo.max_ids(conn)
+        explicit = since_us is not None or until_us is not None
+        if explicit or full or last is None or last.mission_sha256 != mission.sha256:
+            window: tuple[int | None, int | None] = (since_us, until_us)
+        else:
+            changed = repo.new_data_window(conn, last.last_observation_id, last.last_position_id)
+            if changed is None:
+                report = AssessReport(up_to_date=True)
+                report.active_incidents, report.active_findings = repo.count_active(conn)
+                return report
+            window = changed
+        run_id = repo.begin_run(conn, now_us=time.time_ns() // 1000, mission_sha256=mission.sha256)
+        result = assess_window(conn, mission, *window)
+        f0, f1 = result.window
+        ids, changes = repo.replace_incidents(conn, run_id, f0, f1, result.incidents)
+        changes += repo.replace_findings(conn, run_id, f0, f1, result.findings, ids)
+        # An explicit window does not move the incremental mark past data it did not look at.
+        marks = (
+            (last.last_observation_id, last.last_position_id)
+            if explicit and last
+            else (last_obs, last_pos)
+        )
+        if explicit and last is None:
+            marks = (0, 0)
+        repo.finish_run(
+            conn,
+            run_id,
+            last_observation_id=marks[0],
+            last_position_id=marks[1],
+            window_from_us=f0,
+            window_to_us=f1,
+            incidents=len(result.incidents),
+            findings=len(result.findings),
+            changes=changes,
+            sha256=findings_digest(result.findings),
+        )
+        report = AssessReport(
+            run_id=run_id,
+            window=(f0, f1),
+            incidents=len(result.incidents),
+            findings=result.findings,
+            changes=changes,
+        )
+        report.active_incidents, report.active_findings = repo.count_active(conn)
+        return report

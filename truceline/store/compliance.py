@@ -1,0 +1,373 @@
+"""Incidents, findings and assessment runs in the database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from truceline.domain.findings import Finding
+from truceline.domain.incidents import Incident, ObservationFact
+from truceline.domain.timeutil import iso
+from truceline.domain.tracks import Tracks
+from truceline.store import tables as t
+
+
+def _overlapping(start: Any, end: Any, f0: int | None, f1: int | None) -> ColumnElement[bool]:
+    conditions = []
+    if f0 is not None:
+        conditions.append(end >= f0)
+    if f1 is not None:
+        conditions.append(start <= f1)
+    return and_(True, *conditions)
+
+
+def _within(start: Any, end: Any, f0: int | None, f1: int | None) -> ColumnElement[bool]:
+    conditions = []
+    if f0 is not None:
+        conditions.append(start >= f0)
+    if f1 is not None:
+        conditions.append(end <= f1)
+    return and_(True, *conditions)
+
+
+def load_observation_facts(
+    conn: Connection, f0: int | None, f1: int | None
+) -> list[ObservationFact]:
+    o = t.observations
+    query = select(
+        o.c.id, o.c.observed_from_us, o.c.observed_to_us, o.c.lat_e7, o.c.lon_e7,
+        o.c.uncertainty_m, o.c.kind, o.c.subtype, o.c.count, o.c.actor, o.c.source_kind,
+        o.c.source, o.c.reporter,
+    ).where(_overlapping(o.c.observed_from_us, o.c.observed_to_us, f0, f1))  # fmt: skip
+    return [
+        ObservationFact(
+            r[0],
+            r[1],
+            r[2],
+            r[3] / 1e7,
+            r[4] / 1e7,
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def load_tracks(conn: Connection, f0: int | None, f1: int | None) -> Tracks:
+    p = t.positions
+    query = select(p.c.id, p.c.unit, p.c.actor, p.c.time_us, p.c.lon_e7, p.c.lat_e7).where(
+        _within(p.c.time_us, p.c.time_us, f0, f1)
+    )
+    rows = conn.execute(query).all()
+    if not rows:
+        return Tracks.empty()
+    ids, units, actors, times, lon, lat = zip(*rows, strict=True)
+    return Tracks.from_columns(
+        ids, units, actors, times, np.asarray(lon) / 1e7, np.asarray(lat) / 1e7
+    )
+
+
+def data_extent(conn: Connection) -> tuple[int | None, int | None]:
+    """The earliest and latest time of any observation or position."""
+    o, p = t.observations, t.positions
+    a = conn.execute(select(func.min(o.c.observed_from_us), func.max(o.c.observed_to_us))).one()
+    b = conn.execute(select(func.min(p.c.time_us), func.max(p.c.time_us))).one()
+    lows = [v for v in (a[0], b[0]) if v is not None]
+    highs = [v for v in (a[1], b[1]) if v is not None]
+    return (min(lows) if lows else None, max(highs) if highs else None)
+
+
+def max_ids(conn: Connection) -> tuple[int, int]:
+    o = conn.execute(select(func.max(t.observations.c.id))).scalar()
+    p = conn.execute(select(func.max(t.positions.c.id))).scalar()
+    return int(o or 0), int(p or 0)
+
+
+def last_run(conn: Connection) -> Any:
+    r = t.assessment_runs
+    return conn.execute(select(r).order_by(r.c.id.desc()).limit(1)).first()
+
+
+def new_data_window(conn: Connection, after_obs: int, after_pos: int) -> tuple[int, int] | None:
+    """The time span of observations and positions stored since a run, or None."""
+    o, p = t.observations, t.positions
+    a = conn.execute(
+        select(func.min(o.c.observed_from_us), func.max(o.c.observed_to_us)).where(
+            o.c.id > after_obs
+        )
+    ).one()
+    b = conn.execute(
+        select(func.min(p.c.time_us), func.max(p.c.time_us)).where(p.c.id > after_pos)
+    ).one()
+    lows = [v for v in (a[0], b[0]) if v is not None]
+    highs = [v for v in (a[1], b[1]) if v is not None]
+    return (min(lows), max(highs)) if lows else None
+
+
+def begin_run(conn: Connection, *, now_us: int, mission_sha256: str) -> int:
+    result = conn.execute(
+        insert(t.assessment_runs).values(
+            started_at_us=now_us,
+            mission_sha256=mission_sha256,
+            last_observation_id=0,
+            last_position_id=0,
+            incidents=0,
+            findings=0,
+            changes=0,
+            sha256="",
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def finish_run(conn: Connection, run_id: int, **values: Any) -> None:
+    conn.execute(update(t.assessment_runs).where(t.assessment_runs.c.id == run_id).values(**values))
+
+
+def _incident_row(incident: Incident) -> dict[str, Any]:
+    return {
+        "anchor": incident.anchor,
+        "family": incident.family,
+        "kind": incident.kind,
+        "kinds": json.dumps(list(incident.kinds)),
+        "subtypes": json.dumps(list(incident.subtypes)),
+        "start_us": incident.start,
+        "end_us": incident.end,
+        "lat_e7": round(incident.lat * 1e7),
+        "lon_e7": round(incident.lon * 1e7),
+        "count": incident.count,
+        "actor": incident.actor,
+        "observations": len(incident.observations),
+        "sources": json.dumps([asdict(s) for s in incident.sources], sort_keys=True),
+        "status": "active",
+    }
+
+
+def _chunks(values: Sequence[Any], size: int = 5000) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _upsert(
+    conn: Connection, table: Any, key: str, run_id: int, wanted: dict[Any, dict[str, Any]]
+) -> tuple[dict[Any, int], int]:
+    """Insert the rows not stored yet, update those stored differently (in bulk); the id of
+    every wanted row and the number of rows written."""
+    columns = [c for c in table.c if c.name not in ("id", "run_id")]
+    existing: dict[Any, Any] = {}
+    for part in _chunks(list(wanted)):
+        query = select(table.c.id, *columns).where(table.c[key].in_(part))
+        existing.update({getattr(row, key): row for row in conn.execute(query)})
+    fresh = [{**row, "run_id": run_id} for k, row in wanted.items() if k not in existing]
+    changed = [
+        {**{f"new_{name}": value for name, value in row.items()}, "new_run_id": run_id,
+         "row_id": existing[k].id}
+        for k, row in wanted.items()
+        if k in existing and {c.name: getattr(existing[k], c.name) for c in columns} != row
+    ]  # fmt: skip
+    if fresh:
+        conn.execute(insert(table), fresh)
+    if changed:
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c.name: bindparam(f"new_{c.name}") for c in [*columns, table.c.run_id]})
+        )
+        conn.execute(statement, changed)
+    ids = {k: int(row.id) for k, row in existing.items()}
+    if fresh:
+        for part in _chunks([row[key] for row in fresh]):
+            query = select(table.c.id, table.c[key]).where(table.c[key].in_(part))
+            ids.update({k: int(ident) for ident, k in conn.execute(query)})
+    return ids, len(fresh) + len(changed)
+
+
+def _retire(
+    conn: Connection,
+    table: Any,
+    key: str,
+    run_id: int,
+    scope: Any,
+    wanted: dict[Any, Any],
+    status: str,
+) -> list[int]:
+    """Mark the active rows in scope that are no longer wanted with `status`."""
+    in_scope = conn.execute(
+        select(table.c.id, table.c[key]).where(table.c.status == "active", scope)
+    )
+    gone = [int(ident) for ident, k in in_scope if k not in wanted]
+    for part in _chunks(gone):
+        conn.execute(update(table).where(table.c.id.in_(part)).values(status=status, run_id=run_id))
+    return gone
+
+
+def replace_incidents(
+    conn: Connection, run_id: int, f0: int | None, f1: int | None, incidents: Sequence[Incident]
+) -> tuple[dict[int, int], int]:
+    """Make the active incidents lying within [f0, f1] exactly `incidents`: new ones are added,
+    changed ones updated in place (an incident keeps its id while its anchor stays), and those
+    no longer found (merged into another, or split) are marked superseded. Returns each
+    anchor's incident id and the number of rows changed."""
+    i = t.incidents
+    wanted = {incident.anchor: _incident_row(incident) for incident in incidents}
+    scope = _within(i.c.start_us, i.c.end_us, f0, f1)
+    gone = _retire(conn, i, "anchor", run_id, scope, wanted, "superseded")
+    ids, changes = _upsert(conn, i, "anchor", run_id, wanted)
+    # Membership: each observation points at the incident it is in now.
+    link = t.incident_observations
+    for part in _chunks(sorted({*ids.values(), *gone})):
+        conn.execute(delete(link).where(link.c.incident_id.in_(part)))
+    members = [
+        {"observation_id": n, "incident_id": ids[incident.anchor]}
+        for incident in incidents
+        for n in incident.observations
+    ]
+    for part in _chunks([m["observation_id"] for m in members]):
+        conn.execute(delete(link).where(link.c.observation_id.in_(part)))
+    if members:
+        conn.execute(insert(link), members)
+    return ids, changes + len(gone)
+
+
+def _finding_row(finding: Finding, incident_ids: dict[int, int]) -> dict[str, Any]:
+    return {
+        "key": finding.key,
+        "clause_id": finding.clause,
+        "clause_version": finding.version,
+        "rule": finding.rule,
+        "zone": finding.zone,
+        "subject": finding.subject,
+        "start_us": finding.start,
+        "end_us": finding.end,
+        "incident_id": None if finding.incident is None else incident_ids[finding.incident],
+        "unit": finding.unit,
+        "observation_id": finding.observation,
+        "evidence": json.dumps(dict(finding.evidence), sort_keys=True),
+        "status": "active",
+    }
+
+
+def replace_findings(
+    conn: Connection,
+    run_id: int,
+    f0: int | None,
+    f1: int | None,
+    found: Iterable[Finding],
+    incident_ids: dict[int, int],
+) -> int:
+    """Make the active findings lying within [f0, f1] exactly `found`; findings no longer
+    found are withdrawn (kept, since cases may refer to them). Returns rows changed."""
+    f = t.findings
+    wanted = {finding.key: _finding_row(finding, incident_ids) for finding in found}
+    scope = _within(f.c.start_us, f.c.end_us, f0, f1)
+    gone = _retire(conn, f, "key", run_id, scope, wanted, "withdrawn")
+    _, changes = _upsert(conn, f, "key", run_id, wanted)
+    return changes + len(gone)
+
+
+def incident_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "anchor": row.anchor,
+        "family": row.family,
+        "kind": row.kind,
+        "kinds": json.loads(row.kinds),
+        "subtypes": json.loads(row.subtypes),
+        "start": iso(row.start_us),
+        "end": iso(row.end_us),
+        "lat": row.lat_e7 / 1e7,
+        "lon": row.lon_e7 / 1e7,
+        "count": row.count,
+        "actor": row.actor,
+        "observations": [s for source in json.loads(row.sources) for s in source["observations"]],
+        "sources": json.loads(row.sources),
+        "status": row.status,
+    }
+
+
+def list_incidents(
+    conn: Connection,
+    *,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    include_superseded: bool = False,
+) -> list[dict[str, Any]]:
+    i = t.incidents
+    query = select(i).order_by(i.c.start_us, i.c.id)
+    if not include_superseded:
+        query = query.where(i.c.status == "active")
+    if since_us is not None:
+        query = query.where(i.c.end_us >= since_us)
+    if until_us is not None:
+        query = query.where(i.c.start_us < until_us)
+    return [incident_dict(row) for row in conn.execute(query)]
+
+
+def finding_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "key": row.key,
+        "clause": row.clause_id,
+        "clause_version": row.clause_version,
+        "rule": row.rule,
+        "zone": row.zone,
+        "subject": row.subject,
+        "start": iso(row.start_us),
+        "end": iso(row.end_us),
+        "incident": row.incident_id,
+        "unit": row.unit,
+        "observation": row.observation_id,
+        "evidence": json.loads(row.evidence),
+        "status": row.status,
+    }
+
+
+def list_findings(
+    conn: Connection,
+    *,
+    clause: str | None = None,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    include_withdrawn: bool = False,
+) -> list[dict[str, Any]]:
+    f = t.findings
+    query = select(f).order_by(f.c.start_us, f.c.id)
+    if not include_withdrawn:
+        query = query.where(f.c.status == "active")
+    if clause is not None:
+        query = query.where(f.c.clause_id == clause)
+    if since_us is not None:
+        query = query.where(f.c.end_us >= since_us)
+    if until_us is not None:
+        query = query.where(f.c.start_us < until_us)
+    return [finding_dict(row) for row in conn.execute(query)]
+
+
+def count_active(conn: Connection) -> tuple[int, dict[str, int]]:
+    """Active incidents, and active findings per clause."""
+    incidents = conn.execute(
+        select(func.count()).select_from(t.incidents).where(t.incidents.c.status == "active")
+    ).scalar_one()
+    f = t.findings
+    per_clause: dict[Any, Any] = dict(
+        conn.execute(
+            select(f.c.clause_id, func.count())
+            .where(f.c.status == "active")
+            .group_by(f.c.clause_id)
+        ).all()
+    )
+    return int(incidents), {str(k): int(v) for k, v in per_clause.items()}
