@@ -159,3 +159,61 @@ def test_the_installed_command_prints_errors_without_a_traceback(tmp_path: Path)
     )
     assert ran.returncode == 1
     assert "no such mission file" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_assess_prints_findings_per_clause_and_lists_incidents_and_findings_as_json(
+    cli: Cli, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    cli("demo", "--days", "3", "--db", db, "--data-dir", tmp_path / "data")
+    first = cli("assess", "--db", db)
+    assert first.code == 0, first.err
+    assert "assessed the beginning to the end" in first.out
+    assert "Green contingent operates in its area only" in first.out
+    again = cli("assess", "--db", db)
+    assert "nothing new since the last assessment" in again.out
+    incidents = json.loads(cli("incidents", "list", "--json", "--db", db).out)
+    assert incidents and {
+        "id",
+        "kind",
+        "start",
+        "end",
+        "lat",
+        "lon",
+        "count",
+        "observations",
+        "sources",
+    } <= set(incidents[0])
+    findings = json.loads(cli("findings", "list", "--clause", "M1", "--json", "--db", db).out)
+    assert findings and all(f["clause"] == "M1" for f in findings)
+    assert {
+        "id",
+        "clause",
+        "clause_version",
+        "rule",
+        "zone",
+        "subject",
+        "start",
+        "end",
+        "incident",
+        "unit",
+    } <= set(findings[0])
+    assert findings[0]["unit"] == "green-uav-1" and findings[0]["incident"] is None
+
+
+def test_report_daily_prints_text_or_json_for_a_reporting_day(cli: Cli, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    cli("demo", "--days", "3", "--db", db, "--data-dir", tmp_path / "data")
+    cli("assess", "--db", db)
+    text = cli("report", "daily", "--date", "2020-11-21", "--db", db)
+    assert text.code == 0 and "Reporting day 2020-11-21" in text.out
+    assert "No violation of clause 3 (Return of Kalbajar district) was recorded." in text.out
+    as_json = json.loads(
+        cli("report", "daily", "--date", "2020-11-21", "--format", "json", "--db", db).out
+    )
+    assert (
+        as_json["from"] == "2020-11-20T19:30:00+04:00"
+        and as_json["to"] == "2020-11-21T19:30:00+04:00"
+    )
+    bad = cli("report", "daily", "--date", "21/11/2020", "--db", db)
+    assert bad.code == 1 and "not a date" in bad.err

@@ -36,7 +36,9 @@ app.add_typer(mission_app, name="mission")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(observations_app, name="observations")
 app.add_typer(incidents_app, name="incidents")
+report_app = typer.Typer(help="Reports.", no_args_is_help=True)
 app.add_typer(findings_app, name="findings")
+app.add_typer(report_app, name="report")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -385,7 +387,7 @@ def findings_list(
     db: Db = None,
 ) -> None:
     """List findings in time order."""
-    from truceline.store.compliance import list_findings
+    from truceline.store.compliance import finding_what, list_findings
     from truceline.store.db import require_schema
 
     engine = engine_for(db)
@@ -403,15 +405,47 @@ def findings_list(
         return
     table = Table("id", "clause", "v", "rule", "zone", "subject", "start", "end", "evidence")
     for r in rows:
-        what = f"incident {r['incident']}" if r["incident"] else (
-            f"unit {r['unit']}" if r["unit"] else f"observation {r['observation']}"
-        )  # fmt: skip
         table.add_row(
             str(r["id"]), r["clause"], str(r["clause_version"]), r["rule"], r["zone"] or "",
-            r["subject"] or "", r["start"], r["end"], what,
+            r["subject"] or "", r["start"], r["end"], finding_what(r),
         )  # fmt: skip
     out.print(table)
     out.print(f"{len(rows)} finding(s)")
+
+
+@report_app.command("daily")
+def report_daily(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Reporting day YYYY-MM-DD (default: today's).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """The daily summary of a reporting day (the mission's time zone and cutoff)."""
+    from datetime import UTC
+
+    from truceline.services.report import (
+        current_day,
+        daily_summary,
+        parse_day,
+        render_json,
+        render_text,
+    )
+
+    if fmt not in ("text", "json"):
+        raise TrucelineError(f"--format: {fmt!r} is not one of text, json")
+    engine = engine_for(db)
+    chosen = parse_day(day) if day else current_day(engine, datetime.now(UTC))
+    summary = daily_summary(engine, chosen)
+    text = render_json(summary) + "\n" if fmt == "json" else render_text(summary)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        out.print(f"wrote {output}")
 
 
 def _kind(row: dict[str, Any]) -> str:

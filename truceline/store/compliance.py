@@ -336,6 +336,15 @@ def finding_dict(row: Any) -> dict[str, Any]:
     }
 
 
+def finding_what(finding: dict[str, Any]) -> str:
+    """What a finding is about: its incident, unit or reported count."""
+    if finding["incident"]:
+        return f"incident {finding['incident']}"
+    if finding["unit"]:
+        return f"unit {finding['unit']}"
+    return f"observation {finding['observation']}"
+
+
 def list_findings(
     conn: Connection,
     *,

@@ -1,0 +1,158 @@
+"""The daily summary: for one reporting day, incidents by zone and kind family (counting
+incidents, with observation counts beside them), findings per clause, and for every clause
+without any, a line that no violation of it was recorded."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import shapely
+from sqlalchemy import Engine, select
+
+from truceline.domain.reporting import day_bounds, reporting_day
+from truceline.domain.timeutil import to_us
+from truceline.errors import TrucelineError
+from truceline.store import tables as t
+from truceline.store.compliance import finding_dict, finding_what, incident_dict
+from truceline.store.db import require_schema
+from truceline.store.missions import load_mission
+
+OUTSIDE = "(outside every zone)"
+
+
+def current_day(engine: Engine, now: datetime) -> date:
+    require_schema(engine)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+    return reporting_day(now, mission.report_cutoff, mission.timezone)
+
+
+def daily_summary(engine: Engine, day: date) -> dict[str, Any]:
+    require_schema(engine)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+        start, end = day_bounds(day, mission.report_cutoff, mission.timezone)
+        s, e = to_us(start), to_us(end)
+        i, f = t.incidents, t.findings
+        incidents = [
+            incident_dict(row)
+            for row in conn.execute(
+                select(i).where(i.c.status == "active", i.c.start_us >= s, i.c.start_us < e)
+            )
+        ]
+        findings = [
+            finding_dict(row)
+            for row in conn.execute(
+                select(f)
+                .where(f.c.status == "active", f.c.start_us >= s, f.c.start_us < e)
+                .order_by(f.c.start_us, f.c.id)
+            )
+        ]
+    lon = np.array([x["lon"] for x in incidents], dtype=np.float64)
+    lat = np.array([x["lat"] for x in incidents], dtype=np.float64)
+    in_any = np.zeros(len(incidents), dtype=bool)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def tally(zone: str, mask: Any) -> None:
+        for incident, hit in zip(incidents, mask, strict=True):
+            if hit:
+                row = rows.setdefault(
+                    (zone, incident["family"]),
+                    {
+                        "zone": zone,
+                        "family": incident["family"],
+                        "incidents": 0,
+                        "observations": 0,
+                        "events": 0,
+                    },
+                )
+                row["incidents"] += 1
+                row["observations"] += len(incident["observations"])
+                row["events"] += incident["count"]
+
+    for zone_id, zone in mission.zones.items():
+        mask = np.asarray(shapely.intersects_xy(zone.geometry, lon, lat), dtype=bool)
+        in_any |= mask
+        tally(zone_id, mask)
+    tally(OUTSIDE, ~in_any)
+    families = sorted({x["family"] for x in incidents})
+    by_clause = []
+    for clause in mission.clauses.values():
+        own = [x for x in findings if x["clause"] == clause.id]
+        by_clause.append(
+            {
+                "clause": clause.id,
+                "title": clause.title,
+                "rule": clause.rule,
+                "count": len(own),
+                "findings": own,
+            }
+        )
+    return {
+        "mission": mission.id,
+        "mission_name": mission.name,
+        "date": day.isoformat(),
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "timezone": mission.timezone.key,
+        "incidents": {
+            "total": len(incidents),
+            "observations": sum(len(x["observations"]) for x in incidents),
+            "by_family": {
+                family: sum(1 for x in incidents if x["family"] == family) for family in families
+            },
+            "by_zone": sorted(
+                rows.values(), key=lambda r: (r["zone"] == OUTSIDE, r["zone"], r["family"])
+            ),
+        },
+        "findings": by_clause,
+        "clear": [c["clause"] for c in by_clause if c["count"] == 0],
+    }
+
+
+def render_json(summary: dict[str, Any]) -> str:
+    return json.dumps(summary, ensure_ascii=False, indent=2)
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    """The summary as text; times in the mission's time zone."""
+    incidents = summary["incidents"]
+    zone = ZoneInfo(summary["timezone"])
+    lines = [
+        f"Daily summary — {summary['mission_name']}",
+        f"Reporting day {summary['date']}: {summary['from']} to {summary['to']} "
+        f"({summary['timezone']})",
+        "",
+        f"Incidents: {incidents['total']} (from {incidents['observations']} observations)",
+    ]
+    for row in incidents["by_zone"]:
+        lines.append(
+            f"  {row['zone']:<28} {row['family']:<12} {row['incidents']:>4} incident(s)"
+            f"   {row['observations']:>4} observation(s), {row['events']} event(s) reported"
+        )
+    lines += ["", "Findings per clause:"]
+    for clause in summary["findings"]:
+        name = f"clause {clause['clause']}" + (f" ({clause['title']})" if clause["title"] else "")
+        if not clause["count"]:
+            lines.append(f"  No violation of {name} was recorded.")
+            continue
+        lines.append(f"  {name}, {clause['rule']}: {clause['count']} finding(s)")
+        for finding in clause["findings"]:
+            where = f" in {finding['zone']}" if finding["zone"] else ""
+            local = datetime.fromisoformat(finding["start"]).astimezone(zone)
+            lines.append(
+                f"    #{finding['id']} {local:%Y-%m-%d %H:%M}{where}, subject {finding['subject']}, "
+                f"{finding_what(finding)}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise TrucelineError(f"--date: not a date YYYY-MM-DD: {value!r}") from None
