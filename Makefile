@@ -28,8 +28,13 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n 2 -q
 
+# Long runs. PostGIS (for a peer figure) is installed from Debian's packages where possible.
 bench: install
+	-@dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || \
+	  (command -v apt-get >/dev/null && apt-get install -y -q postgresql-15-postgis-3 >/dev/null 2>&1) || \
+	  echo "PostGIS could not be installed; its peer figure is skipped"
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/compliance.py
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,7 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from truceline.domain.incidents import Incident, ObservationFact
 from truceline.domain.timeutil import to_us
-from truceline.domain.tracks import Tracks, runs
+from truceline.domain.tracks import Tracks, View, runs
 
 BoolArray = NDArray[np.bool_]
 
@@ -107,49 +107,49 @@ class Versions:
         return self.versions[index] if index >= 0 else None
 
 
-# A version's terms → (zone id, subject, which fixes breach them)
-Breach = Callable[[Any, Tracks], tuple[str, str, BoolArray]]
+# A version's terms and the subject's fixes → (zone id, which of those fixes breach them)
+Breach = Callable[[Any, View], tuple[str, BoolArray]]
 
 
 def excursion_findings(
-    clause: str, rule: str, versions: Versions, facts: Facts, breach: Breach
+    clause: str,
+    rule: str,
+    versions: Versions,
+    facts: Facts,
+    subject_of: Callable[[Any], str],
+    breach: Breach,
 ) -> list[Finding]:
-    """One finding per run of consecutive breaching fixes of a unit (split where the version
-    in force changes). `breach(params, tracks)` names the zone and subject of a version's
-    terms and which fixes breach them."""
-    tracks = facts.tracks
-    if not len(tracks):
-        return []
-    in_force = versions.index_at(tracks.t)
-    breaching = np.zeros(len(tracks), dtype=bool)
-    zone_of: dict[int, str] = {}
-    subject_of: dict[int, str] = {}
-    for index, version in enumerate(versions.versions):
-        zone_of[index], subject_of[index], mask = breach(version.params, tracks)
-        breaching |= mask & (in_force == index)
+    """One finding per run of consecutive breaching fixes of a unit. Each version is looked
+    at on the fixes of its subject's units at the times it is in force, so a run ends where
+    the version in force changes."""
     found = []
-    for run in runs(tracks, breaching, facts.max_gap_s, segment=in_force):
-        index = int(in_force[run.first])
-        version = versions.versions[index]
-        found.append(
-            Finding(
-                clause=clause,
-                version=version.version,
-                rule=rule,
-                zone=zone_of[index],
-                subject=subject_of[index],
-                start=int(tracks.t[run.first]),
-                end=int(tracks.t[run.last]),
-                unit=tracks.units[int(tracks.unit[run.first])],
-                evidence={
-                    "fixes": run.fixes,
-                    "positions": [int(tracks.ids[run.first]), int(tracks.ids[run.last])],
-                    "first": [float(tracks.lon[run.first]), float(tracks.lat[run.first])],
-                    "last": [float(tracks.lon[run.last]), float(tracks.lat[run.last])],
-                },
+    for index, version in enumerate(versions.versions):
+        subject = subject_of(version.params)
+        view = facts.tracks.view(subject)
+        if not len(view):
+            continue
+        zone, mask = breach(version.params, view)
+        mask = mask & (versions.index_at(view.t) == index)
+        for run in runs(view, mask, facts.max_gap_s):
+            found.append(
+                Finding(
+                    clause=clause,
+                    version=version.version,
+                    rule=rule,
+                    zone=zone,
+                    subject=subject,
+                    start=int(view.t[run.first]),
+                    end=int(view.t[run.last]),
+                    unit=facts.tracks.units[int(view.unit[run.first])],
+                    evidence={
+                        "fixes": run.fixes,
+                        "positions": [int(view.ids[run.first]), int(view.ids[run.last])],
+                        "first": [float(view.lon[run.first]), float(view.lat[run.first])],
+                        "last": [float(view.lon[run.last]), float(view.lat[run.last])],
+                    },
+                )
             )
-        )
-    return found
+    return sorted(found, key=lambda f: (f.start, f.unit or ""))
 
 
 def incident_finding(

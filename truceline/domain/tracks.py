@@ -1,5 +1,9 @@
-"""Tracks: the positions of units as columns, sorted by unit and time, and the runs of
-consecutive fixes that breach a clause (excursions)."""
+"""Tracks: the positions of units as columns, sorted by actor, unit and time, and the runs of
+consecutive fixes that breach a clause (excursions).
+
+Sorting by actor first makes each actor's fixes one contiguous slice, so a clause about one
+subject looks at that subject's fixes only (array views, no copies).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,39 @@ from shapely.geometry.base import BaseGeometry
 
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class View:
+    """The fixes of one actor's units (views into the track arrays)."""
+
+    offset: int  # index of the first fix in the whole track arrays
+    ids: IntArray
+    unit: IntArray
+    t: IntArray
+    lon: FloatArray
+    lat: FloatArray
+    _inside: dict[str, BoolArray] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def inside(self, zone_id: str, geometry: BaseGeometry) -> BoolArray:
+        """Which fixes lie in the zone (its edge counts as in): a bounding-box test first,
+        then the exact test on the candidates only. Cached per zone."""
+        cached = self._inside.get(zone_id)
+        if cached is not None:
+            return cached
+        minx, miny, maxx, maxy = geometry.bounds
+        lon, lat = self.lon, self.lat
+        candidates = np.flatnonzero((lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy))
+        result = np.zeros(len(self), dtype=bool)
+        if len(candidates):
+            shapely.prepare(geometry)
+            result[candidates] = shapely.intersects_xy(geometry, lon[candidates], lat[candidates])
+        self._inside[zone_id] = result
+        return result
 
 
 @dataclass
@@ -21,30 +58,43 @@ class Tracks:
     unit: IntArray  # code into `units`
     actor: IntArray  # code into `actors`
     t: IntArray  # microseconds
-    lon: NDArray[np.float64]
-    lat: NDArray[np.float64]
+    lon: FloatArray
+    lat: FloatArray
     units: list[str]
     actors: list[str]
-    _inside: dict[tuple[str, str], BoolArray] = field(default_factory=dict, repr=False)
+    _views: dict[str, View] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_codes(
+        cls,
+        ids: Any,
+        unit: Any,
+        actor: Any,
+        t: Any,
+        lon: Any,
+        lat: Any,
+        units: list[str],
+        actors: list[str],
+    ) -> Tracks:
+        """Columns with units and actors as integer codes; sorted here by actor, unit, time,
+        id (arrays that are sorted already are taken as they are)."""
+        ids, unit, actor = (np.asarray(a, dtype=np.int64) for a in (ids, unit, actor))
+        t = np.asarray(t, dtype=np.int64)
+        lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+        if not _sorted(actor, unit, t, ids):
+            order = np.lexsort((ids, t, unit, actor))
+            ids, unit, actor, t, lon, lat = (a[order] for a in (ids, unit, actor, t, lon, lat))
+        return cls(ids, unit, actor, t, lon, lat, list(units), list(actors))
 
     @classmethod
     def from_columns(cls, ids: Any, units: Any, actors: Any, t: Any, lon: Any, lat: Any) -> Tracks:
-        """Columns in any order; sorted here by unit, then time, then id."""
+        """Columns with unit and actor names, in any order."""
         unit_names, unit_codes = np.unique(np.asarray(units, dtype=object), return_inverse=True)
         actor_names, actor_codes = np.unique(np.asarray(actors, dtype=object), return_inverse=True)
-        t = np.asarray(t, dtype=np.int64)
-        ids = np.asarray(ids, dtype=np.int64)
-        order = np.lexsort((ids, t, unit_codes))
-        return cls(
-            ids=ids[order],
-            unit=unit_codes[order].astype(np.int64),
-            actor=actor_codes[order].astype(np.int64),
-            t=t[order],
-            lon=np.asarray(lon, dtype=np.float64)[order],
-            lat=np.asarray(lat, dtype=np.float64)[order],
-            units=[str(u) for u in unit_names],
-            actors=[str(a) for a in actor_names],
-        )
+        return cls.from_codes(
+            ids, unit_codes, actor_codes, t, lon, lat,
+            [str(u) for u in unit_names], [str(a) for a in actor_names],
+        )  # fmt: skip
 
     @classmethod
     def empty(cls) -> Tracks:
@@ -53,64 +103,50 @@ class Tracks:
     def __len__(self) -> int:
         return len(self.t)
 
-    def of(self, actor: str) -> BoolArray:
-        """Fixes of units whose actor is `actor`."""
-        if actor not in self.actors:
-            return np.zeros(len(self), dtype=bool)
-        result: BoolArray = self.actor == self.actors.index(actor)
-        return result
+    def view(self, actor: str) -> View:
+        """The fixes of `actor`'s units (empty if it has none)."""
+        cached = self._views.get(actor)
+        if cached is None:
+            code = self.actors.index(actor) if actor in self.actors else -1
+            start = int(np.searchsorted(self.actor, code, side="left"))
+            end = int(np.searchsorted(self.actor, code, side="right")) if code >= 0 else start
+            cached = View(
+                start, self.ids[start:end], self.unit[start:end], self.t[start:end],
+                self.lon[start:end], self.lat[start:end],
+            )  # fmt: skip
+            self._views[actor] = cached
+        return cached
 
-    def inside(self, actor: str, zone_id: str, geometry: BaseGeometry) -> BoolArray:
-        """Which fixes of `actor`'s units lie in the zone (its edge counts as in); False for
-        all other fixes. A bounding-box test first, then the exact test on the candidates."""
-        key = (actor, zone_id)
-        cached = self._inside.get(key)
-        if cached is not None:
-            return cached
-        minx, miny, maxx, maxy = geometry.bounds
-        candidates = np.flatnonzero(
-            self.of(actor)
-            & (self.lon >= minx)
-            & (self.lon <= maxx)
-            & (self.lat >= miny)
-            & (self.lat <= maxy)
-        )
-        result = np.zeros(len(self), dtype=bool)
-        if len(candidates):
-            shapely.prepare(geometry)
-            result[candidates] = shapely.intersects_xy(
-                geometry, self.lon[candidates], self.lat[candidates]
-            )
-        self._inside[key] = result
-        return result
+
+def _sorted(actor: IntArray, unit: IntArray, t: IntArray, ids: IntArray) -> bool:
+    if len(t) < 2:
+        return True
+    a, u = np.diff(actor), np.diff(unit)
+    same = (a == 0) & (u == 0)
+    return bool(
+        (a >= 0).all()
+        and ((a > 0) | (u >= 0)).all()
+        and (~same | (np.diff(t) > 0) | ((np.diff(t) == 0) & (np.diff(ids) > 0))).all()
+    )
 
 
 @dataclass(frozen=True)
 class Run:
-    first: int  # index of the first breaching fix
+    first: int  # index (in the view) of the first breaching fix
     last: int  # index of the last
     fixes: int
 
 
-def runs(
-    tracks: Tracks, breach: BoolArray, max_gap_s: float, segment: IntArray | None = None
-) -> list[Run]:
+def runs(view: View, breach: BoolArray, max_gap_s: float) -> list[Run]:
     """Runs of consecutive breaching fixes of one unit: a gap of more than `max_gap_s` between
-    fixes, a non-breaching fix, another unit, or another `segment` value (a clause version)
-    ends a run."""
+    fixes, a fix that does not breach, or another unit ends a run."""
     if not breach.any():
         return []
     gap_us = int(max_gap_s * 1_000_000)
     continues = np.zeros(len(breach), dtype=bool)
     continues[1:] = (
-        breach[1:]
-        & breach[:-1]
-        & (tracks.unit[1:] == tracks.unit[:-1])
-        & (np.diff(tracks.t) <= gap_us)
+        breach[1:] & breach[:-1] & (view.unit[1:] == view.unit[:-1]) & (np.diff(view.t) <= gap_us)
     )
-    if segment is not None:
-        continues[1:] &= segment[1:] == segment[:-1]
     starts = np.flatnonzero(breach & ~continues)
-    ends_mask = breach & ~np.append(continues[1:], False)
-    ends = np.flatnonzero(ends_mask)
+    ends = np.flatnonzero(breach & ~np.append(continues[1:], False))
     return [Run(int(s), int(e), int(e - s + 1)) for s, e in zip(starts, ends, strict=True)]

@@ -68,7 +68,7 @@ def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
     ref_format = f"{source.name}:{{}}"
     for rows in chunks:
         columns = rows.columns(width)
-        fast = None if columns is None else fast_rows(header, columns, ctx)
+        fast = None if columns is None else fast_rows(header, columns, ctx, rows.longest)
         if fast is not None:
             chunk = Chunk(fast[0], fast[1], refs=rows.lines, ref_format=ref_format)
         else:
@@ -113,17 +113,18 @@ def _clean(column: Sequence[str]) -> bool:
     return sum(map(len, map(str.strip, column))) == len(joined) - len(column) + 1
 
 
-def _plain_words(column: Sequence[str], required: bool) -> bool:
-    """Every value is empty (unless required) or a clean word the per-row builder keeps as is."""
+def _plain_words(column: Sequence[str], required: bool, short: bool = False) -> bool:
+    """Every value is empty (unless required) or a clean word the per-row builder keeps as
+    is. `short`: every value is known to be within the length limit already."""
     if required and not all(column):
         return False
-    return max(map(len, column)) <= MAX_WORD and _clean(column)
+    return (short or max(map(len, column)) <= MAX_WORD) and _clean(column)
 
 
-def _plain_text(column: Sequence[str]) -> bool:
+def _plain_text(column: Sequence[str], short: bool = False) -> bool:
     """Free text kept as is: clean, within the limit, and never white space alone."""
     return (
-        max(map(len, column)) <= MAX_TEXT
+        (short or max(map(len, column)) <= MAX_TEXT)
         and all(map(str.strip, filter(None, column)))
         and "\x00" not in "".join(column)
         and _starts_plain(column)
@@ -153,8 +154,10 @@ def _json_plain(column: Sequence[str]) -> bool:
 
 
 def _or(column: Sequence[str], default: str | None) -> Sequence[str | None]:
-    """The column with empty cells replaced by `default`."""
-    return column if all(column) else [value or default for value in column]
+    """The column with empty cells replaced by `default`, each distinct value one object:
+    a repeated value then crosses to the storing process once per chunk, not once per row."""
+    canonical: dict[str, str | None] = {value: value or default for value in set(column)}
+    return list(map(canonical.__getitem__, column))
 
 
 def _times(column: Sequence[str]) -> list[int] | None:
@@ -188,7 +191,7 @@ def _counts(column: Sequence[str]) -> list[int] | None:
 
 
 def fast_rows(
-    header: list[str], table: list[list[str]], ctx: obs.Context
+    header: list[str], table: list[list[str]], ctx: obs.Context, longest: int | None = None
 ) -> tuple[list[list[Any]], list[str]] | None:
     """The stored columns (uid, then the fields) and row hashes of a chunk of clean rows,
     or None to let the per-row builder decide. `table` holds the columns in header order."""
@@ -206,9 +209,10 @@ def fast_rows(
     description, source_kind = col("description"), col("source_kind")
     if not (set(kind) <= KINDS and "count" not in kind and set(source_kind) <= SOURCE_KINDS):
         return None
-    if not all(_plain_words(c, False) for c in (record_id, subtype, actor, reporter)):
+    short = longest is not None and longest <= MAX_WORD
+    if not all(_plain_words(c, False, short) for c in (record_id, subtype, actor, reporter)):
         return None
-    if not (_plain_words(source, True) and _plain_text(description)):
+    if not (_plain_words(source, True, short) and _plain_text(description, short)):
         return None
     actors = set(actor) - {"", "unknown"}
     if not actors <= ctx.actors:
@@ -248,11 +252,11 @@ def fast_rows(
     else:
         return None
     none = [None] * n
-    record_ids = _or(record_id, None)
+    record_ids = record_id if all(record_id) else [i or None for i in record_id]
     stored: list[Sequence[Any]] = [
-        record_ids, times, times, lat, lon, uncertainty, kind, _or(subtype, None), counts,
-        _or(actor, "unknown"), source_kind, source, reporter, _or(description, None),
-        none, none, none, none, none,
+        record_ids, times, times, lat, lon, uncertainty, _or(kind, None), _or(subtype, None),
+        counts, _or(actor, "unknown"), _or(source_kind, None), _or(source, None),
+        _or(reporter, None), _or(description, None), none, none, none, none, none,
     ]  # fmt: skip
     canonical = list(stored)
     if uncertainty[0] is not None:  # canonical JSON writes a float as its shortest text

@@ -60,10 +60,12 @@ class Rows:
         lines: list[int],
         records: list[list[str]] | None = None,
         columns: list[list[str]] | None = None,
+        longest: int | None = None,
     ) -> None:
         self.lines = lines
         self._records = records
         self._columns = columns
+        self.longest = longest  # no field is longer than this (when known)
 
     @property
     def records(self) -> list[list[str]]:
@@ -100,7 +102,8 @@ def _split(lines: list[str], first: int, width: int) -> Rows:
     commas = width - 1
     if all(line.count(",") == commas for line in lines):
         flat = ",".join(lines).split(",")
-        return Rows(numbers, columns=[flat[i::width] for i in range(width)])
+        longest = max(map(len, lines))  # no field is longer than its line
+        return Rows(numbers, columns=[flat[i::width] for i in range(width)], longest=longest)
     return Rows(numbers, records=[line.split(",") for line in lines])
 
 

@@ -14,6 +14,7 @@ from truceline.demo.generator import generate
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.errors import TrucelineError
+from truceline.services.assess import assess
 from truceline.services.ingest import ingest_observations, ingest_positions
 from truceline.services.missions import init_database
 from truceline.store import tables as t
@@ -87,4 +88,14 @@ def build_demo(engine: Engine, *, days: int, seed: int, data_dir: Path, force: b
     for key in ("observations", "uav"):
         lines.append(ingest_observations(engine, files[key]).summary())
     lines.append(ingest_positions(engine, files["positions"]).summary())
+    report = assess(engine)
+    lines.append(
+        f"assessed: {report.active_incidents} incident(s), "
+        f"{sum(report.active_findings.values())} finding(s)"
+    )
+    for clause in result.mission.clauses.values():
+        found = report.active_findings.get(clause.id, 0)
+        lines.append(
+            f"  clause {clause.id:<3} {clause.rule:<15} {found:>4} finding(s)  {clause.title or ''}"
+        )
     return lines

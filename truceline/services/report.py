@@ -144,9 +144,9 @@ def render_text(summary: dict[str, Any]) -> str:
         for finding in clause["findings"]:
             where = f" in {finding['zone']}" if finding["zone"] else ""
             local = datetime.fromisoformat(finding["start"]).astimezone(zone)
+            subject, what = finding["subject"], finding_what(finding)
             lines.append(
-                f"    #{finding['id']} {local:%Y-%m-%d %H:%M}{where}, subject {finding['subject']}, "
-                f"{finding_what(finding)}"
+                f"    #{finding['id']} {local:%Y-%m-%d %H:%M}{where}, subject {subject}, {what}"
             )
     return "\n".join(lines) + "\n"
 

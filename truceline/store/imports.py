@@ -107,6 +107,12 @@ def insert_chunk(
     return _insert_postgresql(conn, spec, batch_id, columns, hashes)
 
 
+def _present(spec: TableSpec, columns: Sequence[Sequence[Any]]) -> list[int]:
+    """The columns to write: a column that is empty (NULL) throughout the chunk is left to
+    its default, NULL, which saves binding it for every row."""
+    return [k for k, column in enumerate(columns) if k == 0 or column.count(None) != len(column)]
+
+
 def _max_id(conn: Connection, table: Table) -> int:
     value = conn.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
     return int(value or 0)
@@ -120,15 +126,16 @@ def _insert_sqlite(
     hashes: Sequence[str],
 ) -> ChunkOutcome:
     before = _max_id(conn, spec.table)
-    names = ", ".join(spec.columns)
-    marks = ", ".join("?" * len(spec.columns))
+    present = _present(spec, columns)
+    names = ", ".join(spec.columns[k] for k in present)
+    marks = ", ".join("?" * len(present))
     sql = (
         f"INSERT INTO {spec.table.name} ({names}, batch_id) VALUES ({marks}, {int(batch_id)}) "
         "ON CONFLICT (uid) DO NOTHING"
     )
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, zip(*columns, strict=True))
+        cursor.executemany(sql, zip(*(columns[k] for k in present), strict=True))
         inserted = cursor.rowcount
     finally:
         cursor.close()
@@ -146,6 +153,8 @@ def _insert_postgresql(
 ) -> ChunkOutcome:
     stage = f"stage_{spec.table.name}"
     names = ", ".join(spec.columns)
+    present = _present(spec, columns)
+    written = ", ".join(spec.columns[k] for k in present)
     conn.exec_driver_sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
         f"SELECT 0::bigint AS seq, {names} FROM {spec.table.name} WITH NO DATA"
@@ -153,8 +162,8 @@ def _insert_postgresql(
     conn.exec_driver_sql(f"TRUNCATE {stage}")
     raw = conn.connection.driver_connection
     with raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {stage} (seq, {names}) FROM STDIN") as copy:
-            for row in zip(range(len(hashes)), *columns, strict=True):
+        with cursor.copy(f"COPY {stage} (seq, {written}) FROM STDIN") as copy:
+            for row in zip(range(len(hashes)), *(columns[k] for k in present), strict=True):
                 copy.write_row(row)
         cursor.execute(
             f"INSERT INTO {spec.table.name} ({names}, batch_id) "

@@ -6,7 +6,7 @@ from typing import Literal
 
 from truceline.domain.findings import BoolArray, Facts, Finding, Versions, excursion_findings
 from truceline.domain.rules.base import ClauseParams, Id, References
-from truceline.domain.tracks import Tracks
+from truceline.domain.tracks import View
 
 
 class Params(ClauseParams):
@@ -22,8 +22,11 @@ def references(p: Params) -> References:
 def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
     """Runs of the subject's fixes outside the zone."""
 
-    def breach(p: Params, tracks: Tracks) -> tuple[str, str, BoolArray]:
-        inside = tracks.inside(p.subject, p.zone, facts.zones[p.zone].geometry)
-        return p.zone, p.subject, tracks.of(p.subject) & ~inside
+    def breach(p: Params, view: View) -> tuple[str, BoolArray]:
+        return p.zone, ~view.inside(p.zone, facts.zones[p.zone].geometry)
 
-    return excursion_findings(clause, "confined_to", versions, facts, breach)
+    return excursion_findings(clause, "confined_to", versions, facts, _subject, breach)
+
+
+def _subject(p: Params) -> str:
+    return p.subject

@@ -13,7 +13,7 @@ from truceline.domain.findings import (
     incident_finding,
 )
 from truceline.domain.rules.base import ClauseParams, Id, References
-from truceline.domain.tracks import Tracks
+from truceline.domain.tracks import View
 
 
 class Params(ClauseParams):
@@ -32,10 +32,10 @@ PRESENCE_FAMILIES = frozenset({"movement", "weapon", "construction"})
 def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
     """Runs of the subject's fixes inside the zone, and incidents of its presence there."""
 
-    def breach(p: Params, tracks: Tracks) -> tuple[str, str, BoolArray]:
-        return p.zone, p.subject, tracks.inside(p.subject, p.zone, facts.zones[p.zone].geometry)
+    def breach(p: Params, view: View) -> tuple[str, BoolArray]:
+        return p.zone, view.inside(p.zone, facts.zones[p.zone].geometry)
 
-    found = excursion_findings(clause, "excluded_from", versions, facts, breach)
+    found = excursion_findings(clause, "excluded_from", versions, facts, _subject, breach)
     for index, incident in enumerate(facts.incidents):
         version = versions.at(incident.start)
         if incident.family not in PRESENCE_FAMILIES or version is None:
@@ -46,3 +46,7 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
                 incident_finding(clause, "excluded_from", version, incident, p.zone, p.subject)
             )
     return found
+
+
+def _subject(p: Params) -> str:
+    return p.subject

@@ -17,7 +17,7 @@ from truceline.domain.findings import (
 )
 from truceline.domain.rules.base import ClauseParams, Id, References
 from truceline.domain.timeutil import to_us
-from truceline.domain.tracks import Tracks
+from truceline.domain.tracks import View
 
 
 class Params(ClauseParams):
@@ -38,12 +38,11 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
     """After the deadline: runs of the party's fixes inside the zone, and incidents of the
     party's presence, movement, weapons or works inside it."""
 
-    def breach(p: Params, tracks: Tracks) -> tuple[str, str, BoolArray]:
-        late = tracks.t >= to_us(p.deadline)
-        geometry = facts.zones[p.zone].geometry
-        return p.zone, p.party, tracks.inside(p.party, p.zone, geometry) & late
+    def breach(p: Params, view: View) -> tuple[str, BoolArray]:
+        late = view.t >= to_us(p.deadline)
+        return p.zone, view.inside(p.zone, facts.zones[p.zone].geometry) & late
 
-    found = excursion_findings(clause, "withdrawn_by", versions, facts, breach)
+    found = excursion_findings(clause, "withdrawn_by", versions, facts, _party, breach)
     for index, incident in enumerate(facts.incidents):
         if incident.family not in PRESENCE_FAMILIES:
             continue
@@ -57,3 +56,7 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
                 incident_finding(clause, "withdrawn_by", version, incident, p.zone, p.party)
             )
     return found
+
+
+def _party(p: Params) -> str:
+    return p.party
