@@ -145,6 +145,13 @@ RejectOpt = Annotated[
 ]
 
 
+def _check_reject_options(files: list[Path], skip_invalid: bool, reject_file: Path | None) -> None:
+    if reject_file is not None and not skip_invalid:
+        raise TrucelineError("--reject-file goes with --skip-invalid")
+    if reject_file is not None and len(files) > 1:
+        raise TrucelineError("--reject-file takes one input file")
+
+
 def _run_imports(files: list[Path], run: Any) -> None:
     from truceline.services.ingest import ImportRejected
 
@@ -203,10 +210,7 @@ def ingest_observations_command(
     """Import observations. Each file is all-or-nothing unless --skip-invalid."""
     from truceline.services.ingest import ingest_observations
 
-    if reject_file is not None and not skip_invalid:
-        raise TrucelineError("--reject-file goes with --skip-invalid")
-    if reject_file is not None and len(files) > 1:
-        raise TrucelineError("--reject-file takes one input file")
+    _check_reject_options(files, skip_invalid, reject_file)
     engine = engine_for(db)
     _run_imports(
         files,
@@ -232,10 +236,7 @@ def ingest_positions_command(
     """Import unit positions (tracks). Each file is all-or-nothing unless --skip-invalid."""
     from truceline.services.ingest import ingest_positions
 
-    if reject_file is not None and not skip_invalid:
-        raise TrucelineError("--reject-file goes with --skip-invalid")
-    if reject_file is not None and len(files) > 1:
-        raise TrucelineError("--reject-file takes one input file")
+    _check_reject_options(files, skip_invalid, reject_file)
     engine = engine_for(db)
     _run_imports(
         files,

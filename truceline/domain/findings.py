@@ -3,7 +3,7 @@ that appears to breach it. Machine-produced, not yet a verdict."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -176,6 +176,19 @@ def incident_finding(
             "sources": len(incident.sources),
         },
     )
+
+
+def incidents_in_force(
+    facts: Facts, versions: Versions, families: Iterable[str], *, at_end: bool = False
+) -> Iterator[tuple[int, Incident, VersionLike]]:
+    """(index, incident, version in force) for the incidents of these families; the version
+    is the one in force at the incident's start (or end)."""
+    wanted = frozenset(families)
+    for index, incident in enumerate(facts.incidents):
+        if incident.family in wanted:
+            version = versions.at(incident.end if at_end else incident.start)
+            if version is not None:
+                yield index, incident, version
 
 
 def first_zone(facts: Facts, zones: Iterable[str] | None, index: int) -> tuple[bool, str | None]:

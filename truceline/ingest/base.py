@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,3 +144,14 @@ def first_invalid_utf8(path: Path) -> tuple[int, int]:
             offset += len(block)
             lines += block.count(b"\n")
     return offset, lines
+
+
+def read_file(
+    parse: Callable[[TextSource, Any], Iterator[Chunk]], path: Path, ctx: Any
+) -> Iterator[Chunk]:
+    """`parse` over the file at `path`, closing it however the reading ends."""
+    source = TextSource(path)
+    try:
+        yield from parse(source, ctx)
+    finally:
+        source.close()

@@ -8,39 +8,24 @@ builder accepts, with identical results (tests check this with hypothesis).
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from hashlib import sha256
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
 from truceline.domain import observations as obs
-from truceline.domain.records import LAST_US, MAX_TEXT, MAX_WORD, Problems, float_text
+from truceline.domain.records import LAST_US, MAX_TEXT, MAX_WORD, float_text
 from truceline.domain.vocabulary import KINDS, SOURCE_KINDS, SUBTYPES
-from truceline.ingest.base import Chunk, FileProblem, RowError, TextSource
-from truceline.ingest.csvfile import csv_chunks
+from truceline.ingest.base import Chunk, FileProblem, TextSource, read_file
+from truceline.ingest.csvfile import build_rows, csv_chunks
 
-FAST_COLUMNS = frozenset(
-    {
-        "id",
-        "observed_at",
-        "lat",
-        "lon",
-        "uncertainty_m",
-        "kind",
-        "subtype",
-        "count",
-        "actor",
-        "source_kind",
-        "source",
-        "reporter",
-        "description",
-    }
-)
+# Columns the fast path knows; windows and observer-located reports take the per-row path.
+FAST_COLUMNS = frozenset(obs.COLUMNS) - {"observed_from", "observed_to", *obs.OBSERVER_COLUMNS}
 _RISKY_FIRST = frozenset("=@+-")
 _TZINFO = operator.attrgetter("tzinfo")
 
@@ -72,33 +57,11 @@ def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
         if fast is not None:
             chunk = Chunk(fast[0], fast[1], refs=rows.lines, ref_format=ref_format)
         else:
-            chunk = slow_chunk(ref_format, header, rows.lines, rows.records, ctx)
+            chunk = build_rows(
+                ref_format, header, rows.lines, rows.records, obs.build_observation, ctx
+            )
         chunk.bytes_read = source.bytes_read
         yield chunk
-
-
-def slow_chunk(
-    ref_format: str,
-    header: list[str],
-    lines: list[int],
-    records: list[list[str]],
-    ctx: obs.Context,
-) -> Chunk:
-    """The per-row builder over a chunk: exact problems for every bad row."""
-    chunk = Chunk(ref_format=ref_format)
-    width = len(header)
-    for line, fields in zip(lines, records, strict=True):
-        if len(fields) != width:
-            problems = Problems()
-            problems.add("", f"{len(fields)} fields, but the header has {width}")
-            chunk.errors.append(RowError(ref_format.format(line), problems, fields))
-            continue
-        record, problems = obs.build_observation(dict(zip(header, fields, strict=True)), ctx)
-        if record is None:
-            chunk.errors.append(RowError(ref_format.format(line), problems, fields))
-        else:
-            chunk.add(record, line)
-    return chunk
 
 
 def _clean(column: Sequence[str]) -> bool:
@@ -274,9 +237,5 @@ def fast_rows(
     return [uids, *stored], digests  # type: ignore[list-item]
 
 
-def parse_file(path: Path, ctx: obs.Context) -> Iterator[Chunk]:
-    source = TextSource(path)
-    try:
-        yield from parse(source, ctx)
-    finally:
-        source.close()
+# The parser of a file by its path (a picklable function, for the worker process).
+parse_file = functools.partial(read_file, parse)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from truceline.ingest.base import CHUNK_ROWS, FileProblem, TextSource
+from truceline.domain.records import Problems
+from truceline.ingest.base import CHUNK_ROWS, Chunk, FileProblem, RowError, TextSource
 
 BLOCK_CHARS = 1 << 20
 
@@ -162,6 +164,31 @@ def _csv_records(source: TextSource, reader: Iterator[list[str]], done: int) -> 
         else:  # drop blank lines
             kept = [(line, r) for line, r in zip(starts, records, strict=True) if r]
             yield Rows([line for line, _ in kept], records=[r for _, r in kept])
+
+
+def build_rows(
+    ref_format: str,
+    header: list[str],
+    lines: list[int],
+    records: list[list[str]],
+    build: Callable[[dict[str, str], Any], tuple[Any, Problems]],
+    ctx: Any,
+) -> Chunk:
+    """The per-record builder over a chunk of CSV records: every bad record named exactly."""
+    chunk = Chunk(ref_format=ref_format)
+    width = len(header)
+    for line, fields in zip(lines, records, strict=True):
+        if len(fields) != width:
+            problems = Problems()
+            problems.add("", f"{len(fields)} fields, but the header has {width}")
+            chunk.errors.append(RowError(ref_format.format(line), problems, fields))
+            continue
+        record, problems = build(dict(zip(header, fields, strict=True)), ctx)
+        if record is None:
+            chunk.errors.append(RowError(ref_format.format(line), problems, fields))
+        else:
+            chunk.add(record, line)
+    return chunk
 
 
 def open_csv(path: Path) -> TextSource:

@@ -4,14 +4,14 @@ columns). A feature is named by its index: `file: features[3]`."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from truceline.domain import observations as obs
 from truceline.domain.records import Problems
-from truceline.ingest.base import CHUNK_ROWS, Chunk, FileProblem, RowError, TextSource
+from truceline.ingest.base import CHUNK_ROWS, Chunk, FileProblem, RowError, TextSource, read_file
 
 PROPERTY_COLUMNS = tuple(c for c in obs.COLUMNS if c not in ("lat", "lon"))
 MAX_BYTES = 512 * 1024 * 1024
@@ -88,9 +88,5 @@ def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
         yield chunk
 
 
-def parse_file(path: Path, ctx: obs.Context) -> Iterator[Chunk]:
-    source = TextSource(path)
-    try:
-        yield from parse(source, ctx)
-    finally:
-        source.close()
+# The parser of a file by its path (a picklable function, for the worker process).
+parse_file = functools.partial(read_file, parse)

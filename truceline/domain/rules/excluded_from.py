@@ -11,6 +11,7 @@ from truceline.domain.findings import (
     Versions,
     excursion_findings,
     incident_finding,
+    incidents_in_force,
 )
 from truceline.domain.rules.base import ClauseParams, Id, References
 from truceline.domain.tracks import View
@@ -36,10 +37,7 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
         return p.zone, view.inside(p.zone, facts.zones[p.zone].geometry)
 
     found = excursion_findings(clause, "excluded_from", versions, facts, _subject, breach)
-    for index, incident in enumerate(facts.incidents):
-        version = versions.at(incident.start)
-        if incident.family not in PRESENCE_FAMILIES or version is None:
-            continue
+    for index, incident, version in incidents_in_force(facts, versions, PRESENCE_FAMILIES):
         p = cast(Params, version.params)
         if p.subject in incident.actors and facts.incidents_inside(p.zone)[index]:
             found.append(

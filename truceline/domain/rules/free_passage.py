@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from truceline.domain.findings import Facts, Finding, Versions, incident_finding
+from truceline.domain.findings import Facts, Finding, Versions, incident_finding, incidents_in_force
 from truceline.domain.rules.base import ClauseParams, Id, References
 
 
@@ -20,10 +20,7 @@ def references(p: Params) -> References:
 def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
     """Restrictions (denied, delayed, jammed, fired upon) inside the zone."""
     found = []
-    for index, incident in enumerate(facts.incidents):
-        version = versions.at(incident.start)
-        if incident.family != "restriction" or version is None:
-            continue
+    for index, incident, version in incidents_in_force(facts, versions, ["restriction"]):
         p = cast(Params, version.params)
         if facts.incidents_inside(p.zone)[index]:
             found.append(

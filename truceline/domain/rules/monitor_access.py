@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Literal, cast
 
-from truceline.domain.findings import Facts, Finding, Versions, first_zone, incident_finding
+from truceline.domain.findings import (
+    Facts,
+    Finding,
+    Versions,
+    first_zone,
+    incident_finding,
+    incidents_in_force,
+)
 from truceline.domain.rules.base import ClauseParams, Id, References
 
 
@@ -22,10 +29,7 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
     """Restrictions on the monitors' movement, jamming of or fire at their UAVs, in the
     listed zones or anywhere."""
     found = []
-    for index, incident in enumerate(facts.incidents):
-        version = versions.at(incident.start)
-        if incident.family != "restriction" or version is None:
-            continue
+    for index, incident, version in incidents_in_force(facts, versions, ["restriction"]):
         p = cast(Params, version.params)
         inside, zone = first_zone(facts, p.zones, index)
         if inside:

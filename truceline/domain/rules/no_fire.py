@@ -9,7 +9,14 @@ from typing import Literal, cast
 
 from pydantic import field_validator
 
-from truceline.domain.findings import Facts, Finding, Versions, first_zone, incident_finding
+from truceline.domain.findings import (
+    Facts,
+    Finding,
+    Versions,
+    first_zone,
+    incident_finding,
+    incidents_in_force,
+)
 from truceline.domain.rules.base import ClauseParams, Id, References
 from truceline.domain.vocabulary import FIRE_KINDS
 
@@ -46,12 +53,7 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
     """An incident of a listed kind, in a listed zone, by a listed party or by an actor no
     report names. An incident whose reports name only other parties is not this clause's."""
     found = []
-    for index, incident in enumerate(facts.incidents):
-        if incident.family not in FIRE_FAMILIES:
-            continue
-        version = versions.at(incident.start)
-        if version is None:
-            continue
+    for index, incident, version in incidents_in_force(facts, versions, FIRE_FAMILIES):
         p = cast(Params, version.params)
         if not set(incident.kinds) & set(p.kinds):
             continue

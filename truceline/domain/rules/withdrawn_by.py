@@ -14,6 +14,7 @@ from truceline.domain.findings import (
     Versions,
     excursion_findings,
     incident_finding,
+    incidents_in_force,
 )
 from truceline.domain.rules.base import ClauseParams, Id, References
 from truceline.domain.timeutil import to_us
@@ -43,12 +44,9 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
         return p.zone, view.inside(p.zone, facts.zones[p.zone].geometry) & late
 
     found = excursion_findings(clause, "withdrawn_by", versions, facts, _party, breach)
-    for index, incident in enumerate(facts.incidents):
-        if incident.family not in PRESENCE_FAMILIES:
-            continue
-        version = versions.at(incident.end)
-        if version is None:
-            continue
+    for index, incident, version in incidents_in_force(
+        facts, versions, PRESENCE_FAMILIES, at_end=True
+    ):
         p = cast(Params, version.params)
         late = incident.end >= to_us(p.deadline)
         if p.party in incident.actors and late and facts.incidents_inside(p.zone)[index]:
