@@ -50,6 +50,8 @@ Db = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")]
+Since = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
+Until = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
 
 
 def engine_for(db: str | None) -> Any:
@@ -71,6 +73,28 @@ def parse_time(value: str | None, option: str) -> int | None:
     if moment.tzinfo is None:
         raise TrucelineError(f"{option}: {value!r} has no offset (write e.g. +04:00 or Z)")
     return to_us(moment)
+
+
+def query(db: str | None, listing: Any, **filters: Any) -> list[dict[str, Any]]:
+    """Rows from a store listing function, on an initialised database."""
+    from truceline.store.db import require_schema
+
+    engine = engine_for(db)
+    require_schema(engine)
+    with engine.connect() as conn:
+        rows: list[dict[str, Any]] = listing(conn, **filters)
+    return rows
+
+
+def show(rows: list[dict[str, Any]], as_json: bool, table: Table, cells: Any, noun: str) -> None:
+    """Print rows as a JSON array, or as a table with a count."""
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    for row in rows:
+        table.add_row(*cells(row))
+    out.print(table)
+    out.print(f"{len(rows)} {noun}(s)")
 
 
 @app.callback()
@@ -248,44 +272,25 @@ def ingest_positions_command(
 
 @observations_app.command("list")
 def observations_list(
-    since: Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")] = None,
-    until: Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")] = None,
+    since: Since = None,
+    until: Until = None,
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
     as_json: Json = False,
     db: Db = None,
 ) -> None:
     """List stored observations in time order."""
-    from truceline.store.db import require_schema
     from truceline.store.observations import list_observations
 
-    engine = engine_for(db)
-    require_schema(engine)
-    with engine.connect() as conn:
-        rows = list_observations(
-            conn,
-            since_us=parse_time(since, "--since"),
-            until_us=parse_time(until, "--until"),
-            kind=kind,
-            limit=limit,
-        )
-    if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
-        return
+    rows = query(
+        db, list_observations, since_us=parse_time(since, "--since"),
+        until_us=parse_time(until, "--until"), kind=kind, limit=limit,
+    )  # fmt: skip
     table = Table("id", "observed", "kind", "count", "actor", "source", "reporter", "lat", "lon")
-    for r in rows:
-        source = f"{r['source_kind']}:{r['source']}"
-        position = (f"{r['lat']:.5f}", f"{r['lon']:.5f}")
-        table.add_row(
-            str(r["id"]), r["observed_from"], _kind(r), str(r["count"]), r["actor"], source,
-            r["reporter"], *position,
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"{len(rows)} observation(s)")
-
-
-Since = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
-Until = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
+    show(rows, as_json, table, lambda r: (
+        str(r["id"]), r["observed_from"], _kind(r), str(r["count"]), r["actor"],
+        f"{r['source_kind']}:{r['source']}", r["reporter"], f"{r['lat']:.5f}", f"{r['lon']:.5f}",
+    ), "observation")  # fmt: skip
 
 
 @app.command("assess")
@@ -351,31 +356,16 @@ def incidents_list(
 ) -> None:
     """List incidents in time order."""
     from truceline.store.compliance import list_incidents
-    from truceline.store.db import require_schema
 
-    engine = engine_for(db)
-    require_schema(engine)
-    with engine.connect() as conn:
-        rows = list_incidents(
-            conn,
-            since_us=parse_time(since, "--since"),
-            until_us=parse_time(until, "--until"),
-            include_superseded=superseded,
-        )
-    if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
-        return
-    table = Table(
-        "id", "start", "end", "kind", "count", "actor", "observations", "sources", "lat", "lon"
-    )
-    for r in rows:
-        table.add_row(
-            str(r["id"]), r["start"], r["end"], r["kind"], str(r["count"]), r["actor"],
-            str(len(r["observations"])), str(len(r["sources"])), f"{r['lat']:.5f}",
-            f"{r['lon']:.5f}",
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"{len(rows)} incident(s)")
+    rows = query(
+        db, list_incidents, since_us=parse_time(since, "--since"),
+        until_us=parse_time(until, "--until"), include_superseded=superseded,
+    )  # fmt: skip
+    table = Table("id", "start", "end", "kind", "count", "actor", "obs.", "sources", "lat", "lon")
+    show(rows, as_json, table, lambda r: (
+        str(r["id"]), r["start"], r["end"], r["kind"], str(r["count"]), r["actor"],
+        str(len(r["observations"])), str(len(r["sources"])), f"{r['lat']:.5f}", f"{r['lon']:.5f}",
+    ), "incident")  # fmt: skip
 
 
 @findings_app.command("list")
@@ -389,29 +379,16 @@ def findings_list(
 ) -> None:
     """List findings in time order."""
     from truceline.store.compliance import finding_what, list_findings
-    from truceline.store.db import require_schema
 
-    engine = engine_for(db)
-    require_schema(engine)
-    with engine.connect() as conn:
-        rows = list_findings(
-            conn,
-            clause=clause,
-            since_us=parse_time(since, "--since"),
-            until_us=parse_time(until, "--until"),
-            include_withdrawn=withdrawn,
-        )
-    if as_json:
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
-        return
+    rows = query(
+        db, list_findings, clause=clause, since_us=parse_time(since, "--since"),
+        until_us=parse_time(until, "--until"), include_withdrawn=withdrawn,
+    )  # fmt: skip
     table = Table("id", "clause", "v", "rule", "zone", "subject", "start", "end", "evidence")
-    for r in rows:
-        table.add_row(
-            str(r["id"]), r["clause"], str(r["clause_version"]), r["rule"], r["zone"] or "",
-            r["subject"] or "", r["start"], r["end"], finding_what(r),
-        )  # fmt: skip
-    out.print(table)
-    out.print(f"{len(rows)} finding(s)")
+    show(rows, as_json, table, lambda r: (
+        str(r["id"]), r["clause"], str(r["clause_version"]), r["rule"], r["zone"] or "",
+        r["subject"] or "", r["start"], r["end"], finding_what(r),
+    ), "finding")  # fmt: skip
 
 
 @report_app.command("daily")
