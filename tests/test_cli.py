@@ -171,7 +171,9 @@ def test_assess_prints_findings_per_clause_and_lists_incidents_and_findings_as_j
     assert again.code == 0, again.err
     assert "nothing new since the last assessment" in again.out
     assert "Green contingent operates in its area only" in again.out
-    full = cli("assess", "--full", "--db", db)
+    unsigned = cli("assess", "--full", "--db", db, "--key-dir", tmp_path / "nowhere")
+    assert unsigned.code == 1 and "looked for" in unsigned.err and "blue.key" in unsigned.err
+    full = cli("assess", "--full", "--db", db, "--key-dir", tmp_path / "data" / "keys")
     assert "assessed the beginning to the end" in full.out and "0 change(s)" in full.out
     incidents = json.loads(cli("incidents", "list", "--json", "--db", db).out)
     assert incidents and {

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 mission_app = typer.Typer(help="Check mission files.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Import observations and positions.", no_args_is_help=True)
+keys_app = typer.Typer(help="Contingents' Ed25519 keys.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The contingents' signed logs.", no_args_is_help=True)
 observations_app = typer.Typer(help="Stored observations.", no_args_is_help=True)
 incidents_app = typer.Typer(
     help="Incidents: observations correlated into events.", no_args_is_help=True
@@ -34,6 +36,8 @@ incidents_app = typer.Typer(
 findings_app = typer.Typer(help="Findings: apparent breaches of clauses.", no_args_is_help=True)
 app.add_typer(mission_app, name="mission")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
 app.add_typer(observations_app, name="observations")
 app.add_typer(incidents_app, name="incidents")
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
@@ -50,8 +54,23 @@ Db = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")]
+KeyDir = Annotated[
+    Path | None,
+    typer.Option("--key-dir", help="Private keys' folder (else TRUCELINE_KEY_DIR, else ./keys)."),
+]
+As = Annotated[
+    str | None,
+    typer.Option("--as", help="The contingent that signs (default: one whose key is here)."),
+]
 Since = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
 Until = Annotated[str | None, typer.Option(help="ISO 8601 time with offset.")]
+
+
+def keyring_for(key_dir: Path | None) -> Any:
+    from truceline.services.ledger import KeyRing
+    from truceline.settings import key_dir as resolve
+
+    return KeyRing(resolve(key_dir))
 
 
 def engine_for(db: str | None) -> Any:
@@ -113,12 +132,22 @@ def root(
 @app.command("init")
 def init_command(
     mission: Annotated[Path, typer.Argument(help="The mission file (YAML or JSON).")],
+    generate_keys: Annotated[
+        bool, typer.Option("--generate-keys", help="Make missing keys and print the public keys.")
+    ] = False,
+    key_dir: KeyDir = None,
     db: Db = None,
 ) -> None:
-    """Create or migrate the database and load the mission."""
+    """Create or migrate the database, load the mission, start the contingents' logs."""
     from truceline.services.missions import init_database
 
-    result = init_database(engine_for(db), mission)
+    keyring = keyring_for(key_dir)
+    result = init_database(engine_for(db), mission, keyring=keyring, generate_keys=generate_keys)
+    for contingent, public in result.generated.items():
+        out.print(f"generated {keyring.path(contingent)}; pin it in the mission file:")
+        out.print(f'  {contingent}: public_key: "{public}"')
+    for contingent in result.started:
+        out.print(f"started {contingent}'s log (genesis entry signed)")
     m = result.mission
     state = "loaded" if result.changed else "already loaded, nothing changed"
     out.print(f"mission {m.id} ({m.name}) {state}; sha256 {m.sha256}")
@@ -126,6 +155,46 @@ def init_command(
         f"{len(m.parties)} parties, {len(m.contingents)} contingents, {len(m.units)} units, "
         f"{len(m.zones)} zones, {len(m.clauses)} clauses"
     )
+
+
+@keys_app.command("generate")
+def keys_generate(
+    contingent: Annotated[str, typer.Option("--contingent", help="The contingent's id.")],
+    key_dir: KeyDir = None,
+) -> None:
+    """Make a new Ed25519 key pair: the private key file (mode 0600) and the public key to pin."""
+    keyring = keyring_for(key_dir)
+    public = keyring.generate(contingent)
+    out.print(f"wrote {keyring.path(contingent)} (keep it secret; it never enters the database)")
+    out.print(f"public key, to pin in the mission file: {public}")
+
+
+@ledger_app.command("verify")
+def ledger_verify(as_json: Json = False, db: Db = None) -> None:
+    """Check every log: chains, signatures, pinned keys, mission files and import batches."""
+    from truceline.services.ledger import verify_ledger
+    from truceline.store.db import require_schema
+    from truceline.store.missions import load_mission
+
+    engine = engine_for(db)
+    require_schema(engine)
+    with engine.connect() as conn:
+        report = verify_ledger(conn, load_mission(conn))
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+    elif not report.started:
+        err.print("the logs are not started: run `truceline init MISSION --generate-keys`")
+    elif report.ok:
+        heads = ", ".join(
+            f"{c} at {seq} ({h[:12]}…)" for c, (seq, h) in sorted(report.heads.items())
+        )
+        out.print(f"every log is intact: {report.entries} entries; heads: {heads}")
+    else:
+        err.print(f"the logs are NOT intact: {len(report.faults)} problem(s); the first:")
+        for fault in report.faults:
+            err.print(f"  {fault}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @mission_app.command("check")
@@ -229,6 +298,8 @@ def ingest_observations_command(
     reporter: ReporterOpt = None,
     skip_invalid: SkipOpt = False,
     reject_file: RejectOpt = None,
+    key_dir: KeyDir = None,
+    acting: As = None,
     db: Db = None,
 ) -> None:
     """Import observations. Each file is all-or-nothing unless --skip-invalid."""
@@ -246,6 +317,8 @@ def ingest_observations_command(
             skip_invalid=skip_invalid,
             reject_file=reject_file,
             progress=progress,
+            keyring=keyring_for(key_dir),
+            acting=acting,
         ),
     )
 
@@ -255,6 +328,8 @@ def ingest_positions_command(
     files: Annotated[list[Path], typer.Argument(help="Positions CSV files.")],
     skip_invalid: SkipOpt = False,
     reject_file: RejectOpt = None,
+    key_dir: KeyDir = None,
+    acting: As = None,
     db: Db = None,
 ) -> None:
     """Import unit positions (tracks). Each file is all-or-nothing unless --skip-invalid."""
@@ -265,7 +340,13 @@ def ingest_positions_command(
     _run_imports(
         files,
         lambda path, progress: ingest_positions(
-            engine, path, skip_invalid=skip_invalid, reject_file=reject_file, progress=progress
+            engine,
+            path,
+            skip_invalid=skip_invalid,
+            reject_file=reject_file,
+            progress=progress,
+            keyring=keyring_for(key_dir),
+            acting=acting,
         ),
     )
 
@@ -298,6 +379,8 @@ def assess_command(
     since: Since = None,
     until: Until = None,
     full: Annotated[bool, typer.Option("--full", help="Re-assess all the data.")] = False,
+    key_dir: KeyDir = None,
+    acting: As = None,
     db: Db = None,
 ) -> None:
     """Correlate observations into incidents and evaluate every clause; store the findings."""
@@ -310,6 +393,8 @@ def assess_command(
         since_us=parse_time(since, "--since"),
         until_us=parse_time(until, "--until"),
         full=full,
+        keyring=keyring_for(key_dir),
+        acting=acting,
     )
     if report.up_to_date:
         out.print("nothing new since the last assessment; nothing changed")

@@ -22,6 +22,7 @@ from truceline.domain.findings import Facts, Finding
 from truceline.domain.incidents import Incident, build_incidents
 from truceline.domain.rules import evaluate
 from truceline.mission import Mission
+from truceline.services.ledger import KeyRing, signer
 from truceline.store import compliance as repo
 from truceline.store.db import require_schema
 from truceline.store.missions import load_mission
@@ -96,7 +97,13 @@ def findings_digest(found: list[Finding]) -> str:
 
 
 def assess(
-    engine: Engine, *, since_us: int | None = None, until_us: int | None = None, full: bool = False
+    engine: Engine,
+    *,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    full: bool = False,
+    keyring: KeyRing | None = None,
+    acting: str | None = None,
 ) -> AssessReport:
     require_schema(engine)
     with engine.begin() as conn:
@@ -113,6 +120,7 @@ def assess(
                 report.active_incidents, report.active_findings = repo.count_active(conn)
                 return report
             window = changed
+        sign = signer(conn, mission, keyring, acting)  # before the work: a missing key stops it
         run_id = repo.begin_run(conn, now_us=time.time_ns() // 1000, mission_sha256=mission.sha256)
         result = assess_window(conn, mission, *window)
         f0, f1 = result.window
@@ -138,6 +146,13 @@ def assess(
             changes=changes,
             sha256=findings_digest(result.findings),
         )
+        if sign is not None:
+            payload = {
+                "run": run_id, "window_from": f0, "window_to": f1,
+                "incidents": len(result.incidents), "findings": len(result.findings),
+                "changes": changes, "sha256": findings_digest(result.findings),
+            }  # fmt: skip
+            sign.log(conn, mission, "assessment_run", payload)
         report = AssessReport(
             run_id=run_id,
             window=(f0, f1),

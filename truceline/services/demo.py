@@ -16,6 +16,7 @@ from truceline.domain import positions as pos
 from truceline.errors import TrucelineError
 from truceline.services.assess import assess
 from truceline.services.ingest import ingest_observations, ingest_positions
+from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.missions import init_database
 from truceline.store import tables as t
 from truceline.store.db import is_sqlite
@@ -69,7 +70,18 @@ def write_demo_files(data_dir: Path, days: int, seed: int) -> dict[str, Path]:
     return files
 
 
-def build_demo(engine: Engine, *, days: int, seed: int, data_dir: Path, force: bool) -> list[str]:
+def build_demo(
+    engine: Engine,
+    *,
+    days: int,
+    seed: int,
+    data_dir: Path,
+    force: bool,
+    key_dir: Path | None = None,
+) -> list[str]:
+    """Write the demo's files, load the mission and start both contingents' logs (the demo is
+    a single server holding every contingent's key, in `key_dir`, default DATA_DIR/keys), then
+    import and assess the data, each change signed by a contingent."""
     existing = _holds_data(engine)
     if existing is not None:
         if not force:
@@ -79,16 +91,26 @@ def build_demo(engine: Engine, *, days: int, seed: int, data_dir: Path, force: b
             )
         clear_database(engine)
     files = write_demo_files(data_dir, days, seed)
-    result = init_database(engine, files["mission"])
+    keyring = KeyRing(key_dir or data_dir / "keys")
+    result = init_database(engine, files["mission"], keyring=keyring, generate_keys=True)
     lines = [
         f"demo mission {result.mission.id!r} ({result.mission.name}): {days} day(s), seed {seed}",
         NOTE,
         f"files in {data_dir}/",
     ]
-    for key in ("observations", "uav"):
-        lines.append(ingest_observations(engine, files[key]).summary())
-    lines.append(ingest_positions(engine, files["positions"]).summary())
-    report = assess(engine)
+    lines.append(
+        f"keys in {keyring.folder}/; logs started: {', '.join(result.started) or 'none new'}"
+    )
+    lines.append(
+        ingest_observations(engine, files["observations"], keyring=keyring, acting="blue").summary()
+    )
+    lines.append(
+        ingest_observations(engine, files["uav"], keyring=keyring, acting="green").summary()
+    )
+    lines.append(
+        ingest_positions(engine, files["positions"], keyring=keyring, acting="blue").summary()
+    )
+    report = assess(engine, keyring=keyring, acting="green")
     lines.append(
         f"assessed: {report.active_incidents} incident(s), "
         f"{sum(report.active_findings.values())} finding(s)"
@@ -98,4 +120,8 @@ def build_demo(engine: Engine, *, days: int, seed: int, data_dir: Path, force: b
         lines.append(
             f"  clause {clause.id:<3} {clause.rule:<15} {found:>4} finding(s)  {clause.title or ''}"
         )
+    with engine.connect() as conn:
+        verified = verify_ledger(conn, result.mission)
+    state = "intact" if verified.ok else f"NOT intact ({len(verified.faults)} problem(s))"
+    lines.append(f"ledger: {verified.entries} signed entries, {state}")
     return lines

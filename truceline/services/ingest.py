@@ -24,6 +24,8 @@ from truceline.ingest import csv_observations, csv_positions, geojson_observatio
 from truceline.ingest.base import Chunk, RowError
 from truceline.ingest.csvfile import REJECT_COLUMNS
 from truceline.ingest.worker import parse_in_worker
+from truceline.mission import Mission
+from truceline.services.ledger import KeyRing, Signer, signer
 from truceline.store import imports
 from truceline.store.db import require_schema
 from truceline.store.missions import load_mission
@@ -126,11 +128,14 @@ def ingest_observations(
     skip_invalid: bool = False,
     reject_file: Path | None = None,
     progress: Progress | None = None,
+    keyring: KeyRing | None = None,
+    acting: str | None = None,
 ) -> ImportReport:
     fmt = detect_format(path, fmt)
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
+        sign = signer(conn, mission, keyring, acting or default_reporter)
     if default_reporter is not None and default_reporter not in mission.contingents:
         raise TrucelineError(
             f"--reporter {default_reporter!r} is not a contingent "
@@ -149,6 +154,8 @@ def ingest_observations(
         skip_invalid=skip_invalid,
         reject_file=reject_file,
         progress=progress,
+        sign=sign,
+        mission=mission,
     )
 
 
@@ -159,10 +166,13 @@ def ingest_positions(
     skip_invalid: bool = False,
     reject_file: Path | None = None,
     progress: Progress | None = None,
+    keyring: KeyRing | None = None,
+    acting: str | None = None,
 ) -> ImportReport:
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
+        sign = signer(conn, mission, keyring, acting)
     ctx = pos.Context(mission.actors, mission.unit_owners())
     return _run_import(
         engine,
@@ -175,6 +185,8 @@ def ingest_positions(
         skip_invalid=skip_invalid,
         reject_file=reject_file,
         progress=progress,
+        sign=sign,
+        mission=mission,
     )
 
 
@@ -205,6 +217,8 @@ def _run_import(
     skip_invalid: bool,
     reject_file: Path | None,
     progress: Progress | None,
+    sign: Signer | None = None,
+    mission: Mission | None = None,
 ) -> ImportReport:
     report = ImportReport(path)
     total = path.stat().st_size if path.is_file() else 0
@@ -263,6 +277,13 @@ def _run_import(
                 rejected=report.rejected,
                 sha256=batch_hash.hexdigest(),
             )
+            if sign is not None and mission is not None and report.accepted:
+                payload = {
+                    "batch": batch_id, "kind": kind, "source": path.name, "format": fmt,
+                    "rows": report.accepted, "duplicates": report.duplicates,
+                    "rejected": report.rejected, "sha256": batch_hash.hexdigest(),
+                }  # fmt: skip
+                sign.log(conn, mission, "import_batch", payload)
             report.batch_id = batch_id if report.accepted else None
     finally:
         if rejects is not None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from truceline.errors import MissionError, Problem, TrucelineError
 from truceline.mission import Mission, parse_mission
+from truceline.services.ledger import KeyRing, append, start_logs
+from truceline.store import ledger as ledger_repo
 from truceline.store.db import migrate
 from truceline.store.missions import save_mission
 
@@ -41,14 +43,48 @@ def read_mission(path: Path) -> tuple[Mission, str]:
 class InitResult:
     mission: Mission
     changed: bool
+    generated: dict[str, str] = field(default_factory=dict)  # contingent → new public key
+    started: list[str] = field(default_factory=list)  # logs whose genesis entry was written
 
 
-def init_database(engine: Engine, path: Path) -> InitResult:
-    """Create or migrate the schema and load the mission (idempotent)."""
+def init_database(
+    engine: Engine, path: Path, *, keyring: KeyRing | None = None, generate_keys: bool = False
+) -> InitResult:
+    """Create or migrate the schema and load the mission (idempotent). With a key ring, start
+    the log of every contingent whose key is there (making missing keys first if asked), and
+    log a changed mission file in every log this node can sign."""
     mission, text = read_mission(path)
     migrate(engine)
+    generated: dict[str, str] = {}
+    if keyring is not None and generate_keys:
+        for contingent in mission.contingents.values():
+            if not keyring.has(contingent.id) and contingent.public_key is None:
+                generated[contingent.id] = keyring.generate(contingent.id)
     with engine.begin() as conn:
         saved = save_mission(
             conn, mission, source_name=str(path), source_text=text, now_us=time.time_ns() // 1000
         )
-    return InitResult(mission, saved.changed)
+        started: list[str] = []
+        if keyring is not None:
+            if saved.changed and saved.previous_sha256 is not None:
+                _log_mission_change(conn, keyring, mission, saved.previous_sha256)
+            started = start_logs(conn, keyring, mission)
+    return InitResult(mission, saved.changed, generated, started)
+
+
+def _log_mission_change(
+    conn: Connection, keyring: KeyRing, mission: Mission, previous: str
+) -> None:
+    """A new mission file is an entry in every log this node can sign."""
+    payload = {"mission_sha256": mission.sha256, "previous": previous}
+    for contingent_id in ledger_repo.heads(conn):
+        if keyring.has(contingent_id):
+            append(
+                conn,
+                keyring,
+                mission,
+                contingent_id,
+                actor="init",
+                action="mission_changed",
+                payload=payload,
+            )

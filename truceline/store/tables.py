@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 # An auto-incrementing 64-bit key on PostgreSQL, the rowid on SQLite.
@@ -223,6 +224,34 @@ findings = Table(
     Column("run_id", RowId, ForeignKey("assessment_runs.id"), nullable=False),
 )
 
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("contingent", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("prev", String(64)),
+    Column("seen", Text, nullable=False),  # JSON
+    Column("time_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("payload", Text, nullable=False),  # JSON
+    Column("hash", String(64), nullable=False),
+    Column("sig", Text, nullable=False),
+    # Not unique on (contingent, seq): two signed entries with one seq are kept as the proof
+    # of equivocation. Appending goes through ledger_heads, so this node never forks a log.
+    UniqueConstraint("contingent", "seq", "hash"),
+    Index(None, "contingent", "seq"),
+)
+
+ledger_heads = Table(
+    "ledger_heads",
+    metadata,
+    Column("contingent", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
 # Tables in an order that respects foreign keys (for clearing and copying).
 ORDERED = [
     mission_files,
@@ -239,4 +268,6 @@ ORDERED = [
     incidents,
     incident_observations,
     findings,
+    ledger_entries,
+    ledger_heads,
 ]

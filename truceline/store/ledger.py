@@ -1,0 +1,79 @@
+"""Log entries in the database. Entries are only ever inserted; a log's head advances by a
+conditional update, so two writers can never give one log two entries with the same seq."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from truceline.domain.ledger import GENESIS, Entry
+from truceline.store import tables as t
+
+
+def all_entries(conn: Connection) -> list[Entry]:
+    e = t.ledger_entries
+    rows = conn.execute(select(e).order_by(e.c.contingent, e.c.seq, e.c.id))
+    return [
+        Entry(
+            contingent=row.contingent,
+            seq=int(row.seq),
+            prev=row.prev,
+            seen=json.loads(row.seen),
+            time=int(row.time_us),
+            actor=row.actor,
+            action=row.action,
+            payload=json.loads(row.payload),
+            hash=row.hash,
+            sig=row.sig,
+        )
+        for row in rows
+    ]
+
+
+def heads(conn: Connection) -> dict[str, tuple[int, str]]:
+    h = t.ledger_heads
+    return {row.contingent: (int(row.seq), row.hash) for row in conn.execute(select(h))}
+
+
+def started(conn: Connection) -> bool:
+    e = t.ledger_entries
+    return conn.execute(select(e.c.id).where(e.c.action == GENESIS).limit(1)).first() is not None
+
+
+def insert_entry(conn: Connection, entry: Entry) -> None:
+    conn.execute(
+        insert(t.ledger_entries).values(
+            contingent=entry.contingent,
+            seq=entry.seq,
+            prev=entry.prev,
+            seen=json.dumps(dict(entry.seen), sort_keys=True),
+            time_us=entry.time,
+            actor=entry.actor,
+            action=entry.action,
+            payload=json.dumps(dict(entry.payload), sort_keys=True, ensure_ascii=False),
+            hash=entry.hash,
+            sig=entry.sig,
+        )
+    )
+
+
+def advance_head(
+    conn: Connection, contingent: str, expected: tuple[int, str] | None, new: tuple[int, str]
+) -> bool:
+    """Move the log's head from `expected` to `new`; False if another writer moved it first."""
+    h = t.ledger_heads
+    if expected is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(h).values(contingent=contingent, seq=new[0], hash=new[1]))
+        except IntegrityError:
+            return False
+        return True
+    result = conn.execute(
+        update(h)
+        .where(h.c.contingent == contingent, h.c.seq == expected[0], h.c.hash == expected[1])
+        .values(seq=new[0], hash=new[1])
+    )
+    return result.rowcount == 1
