@@ -24,7 +24,7 @@ from truceline.domain.rules import evaluate
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, signer
 from truceline.store import compliance as repo
-from truceline.store.db import require_schema
+from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
 
 US = 1_000_000
@@ -106,7 +106,7 @@ def assess(
     acting: str | None = None,
 ) -> AssessReport:
     require_schema(engine)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         mission = load_mission(conn)
         last = repo.last_run(conn)
         last_obs, last_pos = repo.max_ids(conn)

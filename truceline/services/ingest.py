@@ -27,7 +27,7 @@ from truceline.ingest.worker import parse_in_worker
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, signer
 from truceline.store import imports
-from truceline.store.db import require_schema
+from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
 
 # Files above this size are parsed in a second process while this one writes.
@@ -240,7 +240,7 @@ def _run_import(
             rejects.write(error)
 
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             batch_id = imports.begin_batch(
                 conn, kind=kind, source_name=path.name, fmt=fmt, now_us=time.time_ns() // 1000
             )

@@ -12,7 +12,7 @@ from truceline.errors import MissionError, Problem, TrucelineError
 from truceline.mission import Mission, parse_mission
 from truceline.services.ledger import KeyRing, append, start_logs
 from truceline.store import ledger as ledger_repo
-from truceline.store.db import migrate
+from truceline.store.db import migrate, writing
 from truceline.store.missions import save_mission
 
 
@@ -60,7 +60,7 @@ def init_database(
         for contingent in mission.contingents.values():
             if not keyring.has(contingent.id) and contingent.public_key is None:
                 generated[contingent.id] = keyring.generate(contingent.id)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         saved = save_mission(
             conn, mission, source_name=str(path), source_text=text, now_us=time.time_ns() // 1000
         )
