@@ -28,6 +28,8 @@ app = typer.Typer(
 mission_app = typer.Typer(help="Check mission files.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Import observations and positions.", no_args_is_help=True)
 keys_app = typer.Typer(help="Contingents' Ed25519 keys.", no_args_is_help=True)
+complaints_app = typer.Typer(help="Parties' complaints.", no_args_is_help=True)
+cases_app = typer.Typer(help="Joint verification of findings and complaints.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The contingents' signed logs.", no_args_is_help=True)
 observations_app = typer.Typer(help="Stored observations.", no_args_is_help=True)
 incidents_app = typer.Typer(
@@ -37,6 +39,8 @@ findings_app = typer.Typer(help="Findings: apparent breaches of clauses.", no_ar
 app.add_typer(mission_app, name="mission")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(keys_app, name="keys")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(observations_app, name="observations")
 app.add_typer(incidents_app, name="incidents")
@@ -509,6 +513,152 @@ def report_daily(
     else:
         output.write_text(text, encoding="utf-8")
         out.print(f"wrote {output}")
+
+
+@complaints_app.command("file")
+def complaints_file(
+    party: Annotated[str, typer.Option("--party", help="The party that complains.")],
+    kind: Annotated[str, typer.Option("--kind", help="What happened (an observation kind).")],
+    narrative: Annotated[str, typer.Option("--narrative", help="The party's account.")],
+    at: Annotated[str | None, typer.Option("--at", help="When (ISO 8601 with offset).")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Window start.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Window end.")] = None,
+    lat: Annotated[float | None, typer.Option("--lat")] = None,
+    lon: Annotated[float | None, typer.Option("--lon")] = None,
+    zone: Annotated[
+        str | None, typer.Option("--zone", help="Where, as a zone of the mission.")
+    ] = None,
+    against: Annotated[str, typer.Option("--against", help="Whom it accuses.")] = "unknown",
+    attach: Annotated[list[Path] | None, typer.Option("--attach", help="A file to attach.")] = None,
+    key_dir: KeyDir = None,
+    acting: As = None,
+    db: Db = None,
+) -> None:
+    """Record a party's complaint (received and signed by a contingent); prints its id."""
+    from truceline.services.verification import ComplaintInput, file_complaint
+
+    if at is not None and (start or end):
+        raise TrucelineError("give --at, or --from and --to, not both")
+    first = parse_time(at or start, "--at" if at else "--from")
+    last = parse_time(at or end, "--at" if at else "--to")
+    if first is None or last is None:
+        raise TrucelineError("give the time: --at, or --from and --to")
+    complaint = ComplaintInput(
+        party=party, kind=kind, narrative=narrative, observed_from_us=first, observed_to_us=last,
+        against=against, lat=lat, lon=lon, zone=zone, attachments=tuple(attach or ()),
+    )  # fmt: skip
+    ident = file_complaint(engine_for(db), complaint, keyring=keyring_for(key_dir), acting=acting)
+    out.print(str(ident))
+
+
+@complaints_app.command("list")
+def complaints_list(
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue complaints.")] = False,
+    party: Annotated[str | None, typer.Option("--party", help="Only this party's.")] = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Complaints and their response status (overdue when no joint verdict came in time)."""
+    from truceline.services.verification import list_complaints
+
+    rows = query(db, list_complaints, party=party, overdue=overdue)
+    table = Table("id", "party", "kind", "against", "received", "due", "status")
+    show(rows, as_json, table, lambda r: (
+        str(r["id"]), r["party"], r["kind"], r["against"], r["received"], r["due"], r["status"],
+    ), "complaint")  # fmt: skip
+
+
+@cases_app.command("open")
+def cases_open(
+    finding: Annotated[int | None, typer.Option("--finding", help="A finding's id.")] = None,
+    complaint: Annotated[int | None, typer.Option("--complaint", help="A complaint's id.")] = None,
+    as_json: Json = False,
+    key_dir: KeyDir = None,
+    acting: As = None,
+    db: Db = None,
+) -> None:
+    """Open a case on a finding or a complaint; prints the new case's id (or its object)."""
+    from truceline.services.verification import open_case
+
+    case = open_case(
+        engine_for(db), finding=finding, complaint=complaint, keyring=keyring_for(key_dir),
+        acting=acting,
+    )  # fmt: skip
+    sys.stdout.write((json.dumps(case, ensure_ascii=False) if as_json else str(case["id"])) + "\n")
+
+
+@cases_app.command("assess")
+def cases_assess(
+    case: Annotated[int, typer.Argument(help="The case's id.")],
+    contingent: Annotated[
+        str, typer.Option("--as", help="The contingent whose assessment this is.")
+    ],
+    verdict: Annotated[
+        str, typer.Option("--verdict", help="confirmed, not_confirmed or inconclusive.")
+    ],
+    rationale: Annotated[str, typer.Option("--rationale", help="Why.")],
+    attribution: Annotated[
+        str, typer.Option("--attribution", help="The party responsible, or undetermined.")
+    ] = "undetermined",
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """File (or supersede) a contingent's assessment; blind until every contingent has filed."""
+    from truceline.domain.cases import Position
+    from truceline.services.verification import file_assessment
+
+    position = Position(verdict, attribution, rationale)
+    view = file_assessment(
+        engine_for(db), case, contingent=contingent, position=position, actor=contingent,
+        keyring=keyring_for(key_dir),
+    )  # fmt: skip
+    out.print(f"case {case}: {contingent} has filed; verdict {view['verdict']}; {view['note']}")
+
+
+@cases_app.command("show")
+def cases_show(
+    case: Annotated[int, typer.Argument(help="The case's id.")],
+    viewer: Annotated[str | None, typer.Option("--as", help="The contingent looking.")] = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """A case, its verdict, and the assessments the viewer may see."""
+    from truceline.services.verification import case_view
+    from truceline.store.missions import load_mission
+
+    def view(conn: Any) -> dict[str, Any]:
+        return case_view(conn, load_mission(conn), case, viewer)
+
+    [shown] = query(db, lambda conn: [view(conn)])
+    if as_json:
+        sys.stdout.write(json.dumps(shown, ensure_ascii=False) + "\n")
+        return
+    subject = (
+        f"finding {shown['finding']}" if shown["finding"] else f"complaint {shown['complaint']}"
+    )
+    out.print(f"case {shown['id']} on {subject}: verdict {shown['verdict']}")
+    out.print(shown["note"])
+    for a in shown["assessments"]:
+        out.print(
+            f"  {a['contingent']}: {a['verdict']}, attribution {a['attribution']}: {a['rationale']}"
+        )
+
+
+@cases_app.command("list")
+def cases_list(
+    viewer: Annotated[str | None, typer.Option("--as", help="The contingent looking.")] = None,
+    as_json: Json = False,
+    db: Db = None,
+) -> None:
+    """Cases and their verdicts."""
+    from truceline.services.verification import list_cases
+
+    rows = query(db, list_cases, viewer=viewer)
+    table = Table("id", "on", "opened", "verdict", "filed", "waiting for")
+    show(rows, as_json, table, lambda r: (
+        str(r["id"]), f"finding {r['finding']}" if r["finding"] else f"complaint {r['complaint']}",
+        r["opened"], r["verdict"], ", ".join(r["filed"]), ", ".join(r["waiting_for"]),
+    ), "case")  # fmt: skip
 
 
 def _kind(row: dict[str, Any]) -> str:

@@ -217,6 +217,7 @@ def verify_ledger(conn: Connection, mission: Mission) -> LedgerReport:
     report = LedgerReport(list(chains.faults), chains.heads, len(entries))
     report.faults += _mission_faults(conn, entries)
     report.faults += _batch_faults(conn, entries)
+    report.faults += _assessment_faults(conn, entries)
     report.faults.sort(key=lambda f: (f.contingent, -1 if f.seq is None else f.seq))
     return report
 
@@ -297,4 +298,36 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     for (batch,) in conn.execute(select(b.c.id).order_by(b.c.id)):
         if int(batch) not in logged:
             faults.append(Fault("import", None, f"import batch {batch} is in no contingent's log"))
+    return faults
+
+
+def _assessment_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
+    """Each filed assessment, as stored, must still match the commitment its entry carries."""
+    from truceline.domain.cases import Position, commitment
+
+    a = t.assessments
+    faults = []
+    for entry in entries:
+        if entry.action != "assessment_filed":
+            continue
+        row = conn.execute(select(a).where(a.c.id == entry.payload["assessment"])).first()
+        if row is None:
+            faults.append(
+                Fault(
+                    entry.contingent,
+                    entry.seq,
+                    f"assessment {entry.payload['assessment']} is not stored",
+                )
+            )
+        elif (
+            commitment(Position(row.verdict, row.attribution, row.rationale), row.salt)
+            != entry.payload["commitment"]
+        ):
+            faults.append(
+                Fault(
+                    entry.contingent,
+                    entry.seq,
+                    f"assessment {row.id} was changed after it was filed",
+                )
+            )
     return faults

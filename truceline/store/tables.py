@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -252,6 +253,63 @@ ledger_heads = Table(
     Column("hash", String(64), nullable=False),
 )
 
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("sha256", String(64), primary_key=True),  # stored by content: one copy per content
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("party", String(64), ForeignKey("parties.id"), nullable=False),  # who complains
+    Column("received_at_us", BigInteger, nullable=False),
+    Column("due_us", BigInteger, nullable=False),  # a joint verdict is due by then
+    Column("observed_from_us", BigInteger, nullable=False),
+    Column("observed_to_us", BigInteger, nullable=False),
+    Column("lat_e7", BigInteger),
+    Column("lon_e7", BigInteger),
+    Column("zone", String(64)),
+    Column("kind", String(32), nullable=False),
+    Column("against", String(64), nullable=False),  # a party, or unknown
+    Column("narrative", Text, nullable=False),
+    Column("attachments", Text, nullable=False),  # JSON: [{name, sha256, size}]
+    Column("filed_by", Text, nullable=False),
+    Column("received_by", String(64), ForeignKey("contingents.id"), nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("finding_id", RowId, ForeignKey("findings.id")),
+    Column("complaint_id", RowId, ForeignKey("complaints.id")),
+    Column("opened_at_us", BigInteger, nullable=False),
+    Column("opened_by", String(64), ForeignKey("contingents.id"), nullable=False),
+    Column("revealed_at_us", BigInteger),  # set once, when every contingent has filed
+    UniqueConstraint("finding_id"),  # one case per finding, one per complaint
+    UniqueConstraint("complaint_id"),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("case_id", RowId, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("contingent", String(64), ForeignKey("contingents.id"), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("attribution", String(64), nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("commitment", String(64), nullable=False),  # what the log entry carries
+    Column("filed_at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("superseded_by", RowId),  # the contingent's later assessment of the case
+)
+
 # Tables in an order that respects foreign keys (for clearing and copying).
 ORDERED = [
     mission_files,
@@ -270,4 +328,8 @@ ORDERED = [
     findings,
     ledger_entries,
     ledger_heads,
+    attachments,
+    complaints,
+    cases,
+    assessments,
 ]

@@ -1,0 +1,195 @@
+"""Joint verification: blind assessments, derived verdicts, supersession, complaints' clocks."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from truceline.demo import MISSION_FILE
+from truceline.domain.cases import Position
+from truceline.errors import TrucelineError
+from truceline.services.assess import assess
+from truceline.services.ingest import ingest_observations
+from truceline.services.ledger import KeyRing, verify_ledger
+from truceline.services.missions import init_database
+from truceline.services.verification import (
+    ComplaintInput,
+    case_view,
+    file_assessment,
+    file_complaint,
+    list_complaints,
+    open_case,
+)
+from truceline.store import ledger as ledger_repo
+from truceline.store import tables as t
+from truceline.store.db import writing
+from truceline.store.missions import load_mission
+
+T = 1_605_938_400_000_000  # 2020-11-21T06:00:00Z
+
+
+@pytest.fixture
+def keyring(tmp_path: Path) -> KeyRing:
+    return KeyRing(tmp_path / "keys")
+
+
+@pytest.fixture
+def finding(engine: Engine, keyring: KeyRing, tmp_path: Path) -> int:
+    """A centre with its logs started and one finding (an explosion by an unknown actor)."""
+    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
+    )
+    ingest_observations(engine, path, keyring=keyring)
+    assess(engine, keyring=keyring)
+    with engine.connect() as conn:
+        return int(conn.execute(select(t.findings.c.id)).scalar_one())
+
+
+def file(
+    engine: Engine,
+    keyring: KeyRing,
+    case: int,
+    contingent: str,
+    verdict: str,
+    attribution: str = "west",
+) -> dict:  # type: ignore[type-arg]
+    position = Position(verdict, attribution, f"{contingent}'s reasons")
+    return file_assessment(
+        engine, case, contingent=contingent, position=position, actor=contingent, keyring=keyring
+    )
+
+
+def view(engine: Engine, case: int, viewer: str | None) -> dict:  # type: ignore[type-arg]
+    with engine.connect() as conn:
+        return case_view(conn, load_mission(conn), case, viewer)
+
+
+def test_an_assessment_stays_hidden_until_every_contingent_has_filed(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    file(engine, keyring, case, "blue", "confirmed")
+    as_green = view(engine, case, "green")
+    assert as_green["verdict"] == "pending" and as_green["filed"] == ["blue"]
+    assert as_green["assessments"] == [] and "blue filed" in as_green["note"]
+    assert view(engine, case, None)["assessments"] == []
+    assert [a["contingent"] for a in view(engine, case, "blue")["assessments"]] == ["blue"]
+    file(engine, keyring, case, "green", "confirmed")
+    revealed = view(engine, case, "green")
+    assert revealed["verdict"] == "confirmed" and revealed["revealed"]
+    assert sorted(a["contingent"] for a in revealed["assessments"]) == ["blue", "green"]
+
+
+@pytest.mark.parametrize(
+    ("blue", "green", "expected"),
+    [
+        (("confirmed", "west"), ("confirmed", "west"), "confirmed"),
+        (("confirmed", "west"), ("confirmed", "east"), "disputed"),
+        (("not_confirmed", "undetermined"), ("not_confirmed", "undetermined"), "rejected"),
+        (("inconclusive", "undetermined"), ("inconclusive", "undetermined"), "inconclusive"),
+        (("confirmed", "west"), ("not_confirmed", "undetermined"), "disputed"),
+    ],
+)
+def test_every_verdict_is_derived_from_both_positions(
+    engine: Engine,
+    keyring: KeyRing,
+    finding: int,
+    blue: tuple,
+    green: tuple,
+    expected: str,  # type: ignore[type-arg]
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="green")["id"]
+    file(engine, keyring, case, "blue", *blue)
+    assert file(engine, keyring, case, "green", *green)["verdict"] == expected
+
+
+def test_a_contingent_supersedes_its_own_assessment_and_the_history_is_kept(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    file(engine, keyring, case, "blue", "inconclusive", "undetermined")
+    file(engine, keyring, case, "green", "confirmed")
+    assert view(engine, case, None)["verdict"] == "disputed"
+    file(engine, keyring, case, "blue", "confirmed")
+    after = view(engine, case, None)
+    assert after["verdict"] == "confirmed"
+    assert [(a["contingent"], a["verdict"]) for a in after["history"]] == [
+        ("blue", "inconclusive"), ("green", "confirmed"), ("blue", "confirmed"),
+    ]  # fmt: skip
+    with engine.connect() as conn:
+        assert verify_ledger(conn, load_mission(conn)).ok
+
+
+def test_a_changed_assessment_is_seen_by_ledger_verify(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    file(engine, keyring, case, "blue", "not_confirmed", "undetermined")
+    with engine.begin() as conn:
+        conn.execute(update(t.assessments).values(verdict="confirmed"))
+        faults = [str(f) for f in verify_ledger(conn, load_mission(conn)).faults]
+    assert len(faults) == 1 and "was changed after it was filed" in faults[0]
+
+
+def test_a_case_is_opened_once_per_finding(engine: Engine, keyring: KeyRing, finding: int) -> None:
+    first = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    with pytest.raises(TrucelineError, match=f"case {first} is open on finding {finding} already"):
+        open_case(engine, finding=finding, keyring=keyring, acting="green")
+
+
+def test_a_complaint_without_a_joint_verdict_in_time_is_overdue(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    complaint = ComplaintInput(
+        party="east", kind="explosion", narrative="shelling", observed_from_us=T, observed_to_us=T,
+        zone="contact-line", against="west",
+    )  # fmt: skip
+    first = file_complaint(engine, complaint, keyring=keyring, acting="green")
+    second = file_complaint(engine, complaint, keyring=keyring, acting="green")
+    case = open_case(engine, complaint=second, keyring=keyring, acting="green")["id"]
+    file(engine, keyring, case, "blue", "confirmed")
+    file(engine, keyring, case, "green", "confirmed")
+    with engine.connect() as conn:
+        due = int(
+            conn.execute(
+                select(t.complaints.c.due_us).where(t.complaints.c.id == first)
+            ).scalar_one()
+        )
+        later = list_complaints(conn, now_us=due + 1)
+        assert [(c["id"], c["status"]) for c in later] == [(first, "overdue"), (second, "answered")]
+        assert [c["id"] for c in list_complaints(conn, now_us=due + 1, overdue=True)] == [first]
+        assert list_complaints(conn, now_us=due - 1)[0]["status"] == "awaiting a joint verdict"
+        received = [e for e in ledger_repo.all_entries(conn) if e.action == "complaint_received"]
+    assert [e.contingent for e in received] == ["green", "green"]
+    assert due - T > 0
+
+
+def test_two_contingents_filing_at_once_reveal_the_case_exactly_once(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    errors: list[BaseException] = []
+
+    def filer(contingent: str) -> None:
+        try:
+            file(engine, keyring, case, contingent, "confirmed")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=filer, args=(c,)) for c in ("blue", "green")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert view(engine, case, None)["verdict"] == "confirmed"
+    with writing(engine) as conn:
+        reveals = [e for e in ledger_repo.all_entries(conn) if e.action == "case_revealed"]
+        assert len(reveals) == 1
+        assert verify_ledger(conn, load_mission(conn)).ok
