@@ -35,6 +35,7 @@ bench: install
 	  echo "PostGIS could not be installed; its peer figure is skipped"
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/compliance.py
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
