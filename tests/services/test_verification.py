@@ -170,7 +170,7 @@ def test_a_complaint_without_a_joint_verdict_in_time_is_overdue(
     assert due - T > 0
 
 
-def test_two_contingents_filing_at_once_reveal_the_case_exactly_once(
+def test_two_contingents_filing_at_once_reveal_each_position_exactly_once(
     engine: Engine, keyring: KeyRing, finding: int
 ) -> None:
     case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
@@ -190,6 +190,6 @@ def test_two_contingents_filing_at_once_reveal_the_case_exactly_once(
     assert errors == []
     assert view(engine, case, None)["verdict"] == "confirmed"
     with writing(engine) as conn:
-        reveals = [e for e in ledger_repo.all_entries(conn) if e.action == "case_revealed"]
-        assert len(reveals) == 1
+        reveals = [e for e in ledger_repo.all_entries(conn) if e.action == "assessment_revealed"]
+        assert sorted(e.contingent for e in reveals) == ["blue", "green"]  # each reveals once
         assert verify_ledger(conn, load_mission(conn)).ok

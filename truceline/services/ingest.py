@@ -25,7 +25,7 @@ from truceline.ingest.base import Chunk, RowError
 from truceline.ingest.csvfile import REJECT_COLUMNS
 from truceline.ingest.worker import parse_in_worker
 from truceline.mission import Mission
-from truceline.services.ledger import KeyRing, Signer, signer
+from truceline.services.ledger import KeyRing, Signer, node_id, signer
 from truceline.store import imports
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
@@ -279,7 +279,8 @@ def _run_import(
             )
             if sign is not None and mission is not None and report.accepted:
                 payload = {
-                    "batch": batch_id, "kind": kind, "source": path.name, "format": fmt,
+                    "node": node_id(conn), "batch": batch_id, "kind": kind,
+                    "source": path.name, "format": fmt,
                     "rows": report.accepted, "duplicates": report.duplicates,
                     "rejected": report.rejected, "sha256": batch_hash.hexdigest(),
                 }  # fmt: skip

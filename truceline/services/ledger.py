@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from truceline.domain import keys
 from truceline.domain import observations as obs
@@ -63,6 +64,16 @@ class KeyRing:
                 f"{path} holds key {actual}, but {contingent!r}'s pinned key is {pinned}; refused"
             )
         return key
+
+
+def node_id(conn: Connection) -> str:
+    """This database's own id (made once): it tells its import batches from other nodes'."""
+    existing = conn.execute(select(t.nodes.c.id)).scalar()
+    if existing is not None:
+        return str(existing)
+    made = secrets.token_hex(8)
+    conn.execute(insert(t.nodes).values(id=made))
+    return made
 
 
 def pinned_key(conn: Connection, mission: Mission, contingent: str) -> str | None:
@@ -182,6 +193,17 @@ def signer(
     return Signer(contingent, key, keyring)
 
 
+def local_signers(conn: Connection, mission: Mission, keyring: KeyRing | None) -> dict[str, Signer]:
+    """A signer for every contingent whose key is here (none before the logs start)."""
+    if keyring is None or not repo.started(conn):
+        return {}
+    return {
+        c: Signer(c, keyring.load(c, pinned_key(conn, mission, c)), keyring)
+        for c in mission.contingents
+        if keyring.has(c)
+    }
+
+
 @dataclass
 class LedgerReport:
     faults: list[Fault] = field(default_factory=list)
@@ -276,10 +298,12 @@ def batch_hash_from_rows(conn: Connection, kind: str, batch: int) -> tuple[int, 
 
 
 def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
+    """Import batches of this node (other nodes keep their own rows)."""
     faults = []
     logged: set[int] = set()
+    here = node_id(conn) if conn.execute(select(t.nodes.c.id)).first() else None
     for entry in entries:
-        if entry.action != "import_batch":
+        if entry.action != "import_batch" or entry.payload.get("node") != here:
             continue
         payload = entry.payload
         batch = int(payload["batch"])
@@ -302,32 +326,39 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
 
 
 def _assessment_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
-    """Each filed assessment, as stored, must still match the commitment its entry carries."""
+    """A revealed position must hash to the commitment filed before it; a stored position
+    must still match its commitment."""
     from truceline.domain.cases import Position, commitment
 
     a = t.assessments
     faults = []
     for entry in entries:
+        p = entry.payload
+        if entry.action == "assessment_revealed":
+            position = Position(p["verdict"], p["attribution"], p["rationale"])
+            if commitment(position, p["salt"]) != p["commitment"]:
+                faults.append(
+                    Fault(
+                        entry.contingent,
+                        entry.seq,
+                        "the revealed position is not the one committed to",
+                    )
+                )
         if entry.action != "assessment_filed":
             continue
-        row = conn.execute(select(a).where(a.c.id == entry.payload["assessment"])).first()
+        row = conn.execute(select(a).where(a.c.commitment == p["commitment"])).first()
         if row is None:
             faults.append(
-                Fault(
-                    entry.contingent,
-                    entry.seq,
-                    f"assessment {entry.payload['assessment']} is not stored",
-                )
+                Fault(entry.contingent, entry.seq, "the assessment it commits to is not stored")
             )
-        elif (
-            commitment(Position(row.verdict, row.attribution, row.rationale), row.salt)
-            != entry.payload["commitment"]
-        ):
-            faults.append(
-                Fault(
-                    entry.contingent,
-                    entry.seq,
-                    f"assessment {row.id} was changed after it was filed",
+        elif row.verdict is not None:
+            stored = Position(row.verdict, row.attribution, row.rationale)
+            if commitment(stored, row.salt) != p["commitment"]:
+                faults.append(
+                    Fault(
+                        entry.contingent,
+                        entry.seq,
+                        f"assessment {row.id} was changed after it was filed",
+                    )
                 )
-            )
     return faults

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from truceline.errors import MissionError, Problem, TrucelineError
 from truceline.mission import Mission, parse_mission
-from truceline.services.ledger import KeyRing, append, start_logs
+from truceline.services.ledger import KeyRing, append, node_id, start_logs
 from truceline.store import ledger as ledger_repo
 from truceline.store.db import migrate, writing
 from truceline.store.missions import save_mission
@@ -64,6 +64,7 @@ def init_database(
         saved = save_mission(
             conn, mission, source_name=str(path), source_text=text, now_us=time.time_ns() // 1000
         )
+        node_id(conn)
         started: list[str] = []
         if keyring is not None:
             if saved.changed and saved.previous_sha256 is not None:

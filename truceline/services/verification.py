@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from truceline.domain.cases import POSITIONS, UNDETERMINED, Position, commitment, new_salt, verdict
 from truceline.domain.timeutil import iso
 from truceline.domain.vocabulary import KINDS, UNKNOWN_ACTOR
 from truceline.errors import TrucelineError
 from truceline.mission import Mission
-from truceline.services.ledger import KeyRing, signer
+from truceline.services.ledger import KeyRing, Signer, local_signers, signer
 from truceline.store import tables as t
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
@@ -173,6 +172,24 @@ def list_complaints(
     return result
 
 
+def _subject(conn: Connection, finding: int | None, complaint: int | None) -> dict[str, Any]:
+    """What a case is about, named so that every node can tell."""
+    if finding is not None:
+        row = conn.execute(select(t.findings.c.key).where(t.findings.c.id == finding)).first()
+        if row is None:
+            raise TrucelineError(f"no finding {finding}")
+        return {"finding": row.key}
+    row = conn.execute(select(t.complaints).where(t.complaints.c.id == complaint)).first()
+    if row is None:
+        raise TrucelineError(f"no complaint {complaint}")
+    return {
+        "complaint": {
+            "party": row.party, "kind": row.kind, "received": iso(row.received_at_us),
+            "narrative_sha256": hashlib.sha256(row.narrative.encode()).hexdigest(),
+        }
+    }  # fmt: skip
+
+
 def open_case(
     engine: Engine,
     *,
@@ -188,50 +205,39 @@ def open_case(
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
-        if finding is not None:
-            found = conn.execute(
-                select(t.findings.c.status).where(t.findings.c.id == finding)
-            ).first()
-            if found is None:
-                raise TrucelineError(f"no finding {finding}")
-        else:
-            found = conn.execute(
-                select(t.complaints.c.id).where(t.complaints.c.id == complaint)
-            ).first()
-            if found is None:
-                raise TrucelineError(f"no complaint {complaint}")
+        subject = _subject(conn, finding, complaint)
         sign = signer(conn, mission, keyring, acting)
         opened_by = sign.contingent if sign else (acting or next(iter(mission.contingents)))
-        try:
-            with conn.begin_nested():
-                result = conn.execute(
-                    insert(t.cases).values(
-                        finding_id=finding,
-                        complaint_id=complaint,
-                        opened_at_us=_now(),
-                        opened_by=opened_by,
-                    )
-                )
-        except IntegrityError:
+        existing = conn.execute(
+            select(t.cases.c.id).where(
+                t.cases.c.finding_id == finding
+                if finding is not None
+                else t.cases.c.complaint_id == complaint
+            )
+        ).scalar()
+        if existing is not None:
             what = f"finding {finding}" if finding is not None else f"complaint {complaint}"
-            existing = conn.execute(
-                select(t.cases.c.id).where(
-                    t.cases.c.finding_id == finding
-                    if finding is not None
-                    else t.cases.c.complaint_id == complaint
-                )
-            ).scalar()
-            raise TrucelineError(f"case {existing} is open on {what} already") from None
-        key = result.inserted_primary_key
-        assert key is not None
-        case_id = int(key[0])
+            raise TrucelineError(f"case {existing} is open on {what} already")
+        key = None
         if sign is not None:
-            payload = {"case": case_id, "finding": finding, "complaint": complaint}
-            sign.log(conn, mission, "case_opened", payload)
-        return case_view(conn, mission, case_id, viewer=opened_by)
+            key = sign.log(conn, mission, "case_opened", {"subject": subject}).hash
+        result = conn.execute(
+            insert(t.cases).values(
+                key=key,
+                subject=json.dumps(subject),
+                finding_id=finding,
+                complaint_id=complaint,
+                opened_at_us=_now(),
+                opened_by=opened_by,
+            )
+        )
+        inserted = result.inserted_primary_key
+        assert inserted is not None
+        return case_view(conn, mission, int(inserted[0]), viewer=opened_by)
 
 
 def _current(conn: Connection, case_id: int) -> dict[str, Any]:
+    """Each contingent's current (not superseded) filing of the case."""
     a = t.assessments
     rows = conn.execute(
         select(a).where(a.c.case_id == case_id, a.c.superseded_by.is_(None)).order_by(a.c.id)
@@ -240,11 +246,44 @@ def _current(conn: Connection, case_id: int) -> dict[str, Any]:
 
 
 def _verdict(conn: Connection, mission: Mission, case_id: int) -> str:
+    """Derived from the positions once every contingent has filed and every current position
+    is known here (a position filed on another node arrives with its reveal)."""
     current = {
         c: Position(row.verdict, row.attribution, row.rationale)
         for c, row in _current(conn, case_id).items()
+        if row.verdict is not None
     }
     return verdict(list(mission.contingents), current)
+
+
+def reveal_ready(
+    conn: Connection, mission: Mission, case_id: int, signers: dict[str, Signer]
+) -> None:
+    """Once every contingent has filed, reveal the positions filed here: each in its own
+    contingent's log (when the logs are started), all at once."""
+    current = _current(conn, case_id)
+    if not all(c in current for c in mission.contingents):
+        return
+    case = conn.execute(select(t.cases).where(t.cases.c.id == case_id)).one()
+    a = t.assessments
+    for contingent, row in current.items():
+        if row.revealed or row.verdict is None:
+            continue
+        sign = signers.get(contingent)
+        if sign is not None and case.key is not None:
+            payload = {
+                "case": case.key, "commitment": row.commitment, "verdict": row.verdict,
+                "attribution": row.attribution, "rationale": row.rationale, "salt": row.salt,
+            }  # fmt: skip
+            sign.log(conn, mission, "assessment_revealed", payload)
+        elif signers:
+            continue  # this contingent's key is on another node: it reveals there
+        conn.execute(update(a).where(a.c.id == row.id).values(revealed=True))
+    conn.execute(
+        update(t.cases)
+        .where(t.cases.c.id == case_id, t.cases.c.revealed_at_us.is_(None))
+        .values(revealed_at_us=_now())
+    )
 
 
 def file_assessment(
@@ -256,8 +295,9 @@ def file_assessment(
     actor: str,
     keyring: KeyRing | None,
 ) -> dict[str, Any]:
-    """File (or supersede) `contingent`'s assessment of a case. It stays hidden from the other
-    contingents until every contingent has filed; then all are revealed together."""
+    """File (or supersede) `contingent`'s assessment of a case. Its log entry carries only a
+    commitment; the position is revealed (to the other contingents, and in the log) once
+    every contingent has filed, all together."""
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
@@ -284,52 +324,63 @@ def file_assessment(
         if case is None:
             raise TrucelineError(f"no case {case_id}")
         sign = signer(conn, mission, keyring, contingent)
-        a = t.assessments
-        previous = _current(conn, case_id).get(contingent)
         salt = new_salt()
         sealed = commitment(position, salt)
-        result = conn.execute(
-            insert(a).values(
-                case_id=case_id,
-                contingent=contingent,
-                verdict=position.verdict,
-                attribution=position.attribution,
-                rationale=position.rationale,
-                salt=salt,
-                commitment=sealed,
-                filed_at_us=_now(),
-                actor=actor,
-            )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        new_id = int(key[0])
-        if previous is not None:
-            moved = conn.execute(
-                update(a)
-                .where(a.c.id == previous.id, a.c.superseded_by.is_(None))
-                .values(superseded_by=new_id)
-            )
-            if moved.rowcount != 1:
-                raise TrucelineError(
-                    f"{contingent}'s assessment of case {case_id} changed meanwhile; try again"
-                )
+        previous = _current(conn, case_id).get(contingent)
+        record_filing(
+            conn, case_id, contingent, sealed, actor=actor, at=_now(),
+            previous=None if previous is None else previous.commitment,
+            position=position, salt=salt,
+        )  # fmt: skip
         if sign is not None:
             payload = {
-                "case": case_id, "assessment": new_id, "commitment": sealed,
-                "supersedes": None if previous is None else int(previous.id),
+                "case": case.key, "commitment": sealed,
+                "supersedes": None if previous is None else previous.commitment,
             }  # fmt: skip
             sign.log(conn, mission, "assessment_filed", payload)
-        if all(c in _current(conn, case_id) for c in mission.contingents):
-            revealed = conn.execute(
-                update(t.cases)
-                .where(t.cases.c.id == case_id, t.cases.c.revealed_at_us.is_(None))
-                .values(revealed_at_us=_now())
-            )
-            if revealed.rowcount == 1 and sign is not None:
-                payload = {"case": case_id, "verdict": _verdict(conn, mission, case_id)}
-                sign.log(conn, mission, "case_revealed", payload)
+        reveal_ready(conn, mission, case_id, local_signers(conn, mission, keyring))
         return case_view(conn, mission, case_id, viewer=contingent)
+
+
+def record_filing(
+    conn: Connection,
+    case_id: int,
+    contingent: str,
+    sealed: str,
+    *,
+    actor: str,
+    at: int,
+    previous: str | None,
+    position: Position | None = None,
+    salt: str | None = None,
+) -> None:
+    """Store a filing (its position only when known here), superseding `previous`."""
+    a = t.assessments
+    result = conn.execute(
+        insert(a).values(
+            case_id=case_id,
+            contingent=contingent,
+            commitment=sealed,
+            filed_at_us=at,
+            actor=actor,
+            verdict=None if position is None else position.verdict,
+            attribution=None if position is None else position.attribution,
+            rationale=None if position is None else position.rationale,
+            salt=salt,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    if previous is not None:
+        moved = conn.execute(
+            update(a)
+            .where(a.c.commitment == previous, a.c.superseded_by.is_(None))
+            .values(superseded_by=int(key[0]))
+        )
+        if moved.rowcount != 1:
+            raise TrucelineError(
+                f"{contingent}'s assessment of case {case_id} changed meanwhile; try again"
+            )
 
 
 def case_view(
@@ -350,12 +401,16 @@ def case_view(
             "id": row.id, "contingent": row.contingent, "verdict": row.verdict,
             "attribution": row.attribution, "rationale": row.rationale,
             "filed": iso(row.filed_at_us), "superseded_by": row.superseded_by,
+            "known": row.verdict is not None,
         }  # fmt: skip
 
     visible = [shown(r) for r in history if revealed or r.contingent == viewer]
     waiting = [c for c in mission.contingents if c not in current]
     if revealed:
+        unknown = [c for c, row in current.items() if row.verdict is None]
         note = "every contingent has filed; all assessments are shown"
+        if unknown:
+            note += f" (awaiting the reveal of {', '.join(unknown)} from its node)"
     else:
         filed = ", ".join(c for c in mission.contingents if c in current) or "nobody"
         note = (
@@ -363,7 +418,9 @@ def case_view(
             f"(waiting for {', '.join(waiting)})"
         )
     return {
-        "id": case.id, "finding": case.finding_id, "complaint": case.complaint_id,
+        "id": case.id, "key": case.key,
+        "subject": json.loads(case.subject) if case.subject else None,
+        "finding": case.finding_id, "complaint": case.complaint_id,
         "opened": iso(case.opened_at_us), "opened_by": case.opened_by,
         "verdict": _verdict(conn, mission, case_id),
         "filed": [c for c in mission.contingents if c in current],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # An auto-incrementing 64-bit key on PostgreSQL, the rowid on SQLite.
@@ -281,10 +283,18 @@ complaints = Table(
     Column("received_by", String(64), ForeignKey("contingents.id"), nullable=False),
 )
 
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("id", String(32), primary_key=True),  # this database's own id (one row)
+)
+
 cases = Table(
     "cases",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("key", String(64), unique=True),  # the hash of the entry that opened it: global
+    Column("subject", Text),  # JSON: what the case is about, as every node can name it
     Column("finding_id", RowId, ForeignKey("findings.id")),
     Column("complaint_id", RowId, ForeignKey("complaints.id")),
     Column("opened_at_us", BigInteger, nullable=False),
@@ -300,11 +310,14 @@ assessments = Table(
     Column("id", RowId, primary_key=True, autoincrement=True),
     Column("case_id", RowId, ForeignKey("cases.id"), nullable=False, index=True),
     Column("contingent", String(64), ForeignKey("contingents.id"), nullable=False),
-    Column("verdict", String(16), nullable=False),
-    Column("attribution", String(64), nullable=False),
-    Column("rationale", Text, nullable=False),
-    Column("salt", String(64), nullable=False),
-    Column("commitment", String(64), nullable=False),  # what the log entry carries
+    # The position: known at once for a filing made here; for one made on another node, only
+    # once its contingent reveals it (after every contingent has filed).
+    Column("verdict", String(16)),
+    Column("attribution", String(64)),
+    Column("rationale", Text),
+    Column("salt", String(64)),
+    Column("commitment", String(64), nullable=False, unique=True),  # what the log carries
+    Column("revealed", Boolean, nullable=False, server_default=false()),  # its reveal is logged
     Column("filed_at_us", BigInteger, nullable=False),
     Column("actor", Text, nullable=False),
     Column("superseded_by", RowId),  # the contingent's later assessment of the case
@@ -328,6 +341,7 @@ ORDERED = [
     findings,
     ledger_entries,
     ledger_heads,
+    nodes,
     attachments,
     complaints,
     cases,
