@@ -201,6 +201,33 @@ def ledger_verify(as_json: Json = False, db: Db = None) -> None:
         raise typer.Exit(1)
 
 
+@ledger_app.command("export")
+def ledger_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle file to write.")],
+    db: Db = None,
+) -> None:
+    """Write every log entry held here to a bundle for another node."""
+    from truceline.services.exchange import export_bundle
+
+    count = export_bundle(engine_for(db), output)
+    out.print(f"wrote {count} entries to {output}")
+
+
+@ledger_app.command("import")
+def ledger_import(
+    bundle: Annotated[Path, typer.Argument(help="A bundle from another node.")],
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Take another node's entries: all are verified first; a bad bundle is refused whole."""
+    from truceline.services.exchange import import_bundle
+
+    result = import_bundle(engine_for(db), bundle, keyring=keyring_for(key_dir))
+    out.print(f"{bundle}: {result.received} entries, {result.new} new")
+    for case in result.revealed:
+        out.print(f"case {case}: every contingent has filed; the positions filed here are revealed")
+
+
 @mission_app.command("check")
 def mission_check(mission: Annotated[Path, typer.Argument(help="The mission file.")]) -> None:
     """Validate a mission file; print its zones (area in km²) and clauses with their versions."""
