@@ -220,3 +220,83 @@ def test_report_daily_prints_text_or_json_for_a_reporting_day(cli: Cli, tmp_path
     )
     bad = cli("report", "daily", "--date", "21/11/2020", "--db", db)
     assert bad.code == 1 and "not a date" in bad.err
+
+
+def test_keys_generate_writes_a_private_key_file_and_prints_the_public_key(
+    cli: Cli, tmp_path: Path
+) -> None:
+    ran = cli("keys", "generate", "--contingent", "blue", "--key-dir", tmp_path / "k")
+    assert ran.code == 0 and "ed25519:" in ran.out
+    assert (tmp_path / "k" / "blue.key").stat().st_mode & 0o777 == 0o600
+    again = cli("keys", "generate", "--contingent", "blue", "--key-dir", tmp_path / "k")
+    assert again.code == 1 and "never overwritten" in again.err
+
+
+def test_the_verification_commands_from_init_to_a_revealed_verdict(
+    cli: Cli, tmp_path: Path
+) -> None:
+    db, keys_dir = f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "keys"
+    common = ("--db", db, "--key-dir", keys_dir)
+    init = cli("init", MISSION_FILE, "--generate-keys", *common)
+    assert init.code == 0 and "blue: public_key:" in init.out and "started green's log" in init.out
+    path = write_obs(tmp_path / "o.csv", obs_row(1, lat="40.27"))
+    assert cli("ingest", "observations", path, *common).code == 0
+    assert cli("assess", *common).code == 0
+    finding = json.loads(cli("findings", "list", "--json", "--db", db).out)[0]["id"]
+    case = json.loads(cli("cases", "open", "--finding", finding, "--json", *common).out)
+    assert case["verdict"] == "pending"
+    filed = cli("cases", "assess", case["id"], "--as", "blue", "--verdict", "confirmed",
+                "--attribution", "west", "--rationale", "seen", *common)  # fmt: skip
+    assert filed.code == 0 and "waiting for green" in filed.out
+    hidden = json.loads(cli("cases", "show", case["id"], "--as", "green", "--json", "--db", db).out)
+    assert hidden["assessments"] == []
+    cli("cases", "assess", case["id"], "--as", "green", "--verdict", "confirmed",
+        "--attribution", "west", "--rationale", "filmed", *common)  # fmt: skip
+    shown = cli("cases", "show", case["id"], "--db", db)
+    assert (
+        "verdict confirmed" in shown.out
+        and "green: confirmed, attribution west: filmed" in shown.out
+    )
+    complaint = cli("complaints", "file", "--party", "east", "--kind", "explosion", "--at",
+                    "2020-11-21T10:00:00+04:00", "--zone", "contact-line", "--against", "west",
+                    "--narrative", "shelling", "--as", "green", *common)  # fmt: skip
+    assert complaint.code == 0 and complaint.out.strip().isdigit()
+    listed = json.loads(cli("complaints", "list", "--json", "--db", db).out)
+    assert listed[0]["status"] == "awaiting a joint verdict"
+    verified = cli("ledger", "verify", "--db", db)
+    assert verified.code == 0 and "every log is intact" in verified.out
+    as_json = json.loads(cli("ledger", "verify", "--json", "--db", db).out)
+    assert as_json["ok"] and as_json["heads"]["blue"]["seq"] >= 3
+    bundle = tmp_path / "b.json"
+    assert cli("ledger", "export", "-o", bundle, "--db", db).code == 0
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    cli("init", MISSION_FILE, "--db", other)
+    imported = cli("ledger", "import", bundle, "--db", other, "--key-dir", tmp_path / "none")
+    assert imported.code == 0 and " new" in imported.out
+    copy = json.loads(cli("cases", "list", "--json", "--db", other).out)
+    assert [c["verdict"] for c in copy] == ["confirmed"]
+
+
+def test_ledger_verify_exits_non_zero_naming_the_bad_entry(cli: Cli, tmp_path: Path) -> None:
+    import sqlite3
+
+    db_path, keys_dir = tmp_path / "c.db", tmp_path / "keys"
+    db = f"sqlite:///{db_path}"
+    cli("init", MISSION_FILE, "--generate-keys", "--db", db, "--key-dir", keys_dir)
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE ledger_entries SET actor = 'someone else' WHERE contingent = 'green'")
+    ran = cli("ledger", "verify", "--db", db)
+    assert ran.code == 1
+    assert "green#0: content does not match its hash" in ran.err
+
+
+def test_a_command_on_a_signed_centre_without_the_key_says_which_file_it_looked_for(
+    cli: Cli, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    cli("init", MISSION_FILE, "--generate-keys", "--db", db, "--key-dir", tmp_path / "keys")
+    path = write_obs(tmp_path / "o.csv", obs_row(1))
+    ran = cli("ingest", "observations", path, "--db", db, "--key-dir", tmp_path / "elsewhere")
+    assert ran.code == 1
+    assert f"looked for {tmp_path / 'elsewhere' / 'blue.key'}" in ran.err
+    assert json.loads(cli("observations", "list", "--json", "--db", db).out) == []
