@@ -4,7 +4,9 @@ same verdict; a tampered or forged bundle is refused whole."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -107,72 +109,77 @@ def _count(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(t.ledger_entries)).scalar_one())
 
 
-def test_a_tampered_bundle_is_refused_whole(
-    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
+Edit = Callable[[dict[str, Any]], None]
+
+
+def refused(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path, edit: Edit, match: str
 ) -> None:
+    """Node A's bundle, edited, is refused by node B with `match`, and B stores nothing of it."""
     a, _, b, green = nodes
     path = tmp_path / "a.json"
     export_bundle(a, path)
     bundle = json.loads(path.read_text())
-    bundle["entries"][1]["payload"]["rows"] = 99
+    edit(bundle)
     path.write_text(json.dumps(bundle))
     before = _count(b)
-    with pytest.raises(
-        TrucelineError, match=r"does not verify, nothing imported: blue#1: content does not match"
-    ):
+    with pytest.raises(TrucelineError, match=match):
         import_bundle(b, path, keyring=green)
     assert _count(b) == before
+
+
+def test_a_tampered_bundle_is_refused_whole(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
+) -> None:
+    def tamper(bundle: dict[str, Any]) -> None:
+        bundle["entries"][1]["payload"]["rows"] = 99
+
+    refused(
+        nodes,
+        tmp_path,
+        tamper,
+        r"does not verify, nothing imported: blue#1: content does not match",
+    )
 
 
 def test_a_forged_bundle_is_refused_whole(
     nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
 ) -> None:
-    a, _, b, green = nodes
-    path = tmp_path / "a.json"
-    export_bundle(a, path)
-    bundle = json.loads(path.read_text())
-    last = bundle["entries"][-1]
-    forged = make_entry(
-        keys.generate(), contingent=last["contingent"], seq=last["seq"] + 1, prev=last["hash"],
-        seen={}, time=last["time"] + 1, actor="mallory", action="note", payload={},
-    )  # fmt: skip
-    bundle["entries"].append(forged.as_dict())
-    path.write_text(json.dumps(bundle))
-    before = _count(b)
-    with pytest.raises(TrucelineError, match="signature is not by the pinned key"):
-        import_bundle(b, path, keyring=green)
-    assert _count(b) == before
+    def forge(bundle: dict[str, Any]) -> None:
+        last = bundle["entries"][-1]
+        forged = make_entry(
+            keys.generate(), contingent=last["contingent"], seq=last["seq"] + 1, prev=last["hash"],
+            seen={}, time=last["time"] + 1, actor="mallory", action="note", payload={},
+        )  # fmt: skip
+        bundle["entries"].append(forged.as_dict())
+
+    refused(nodes, tmp_path, forge, "signature is not by the pinned key")
 
 
 def test_a_bundle_for_another_mission_is_refused(
     nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
 ) -> None:
-    a, _, b, green = nodes
-    path = tmp_path / "a.json"
-    export_bundle(a, path)
-    bundle = json.loads(path.read_text())
-    bundle["mission_sha256"] = "0" * 64
-    path.write_text(json.dumps(bundle))
-    with pytest.raises(TrucelineError, match="for mission file 000000000000"):
-        import_bundle(b, path, keyring=green)
+    def elsewhere(bundle: dict[str, Any]) -> None:
+        bundle["mission_sha256"] = "0" * 64
+
+    refused(nodes, tmp_path, elsewhere, "for mission file 000000000000")
 
 
 def test_a_bundle_that_equivocates_is_refused_and_named(
     nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
 ) -> None:
     a, blue, b, green = nodes
-    path = tmp_path / "a.json"
+    path = tmp_path / "first.json"
     export_bundle(a, path)
-    import_bundle(b, path, keyring=green)
-    bundle = json.loads(path.read_text())
-    last = bundle["entries"][-1]
-    other = make_entry(
-        blue.load("blue", None), contingent=last["contingent"], seq=last["seq"], prev=last["prev"],
-        seen={}, time=last["time"] + 5, actor="blue", action="note", payload={"history": "another"},
-    )  # fmt: skip
-    bundle["entries"][-1] = other.as_dict()
-    path.write_text(json.dumps(bundle))
-    before = _count(b)
-    with pytest.raises(TrucelineError, match=f"blue#{last['seq']}: equivocation"):
-        import_bundle(b, path, keyring=green)
-    assert _count(b) == before
+    import_bundle(b, path, keyring=green)  # B holds blue's log as it is
+
+    def equivocate(bundle: dict[str, Any]) -> None:
+        last = bundle["entries"][-1]
+        other = make_entry(
+            blue.load("blue", None), contingent=last["contingent"], seq=last["seq"],
+            prev=last["prev"], seen={}, time=last["time"] + 5, actor="blue", action="note",
+            payload={"history": "another"},
+        )  # fmt: skip
+        bundle["entries"][-1] = other.as_dict()
+
+    refused(nodes, tmp_path, equivocate, r"blue#\d+: equivocation")
