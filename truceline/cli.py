@@ -29,6 +29,7 @@ mission_app = typer.Typer(help="Check mission files.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Import observations and positions.", no_args_is_help=True)
 keys_app = typer.Typer(help="Contingents' Ed25519 keys.", no_args_is_help=True)
 complaints_app = typer.Typer(help="Parties' complaints.", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 cases_app = typer.Typer(help="Joint verification of findings and complaints.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The contingents' signed logs.", no_args_is_help=True)
 observations_app = typer.Typer(help="Stored observations.", no_args_is_help=True)
@@ -40,6 +41,7 @@ app.add_typer(mission_app, name="mission")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(keys_app, name="keys")
 app.add_typer(complaints_app, name="complaints")
+app.add_typer(users_app, name="users")
 app.add_typer(cases_app, name="cases")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(observations_app, name="observations")
@@ -686,6 +688,56 @@ def cases_list(
         str(r["id"]), f"finding {r['finding']}" if r["finding"] else f"complaint {r['complaint']}",
         r["opened"], r["verdict"], ", ".join(r["filed"]), ", ".join(r["waiting_for"]),
     ), "case")  # fmt: skip
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    role: Annotated[str, typer.Option("--role", help="officer, chief, liaison or admin.")],
+    contingent: Annotated[
+        str | None, typer.Option("--contingent", help="For officers and chiefs.")
+    ] = None,
+    party: Annotated[str | None, typer.Option("--party", help="For liaisons.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    key_dir: KeyDir = None,
+    acting: As = None,
+    db: Db = None,
+) -> None:
+    """Add an account (the password is prompted for, or read with --password-stdin)."""
+    from truceline.services.accounts import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    user = add_user(
+        engine_for(db), name, role=role, password=password, contingent=contingent, party=party,
+        keyring=keyring_for(key_dir), acting=acting,
+    )  # fmt: skip
+    out.print(
+        f"added {user.role} {user.name}"
+        + (f" of {user.contingent or user.party}" if user.contingent or user.party else "")
+    )
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Serve the HTTP API (under /api/v1; OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from truceline.store.db import require_schema
+    from truceline.web.app import create_app
+
+    require_schema(engine_for(db))
+    out.print(f"serving http://{host}:{port}/api/v1 (OpenAPI at /openapi.json); Ctrl-C stops")
+    uvicorn.run(create_app(db, key_dir), host=host, port=port, log_level="warning")
 
 
 def _kind(row: dict[str, Any]) -> str:

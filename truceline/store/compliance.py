@@ -305,9 +305,16 @@ def list_incidents(
     since_us: int | None = None,
     until_us: int | None = None,
     include_superseded: bool = False,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """Incidents in time order; `bbox` is (min lon, min lat, max lon, max lat)."""
     i = t.incidents
-    query = select(i).order_by(i.c.start_us, i.c.id)
+    query = select(i).order_by(i.c.start_us, i.c.id).offset(offset).limit(limit)
+    if bbox is not None:
+        west, south, east, north = (round(v * 1e7) for v in bbox)
+        query = query.where(i.c.lon_e7.between(west, east), i.c.lat_e7.between(south, north))
     if not include_superseded:
         query = query.where(i.c.status == "active")
     if since_us is not None:
@@ -352,9 +359,11 @@ def list_findings(
     since_us: int | None = None,
     until_us: int | None = None,
     include_withdrawn: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     f = t.findings
-    query = select(f).order_by(f.c.start_us, f.c.id)
+    query = select(f).order_by(f.c.start_us, f.c.id).offset(offset).limit(limit)
     if not include_withdrawn:
         query = query.where(f.c.status == "active")
     if clause is not None:

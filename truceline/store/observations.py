@@ -17,9 +17,15 @@ def list_observations(
     until_us: int | None = None,
     kind: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> list[dict[str, Any]]:
+    """Observations in time order; `bbox` is (min lon, min lat, max lon, max lat)."""
     o = t.observations
-    query = select(o).order_by(o.c.observed_from_us, o.c.id)
+    query = select(o).order_by(o.c.observed_from_us, o.c.id).offset(offset)
+    if bbox is not None:
+        west, south, east, north = (round(v * 1e7) for v in bbox)
+        query = query.where(o.c.lon_e7.between(west, east), o.c.lat_e7.between(south, north))
     if since_us is not None:
         query = query.where(o.c.observed_to_us >= since_us)
     if until_us is not None:

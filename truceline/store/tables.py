@@ -323,6 +323,26 @@ assessments = Table(
     Column("superseded_by", RowId),  # the contingent's later assessment of the case
 )
 
+users = Table(
+    "users",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # officer | chief | liaison | admin
+    Column("contingent", String(64), ForeignKey("contingents.id")),
+    Column("party", String(64), ForeignKey("parties.id")),
+    Column("password_hash", Text, nullable=False),  # scrypt, with its parameters and salt
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # sha256 of the bearer token
+    Column("user_id", RowId, ForeignKey("users.id"), nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+)
+
 # Tables in an order that respects foreign keys (for clearing and copying).
 ORDERED = [
     mission_files,
@@ -346,4 +366,6 @@ ORDERED = [
     complaints,
     cases,
     assessments,
+    users,
+    tokens,
 ]

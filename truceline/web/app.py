@@ -1,0 +1,306 @@
+"""The HTTP API under /api/v1: FastAPI, bearer tokens, roles checked on every route.
+
+Errors are `{"error": {"code", "message", "details"}}` with the right 4xx status.
+"""
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, Engine
+from starlette.exceptions import HTTPException
+
+from truceline import __version__
+from truceline.domain.cases import Position
+from truceline.domain.timeutil import to_us
+from truceline.errors import TrucelineError
+from truceline.services import accounts, verification
+from truceline.services.ledger import KeyRing, verify_ledger
+from truceline.settings import database_url, key_dir
+from truceline.store import compliance
+from truceline.store.db import make_engine, writing
+from truceline.store.missions import load_mission
+from truceline.store.observations import list_observations
+
+MAX_PAGE = 1000
+FAILURES_ALLOWED = 5  # failed logins per user name within FAILURE_WINDOW_S, then 429
+FAILURE_WINDOW_S = 900
+
+
+class ApiError(HTTPException):
+    def __init__(
+        self, status: int, code: str, message: str, details: list[Any] | None = None
+    ) -> None:
+        super().__init__(status, message)
+        self.code, self.details = code, details or []
+
+
+def error(status: int, code: str, message: str, details: list[Any] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or []}}
+    return JSONResponse(body, status_code=status)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TokenRequest(Strict):
+    username: str
+    password: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class CaseRequest(Strict):
+    finding: int | None = None
+    complaint: int | None = None
+
+
+class AssessmentRequest(Strict):
+    contingent: str
+    verdict: Literal["confirmed", "not_confirmed", "inconclusive"]
+    attribution: str = "undetermined"
+    rationale: str = Field(min_length=1)
+
+
+class ComplaintRequest(Strict):
+    party: str
+    kind: str
+    narrative: str = Field(min_length=1)
+    observed_from: Annotated[datetime, Field(strict=False)]  # ISO 8601 text, with its offset
+    observed_to: Annotated[datetime | None, Field(strict=False)] = None
+    against: str = "unknown"
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    zone: str | None = None
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next: int | None
+
+
+class Failures:
+    """Failed logins per user name, for throttling."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def blocked(self, name: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen[name]
+            while seen and now - seen[0] > FAILURE_WINDOW_S:
+                seen.popleft()
+            return len(seen) >= FAILURES_ALLOWED
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            self._seen[name].append(time.monotonic())
+
+    def clear(self, name: str) -> None:
+        with self._lock:
+            self._seen.pop(name, None)
+
+
+def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI:
+    engine: Engine = make_engine(database_url(database))
+    keyring = KeyRing(key_dir(keys))
+    failures = Failures()
+    app = FastAPI(
+        title="truceline", version=__version__, docs_url=None, redoc_url=None,
+        description="The API of a joint ceasefire monitoring centre.",
+    )  # fmt: skip
+
+    @app.exception_handler(ApiError)
+    def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error(exc.status_code, exc.code, str(exc.detail), exc.details)
+
+    @app.exception_handler(HTTPException)
+    def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return error(422, "invalid", "the request is not valid", details)
+
+    @app.exception_handler(TrucelineError)
+    def refused(_: Request, exc: TrucelineError) -> JSONResponse:
+        message = str(exc)
+        status = 404 if message.startswith("no ") else 409 if "already" in message else 400
+        return error(status, "refused", message)
+
+    def db() -> Iterator[Connection]:
+        with engine.connect() as conn:
+            yield conn
+
+    bearer = HTTPBearer(auto_error=False)
+
+    def user(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        conn: Annotated[Connection, Depends(db)],
+    ) -> accounts.User:
+        if credentials is None:
+            raise ApiError(401, "unauthenticated", "log in first: POST /api/v1/auth/token")
+        found = accounts.user_for_token(conn, credentials.credentials)
+        if found is None:
+            raise ApiError(401, "unauthenticated", "the token is not valid (or expired)")
+        return found
+
+    def role(*allowed: str) -> Any:
+        def check(who: Annotated[accounts.User, Depends(user)]) -> accounts.User:
+            if who.role not in allowed:
+                raise ApiError(403, "forbidden", f"a {who.role} may not do this")
+            return who
+
+        return Depends(check)
+
+    Conn = Annotated[Connection, Depends(db)]
+    Monitor = Annotated[accounts.User, role("officer", "chief")]
+    Reader = Annotated[accounts.User, role("officer", "chief", "admin")]
+    Anyone = Annotated[accounts.User, Depends(user)]
+    Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+    Offset = Annotated[int, Query(ge=0)]
+
+    def page(items: list[dict[str, Any]], limit: int, offset: int) -> Page:
+        return Page(items=items, next=offset + limit if len(items) == limit else None)
+
+    def bounds(bbox: str | None) -> tuple[float, float, float, float] | None:
+        if bbox is None:
+            return None
+        try:
+            west, south, east, north = (float(v) for v in bbox.split(","))
+        except ValueError:
+            raise ApiError(422, "invalid", "bbox is min_lon,min_lat,max_lon,max_lat") from None
+        if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+            raise ApiError(422, "invalid", "bbox is min_lon,min_lat,max_lon,max_lat within range")
+        return west, south, east, north
+
+    def us(moment: datetime | None) -> int | None:
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            raise ApiError(422, "invalid", f"{moment.isoformat()} has no offset")
+        return to_us(moment)
+
+    @app.post("/api/v1/auth/token", response_model=Token)
+    def token(body: TokenRequest, conn: Conn) -> Token:
+        if failures.blocked(body.username):
+            raise ApiError(429, "throttled", "too many failed logins; wait a quarter of an hour")
+        found = accounts.authenticate(conn, body.username, body.password)
+        if found is None:
+            failures.failed(body.username)
+            raise ApiError(401, "unauthenticated", "wrong user name or password")
+        failures.clear(body.username)
+        with writing(engine) as write:
+            return Token(access_token=accounts.issue_token(write, found))
+
+    @app.get("/api/v1/observations", response_model=Page)
+    def observations(
+        who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
+        kind: str | None = None, bbox: str | None = None, limit: Limit = 100, offset: Offset = 0,
+    ) -> Page:  # fmt: skip
+        items = list_observations(
+            conn, since_us=us(since), until_us=us(until), kind=kind, limit=limit, offset=offset,
+            bbox=bounds(bbox),
+        )  # fmt: skip
+        return page(items, limit, offset)
+
+    @app.get("/api/v1/incidents", response_model=Page)
+    def incidents(
+        who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
+        bbox: str | None = None, limit: Limit = 100, offset: Offset = 0,
+    ) -> Page:  # fmt: skip
+        items = compliance.list_incidents(
+            conn, since_us=us(since), until_us=us(until), bbox=bounds(bbox), limit=limit,
+            offset=offset,
+        )  # fmt: skip
+        return page(items, limit, offset)
+
+    @app.get("/api/v1/findings", response_model=Page)
+    def findings(
+        who: Reader, conn: Conn, clause: str | None = None, since: datetime | None = None,
+        until: datetime | None = None, limit: Limit = 100, offset: Offset = 0,
+    ) -> Page:  # fmt: skip
+        items = compliance.list_findings(
+            conn, clause=clause, since_us=us(since), until_us=us(until), limit=limit, offset=offset
+        )
+        return page(items, limit, offset)
+
+    @app.get("/api/v1/cases")
+    def cases(who: Reader, conn: Conn) -> list[dict[str, Any]]:
+        return verification.list_cases(conn, viewer=who.contingent)
+
+    @app.get("/api/v1/cases/{case_id}")
+    def case(case_id: int, who: Reader, conn: Conn) -> dict[str, Any]:
+        return verification.case_view(conn, load_mission(conn), case_id, viewer=who.contingent)
+
+    @app.post("/api/v1/cases", status_code=201)
+    def open_case(body: CaseRequest, who: Monitor) -> dict[str, Any]:
+        return verification.open_case(
+            engine,
+            finding=body.finding,
+            complaint=body.complaint,
+            keyring=keyring,
+            acting=who.contingent,
+        )
+
+    @app.post("/api/v1/cases/{case_id}/assessments", status_code=201)
+    def assess_case(case_id: int, body: AssessmentRequest, who: Monitor) -> dict[str, Any]:
+        if body.contingent != who.contingent:
+            raise ApiError(
+                403, "forbidden", f"{who.name} files for {who.contingent}, not {body.contingent}"
+            )
+        position = Position(body.verdict, body.attribution, body.rationale)
+        return verification.file_assessment(
+            engine,
+            case_id,
+            contingent=body.contingent,
+            position=position,
+            actor=who.name,
+            keyring=keyring,
+        )
+
+    @app.get("/api/v1/complaints")
+    def complaints(who: Anyone, conn: Conn) -> list[dict[str, Any]]:
+        if who.role == "liaison":
+            return verification.list_complaints(conn, party=who.party)
+        return verification.list_complaints(conn)
+
+    @app.post("/api/v1/complaints", status_code=201)
+    def file_complaint(body: ComplaintRequest, who: Anyone, conn: Conn) -> dict[str, Any]:
+        if who.role != "liaison" or who.party != body.party:
+            raise ApiError(403, "forbidden", "only the party's liaison files its complaints")
+        first = us(body.observed_from)
+        last = us(body.observed_to) if body.observed_to is not None else first
+        assert first is not None and last is not None
+        request = verification.ComplaintInput(
+            party=body.party, kind=body.kind, narrative=body.narrative, observed_from_us=first,
+            observed_to_us=last, against=body.against, lat=body.lat, lon=body.lon, zone=body.zone,
+            filed_by=who.name,
+        )  # fmt: skip
+        ident = verification.file_complaint(engine, request, keyring=keyring, acting=None)
+        return {"id": ident}
+
+    @app.get("/api/v1/ledger/verify")
+    def ledger(who: Reader, conn: Conn) -> dict[str, Any]:
+        return verify_ledger(conn, load_mission(conn)).as_dict()
+
+    return app
