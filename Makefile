@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: build the illustrative demo centre into demo.db and print its summary.
+# The main job: build the illustrative demo centre into demo.db (once) and serve it at
+# http://127.0.0.1:8000, printing the demo accounts.
 run: install
-	$(BIN)/truceline demo --days 7 --force --db $(DEMO_DB)
+	$(BIN)/truceline demo --days 7 --serve --db $(DEMO_DB)
 
 lint: install
 	$(BIN)/ruff check truceline tests bench

@@ -754,14 +754,34 @@ def demo_command(
     force: Annotated[
         bool, typer.Option("--force", help="Replace a database that has data.")
     ] = False,
+    serve_it: Annotated[
+        bool, typer.Option("--serve", help="Then serve it (an existing demo is kept).")
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: the address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: the port.")] = 8000,
+    key_dir: Annotated[
+        Path | None,
+        typer.Option("--key-dir", help="Where the demo's keys go (default DATA_DIR/keys)."),
+    ] = None,
     db: Db = None,
 ) -> None:
-    """Build the illustrative demo centre into a fresh database."""
-    from truceline.services.demo import build_demo
+    """Build the illustrative demo centre into a fresh database (and serve it)."""
+    from truceline.services.demo import DEMO_PASSWORD, build_demo, demo_accounts, holds_demo
 
-    summary = build_demo(engine_for(db), days=days, seed=seed, data_dir=data_dir, force=force)
-    for line in summary:
-        out.print(line)
+    engine = engine_for(db)
+    if serve_it and not force and holds_demo(engine):
+        out.print("using the demo database built before (--force rebuilds it)")
+    else:
+        summary = build_demo(
+            engine, days=days, seed=seed, data_dir=data_dir, force=force, key_dir=key_dir
+        )
+        for line in summary:
+            out.print(line)
+    if serve_it:
+        out.print(f"demo accounts (password {DEMO_PASSWORD!r}, for the demo only):")
+        for name, role, contingent, party in demo_accounts():
+            out.print(f"  {name:<15} {role:<8} {contingent or party or ''}")
+        serve(host=host, port=port, key_dir=key_dir or data_dir / "keys", db=db)
 
 
 def main() -> None:

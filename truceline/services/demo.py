@@ -14,6 +14,7 @@ from truceline.demo.generator import generate
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.errors import TrucelineError
+from truceline.services.accounts import add_user
 from truceline.services.assess import assess
 from truceline.services.ingest import ingest_observations, ingest_positions
 from truceline.services.ledger import KeyRing, verify_ledger
@@ -22,6 +23,23 @@ from truceline.store import tables as t
 from truceline.store.db import is_sqlite
 
 NOTE = "The demo's zones are illustrative, not authoritative borders or lines."
+# Demo accounts only: a real centre adds its users with `truceline users add`.
+DEMO_PASSWORD = "demo-ceasefire"
+
+
+def demo_accounts() -> list[tuple[str, str, str | None, str | None]]:
+    """(name, role, contingent, party): an officer and a chief per contingent, a liaison per
+    party, and an admin."""
+    accounts: list[tuple[str, str, str | None, str | None]] = []
+    for contingent in ("blue", "green"):
+        accounts += [(f"{contingent}-officer", "officer", contingent, None),
+                     (f"{contingent}-chief", "chief", contingent, None)]  # fmt: skip
+    accounts += [(f"{party}-liaison", "liaison", None, party) for party in ("east", "west")]
+    return [*accounts, ("admin", "admin", None, None)]
+
+
+def holds_demo(engine: Engine) -> bool:
+    return _holds_data(engine) == "demo"
 
 
 def _holds_data(engine: Engine) -> str | None:
@@ -120,6 +138,11 @@ def build_demo(
         lines.append(
             f"  clause {clause.id:<3} {clause.rule:<15} {found:>4} finding(s)  {clause.title or ''}"
         )
+    for name, role, contingent, party in demo_accounts():
+        add_user(
+            engine, name, role=role, password=DEMO_PASSWORD, contingent=contingent, party=party,
+            keyring=keyring, acting="blue",
+        )  # fmt: skip
     with engine.connect() as conn:
         verified = verify_ledger(conn, result.mission)
     state = "intact" if verified.ok else f"NOT intact ({len(verified.faults)} problem(s))"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -32,6 +33,7 @@ from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations
 
 MAX_PAGE = 1000
+MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
 FAILURES_ALLOWED = 5  # failed logins per user name within FAILURE_WINDOW_S, then 429
 FAILURE_WINDOW_S = 900
 
@@ -63,9 +65,12 @@ class Token(BaseModel):
     token_type: Literal["bearer"] = "bearer"
 
 
+Ident = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
 class CaseRequest(Strict):
-    finding: int | None = None
-    complaint: int | None = None
+    finding: Ident | None = None
+    complaint: Ident | None = None
 
 
 class AssessmentRequest(Strict):
@@ -85,6 +90,26 @@ class ComplaintRequest(Strict):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     zone: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[Any]
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (400, "refused"), (401, "not logged in"), (403, "not allowed for this role"),
+        (404, "no such thing"), (409, "a conflict"), (422, "the request is not valid"),
+        (429, "throttled"),
+    )
+}  # fmt: skip
 
 
 class Page(BaseModel):
@@ -122,7 +147,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     failures = Failures()
     app = FastAPI(
         title="truceline", version=__version__, docs_url=None, redoc_url=None,
-        description="The API of a joint ceasefire monitoring centre.",
+        description="The API of a joint ceasefire monitoring centre.", responses=ERRORS,
     )  # fmt: skip
 
     @app.exception_handler(ApiError)
@@ -177,7 +202,8 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     Reader = Annotated[accounts.User, role("officer", "chief", "admin")]
     Anyone = Annotated[accounts.User, Depends(user)]
     Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-    Offset = Annotated[int, Query(ge=0)]
+    Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+    CaseId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 
     def page(items: list[dict[str, Any]], limit: int, offset: int) -> Page:
         return Page(items=items, next=offset + limit if len(items) == limit else None)
@@ -249,7 +275,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         return verification.list_cases(conn, viewer=who.contingent)
 
     @app.get("/api/v1/cases/{case_id}")
-    def case(case_id: int, who: Reader, conn: Conn) -> dict[str, Any]:
+    def case(case_id: CaseId, who: Reader, conn: Conn) -> dict[str, Any]:
         return verification.case_view(conn, load_mission(conn), case_id, viewer=who.contingent)
 
     @app.post("/api/v1/cases", status_code=201)
@@ -263,7 +289,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         )
 
     @app.post("/api/v1/cases/{case_id}/assessments", status_code=201)
-    def assess_case(case_id: int, body: AssessmentRequest, who: Monitor) -> dict[str, Any]:
+    def assess_case(case_id: CaseId, body: AssessmentRequest, who: Monitor) -> dict[str, Any]:
         if body.contingent != who.contingent:
             raise ApiError(
                 403, "forbidden", f"{who.name} files for {who.contingent}, not {body.contingent}"
