@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+VENDOR := truceline/web/static/vendor
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean vendor
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Browser libraries from npm, copied into the package: served locally, never from a CDN.
+$(VENDOR)/.copied: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)/leaflet/images $(VENDOR)/swagger-ui $(VENDOR)/world-atlas
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp node_modules/leaflet/dist/images/* $(VENDOR)/leaflet/images/
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/topojson-client/dist/topojson-client.min.js $(VENDOR)/
+	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js $(VENDOR)/swagger-ui/
+	cp node_modules/world-atlas/countries-50m.json $(VENDOR)/world-atlas/
+	touch $@
+
+install: $(STAMP) $(VENDOR)/.copied
 
 # The main job: build the illustrative demo centre into demo.db (once) and serve it at
 # http://127.0.0.1:8000, printing the demo accounts.
@@ -39,4 +51,4 @@ bench: install
 	$(BIN)/python bench/ledger.py
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules $(VENDOR) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -195,3 +195,17 @@ def test_lists_page_with_next_and_filter_by_bbox_and_kind(api: dict[str, Any]) -
     assert [o["record_id"] for o in flares["items"]] == ["a2"]
     bad = client.get("/api/v1/observations?bbox=1,2,3", headers=auth(token))
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+
+
+def test_the_api_docs_page_loads_only_local_files(api: dict[str, Any]) -> None:
+    client = api["client"]
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "https://" not in page.text and "http://" not in page.text
+    for asset in (
+        "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/static/vendor/swagger-ui/swagger-ui.css",
+    ):
+        assert asset in page.text
+        assert client.get(asset).status_code == 200
+    assert client.get("/openapi.json").json()["info"]["title"] == "truceline"

@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException
@@ -32,6 +34,7 @@ from truceline.store.db import make_engine, writing
 from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations
 
+STATIC = Path(__file__).with_name("static")
 MAX_PAGE = 1000
 MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
 FAILURES_ALLOWED = 5  # failed logins per user name within FAILURE_WINDOW_S, then 429
@@ -149,6 +152,19 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         title="truceline", version=__version__, docs_url=None, redoc_url=None,
         description="The API of a joint ceasefire monitoring centre.", responses=ERRORS,
     )  # fmt: skip
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The API's documentation page, from local files (never a CDN)."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="truceline API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
 
     @app.exception_handler(ApiError)
     def api_error(_: Request, exc: ApiError) -> JSONResponse:
