@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 VENDOR := truceline/web/static/vendor
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: install run test lint bench clean vendor
+.PHONY: install run test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,9 +37,14 @@ lint: install
 	$(BIN)/ruff format --check truceline tests bench
 	$(BIN)/mypy truceline
 
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+
 # The whole suite, on SQLite and on PostgreSQL (TRUCELINE_TEST_PG_URL, default: the local server).
-test: lint
-	$(BIN)/python -m pytest -n 2 -q
+test: lint browser
+	$(BIN)/python -m pytest -n 2 -q -p no:warnings
 
 # Long runs. PostGIS (for a peer figure) is installed from Debian's packages where possible.
 bench: install

@@ -33,6 +33,7 @@ from truceline.store import compliance
 from truceline.store.db import make_engine, writing
 from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations
+from truceline.web.pages import add_pages
 
 STATIC = Path(__file__).with_name("static")
 MAX_PAGE = 1000
@@ -345,4 +346,5 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     def ledger(who: Reader, conn: Conn) -> dict[str, Any]:
         return verify_ledger(conn, load_mission(conn)).as_dict()
 
+    add_pages(app, engine, keyring)
     return app

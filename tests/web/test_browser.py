@@ -1,0 +1,144 @@
+"""In a real browser (Debian's chromium, driven by Playwright): blue's officer confirms a case,
+green's officer sees that blue has filed but not what, confirms; both then see the verdict
+`confirmed` on the case page and on the map. Nothing is requested outside 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+import uvicorn
+from sqlalchemy import select
+
+from truceline.demo import MISSION_FILE
+from truceline.services.accounts import add_user
+from truceline.services.assess import assess
+from truceline.services.ingest import ingest_observations
+from truceline.services.ledger import KeyRing
+from truceline.services.missions import init_database
+from truceline.services.verification import open_case
+from truceline.store import tables as t
+from truceline.store.db import make_engine, migrate
+from truceline.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "correct horse battery"
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian's chromium is missing (make test installs it)")
+        pytest.skip("Debian's chromium is not installed")
+    url = f"sqlite:///{tmp_path / 'centre.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    keyring = KeyRing(tmp_path / "keys")
+    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
+    )
+    ingest_observations(engine, path, keyring=keyring)
+    assess(engine, keyring=keyring)
+    for name, contingent in (("blue-officer", "blue"), ("green-officer", "green")):
+        add_user(
+            engine, name, role="officer", password=PASSWORD, contingent=contingent, keyring=keyring
+        )
+    with engine.connect() as conn:
+        finding = int(conn.execute(select(t.findings.c.id)).scalar_one())
+    open_case(engine, finding=finding, keyring=keyring, acting="blue")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(url, tmp_path / "keys"), host="127.0.0.1", port=port, log_level="warning"
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if running.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
+
+
+def log_in(page: Any, base: str, name: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_two_officers_confirm_a_case_blind_and_see_the_verdict_on_page_and_map(server: str) -> None:
+    requested: list[str] = []
+    with playwright_api.sync_playwright() as play:
+        browser = play.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        try:
+            blue = browser.new_context().new_page()
+            green = browser.new_context().new_page()
+            problems: list[str] = []
+            for page in (blue, green):
+                page.on("request", lambda request: requested.append(request.url))
+                page.on("pageerror", lambda exc: problems.append(str(exc)))
+                page.on(
+                    "console",
+                    lambda msg: problems.append(msg.text) if msg.type == "error" else None,
+                )
+
+            log_in(blue, server, "blue-officer")
+            blue.goto(f"{server}/cases/1")
+            blue.select_option("select[name=verdict]", "confirmed")
+            blue.select_option("select[name=attribution]", "west")
+            blue.fill("textarea[name=rationale]", "three posts saw it")
+            blue.click("#assess button[type=submit]")
+            blue.wait_for_selector("#blind-note")
+            assert "waiting for green" in blue.inner_text("#blind-note")
+
+            log_in(green, server, "green-officer")
+            green.goto(f"{server}/cases/1")
+            note = green.inner_text("#blind-note")
+            assert "blue filed" in note and "open when all have filed" in note
+            assert "three posts saw it" not in green.content()  # blue's position stays hidden
+            green.select_option("select[name=verdict]", "confirmed")
+            green.select_option("select[name=attribution]", "west")
+            green.fill("textarea[name=rationale]", "our UAV filmed it")
+            green.click("#assess button[type=submit]")
+            green.wait_for_selector("#verdict[data-verdict=confirmed]")
+            assert "three posts saw it" in green.content()  # now revealed
+
+            for page in (blue, green):
+                page.goto(f"{server}/cases/1")
+                assert page.get_attribute("#verdict", "data-verdict") == "confirmed"
+                page.goto(f"{server}/map")
+                try:
+                    page.wait_for_selector(
+                        "body[data-map-ready=yes]", timeout=20_000, state="attached"
+                    )
+                except playwright_api.TimeoutError:
+                    raise AssertionError(f"the map did not load: {problems}") from None
+                assert page.locator("#incidents li[data-verdict=confirmed]").count() == 1
+                assert page.locator("path.verdict-confirmed").count() == 1
+        finally:
+            browser.close()
+    assert problems == []
+    outside = [url for url in requested if urlparse(url).hostname != "127.0.0.1"]
+    assert requested and outside == []

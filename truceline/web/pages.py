@@ -1,0 +1,203 @@
+"""The pages (Jinja2): log in, dashboard, a case with its assessment form, the offline map.
+
+Pages use a session cookie (the same token as the API's bearer token, HttpOnly and
+SameSite=Strict) and a CSRF token: a cookie whose value every form sends back.
+"""
+
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+
+import shapely
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, select
+
+from truceline.domain.cases import Position
+from truceline.errors import TrucelineError
+from truceline.services import accounts, verification
+from truceline.services.ledger import KeyRing
+from truceline.store import compliance
+from truceline.store import tables as t
+from truceline.store.db import writing
+from truceline.store.missions import load_mission
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+MONITORS = ("officer", "chief")
+
+
+def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
+    def session_user(request: Request) -> accounts.User | None:
+        token = request.cookies.get("session")
+        if not token:
+            return None
+        with engine.connect() as conn:
+            return accounts.user_for_token(conn, token)
+
+    def csrf_of(request: Request) -> str:
+        return request.cookies.get("csrf") or secrets.token_urlsafe(24)
+
+    def render(
+        request: Request, name: str, user: accounts.User | None, **context: Any
+    ) -> HTMLResponse:
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+        csrf = csrf_of(request)
+        response = TEMPLATES.TemplateResponse(
+            request, name,
+            {"user": user, "csrf": csrf, "mission_name": mission.name,
+             "illustrative": mission.id == "demo", "title": context.pop("title", name), **context},
+        )  # fmt: skip
+        response.set_cookie("csrf", csrf, httponly=True, samesite="strict")
+        return response
+
+    def check_csrf(request: Request, sent: str) -> None:
+        expected = request.cookies.get("csrf")
+        if not expected or not secrets.compare_digest(expected, sent):
+            raise TrucelineError("the form is stale (CSRF check failed): reload the page")
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.get("/login", include_in_schema=False)
+    def login_page(request: Request) -> Response:
+        return render(request, "login.html", None, title="Log in")
+
+    @app.post("/login", include_in_schema=False)
+    def login(
+        request: Request,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+    ) -> Response:
+        check_csrf(request, csrf)
+        with engine.connect() as conn:
+            user = accounts.authenticate(conn, username, password)
+        if user is None:
+            return render(
+                request, "login.html", None, title="Log in", message="Wrong user name or password."
+            )
+        with writing(engine) as conn:
+            token = accounts.issue_token(conn, user)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie("session", token, httponly=True, samesite="strict")
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+        check_csrf(request, csrf)
+        response = to_login()
+        response.delete_cookie("session")
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def dashboard(request: Request) -> Response:
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+            _, per_clause = compliance.count_active(conn)
+            cases = (
+                verification.list_cases(conn, viewer=user.contingent)
+                if user.role != "liaison"
+                else []
+            )
+        clauses = [
+            {"id": c.id, "rule": c.rule, "title": c.title, "findings": per_clause.get(c.id, 0)}
+            for c in mission.clauses.values()
+        ]
+        return render(
+            request, "dashboard.html", user, title="Dashboard", clauses=clauses, cases=cases
+        )
+
+    @app.get("/cases/{case_id}", include_in_schema=False)
+    def case_page(request: Request, case_id: int, message: str | None = None) -> Response:
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        if user.role not in (*MONITORS, "admin"):
+            return HTMLResponse("a liaison does not see cases", status_code=403)
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+            case = verification.case_view(conn, mission, case_id, viewer=user.contingent)
+        return render(
+            request, "case.html", user, title=f"Case {case_id}", case=case,
+            parties=list(mission.parties), can_file=user.role in MONITORS, message=message,
+        )  # fmt: skip
+
+    @app.post("/cases/{case_id}/assess", include_in_schema=False)
+    def assess_page(
+        request: Request,
+        case_id: int,
+        verdict: Annotated[str, Form()],
+        attribution: Annotated[str, Form()],
+        rationale: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+    ) -> Response:
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        check_csrf(request, csrf)
+        if user.role not in MONITORS or user.contingent is None:
+            return HTMLResponse(
+                "only a contingent's officers and chiefs file its assessments", status_code=403
+            )
+        verification.file_assessment(
+            engine, case_id, contingent=user.contingent,
+            position=Position(verdict, attribution, rationale), actor=user.name, keyring=keyring,
+        )  # fmt: skip
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.get("/map", include_in_schema=False)
+    def map_page(request: Request) -> Response:
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        return render(request, "map.html", user, title="Map")
+
+    @app.get("/map/data.json", include_in_schema=False)
+    def map_data(request: Request) -> Response:
+        user = session_user(request)
+        if user is None:
+            return JSONResponse(
+                {"error": {"code": "unauthenticated", "message": "log in", "details": []}}, 401
+            )
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+            incidents = compliance.list_incidents(conn, limit=5000)
+            verdicts = _incident_verdicts(conn, mission, user)
+        zones = [
+            {"type": "Feature", "properties": {"id": z.id, "name": z.name},
+             "geometry": json.loads(shapely.to_geojson(z.geometry))}
+            for z in mission.zones.values()
+        ]  # fmt: skip
+        points = [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i["lon"], i["lat"]]},
+             "properties": {"id": i["id"], "kind": i["kind"], "start": i["start"],
+                            "verdict": verdicts.get(i["id"], "none")}}
+            for i in incidents
+        ]  # fmt: skip
+        return JSONResponse({
+            "zones": {"type": "FeatureCollection", "features": zones},
+            "incidents": {"type": "FeatureCollection", "features": points},
+        })  # fmt: skip
+
+
+def _incident_verdicts(conn: Any, mission: Any, user: accounts.User) -> dict[int, str]:
+    """Each incident's verdict: that of the case on one of its findings (the first case)."""
+    rows = conn.execute(
+        select(t.findings.c.incident_id, t.cases.c.id)
+        .join(t.cases, t.cases.c.finding_id == t.findings.c.id)
+        .where(t.findings.c.incident_id.is_not(None))
+        .order_by(t.cases.c.id)
+    ).all()
+    verdicts: dict[int, str] = {}
+    for incident, case in rows:
+        if incident not in verdicts:
+            verdicts[int(incident)] = verification.case_view(
+                conn, mission, int(case), user.contingent
+            )["verdict"]
+    return verdicts
