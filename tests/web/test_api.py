@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,7 @@ TABLE = [
     ("GET", "/api/v1/complaints", None, (401, OK, OK, OK, OK)),
     ("POST", "/api/v1/complaints", COMPLAIN, (401, 403, 403, OK, 403)),
     ("GET", "/api/v1/ledger/verify", None, (401, OK, OK, 403, OK)),
+    ("GET", "/api/v1/events", None, (401, OK, OK, 403, OK)),
 ]
 ROLES = (None, "blue-officer", "blue-chief", "east-liaison", "admin")
 
@@ -95,7 +98,7 @@ def test_every_route_checks_the_role(
     api: dict[str, Any], method: str, path: str, body: Any, expected: tuple[Any, ...]
 ) -> None:
     client, tokens = api["client"], api["tokens"]
-    url = path.format(case=api["case"])
+    url = path.format(case=api["case"]) + ("?seconds=0" if path.endswith("/events") else "")
     payload = {"finding": api["finding"]} if body == "finding" else body
     for who, want in zip(ROLES, expected, strict=True):
         reply = client.request(method, url, json=payload, headers=auth(tokens.get(who or "")))
@@ -209,3 +212,23 @@ def test_the_api_docs_page_loads_only_local_files(api: dict[str, Any]) -> None:
         assert asset in page.text
         assert client.get(asset).status_code == 200
     assert client.get("/openapi.json").json()["info"]["title"] == "truceline"
+
+
+def test_the_event_stream_sends_a_verdict_when_it_changes(api: dict[str, Any]) -> None:
+    client, tokens, case = api["client"], api["tokens"], api["case"]
+    client.post(
+        f"/api/v1/cases/{case}/assessments", json=ASSESS, headers=auth(tokens["blue-officer"])
+    )
+    green = {**ASSESS, "contingent": "green"}
+    done = threading.Thread(
+        target=lambda: (time.sleep(0.5), client.post(
+            f"/api/v1/cases/{case}/assessments", json=green, headers=auth(tokens["green-officer"])
+        )),
+    )  # fmt: skip
+    done.start()
+    with client.stream(
+        "GET", "/api/v1/events?seconds=3&poll=0.2", headers=auth(tokens["blue-officer"])
+    ) as stream:
+        text = "".join(stream.iter_text())
+    done.join()
+    assert "event: verdict" in text and '"verdict": "confirmed"' in text

@@ -113,6 +113,11 @@ def test_two_officers_confirm_a_case_blind_and_see_the_verdict_on_page_and_map(s
             blue.wait_for_selector("#blind-note")
             assert "waiting for green" in blue.inner_text("#blind-note")
 
+            watcher = browser.new_context().new_page()  # blue's dashboard stays open meanwhile
+            watcher.on("request", lambda request: requested.append(request.url))
+            log_in(watcher, server, "blue-officer")
+            assert watcher.get_attribute("span[data-case='1']", "data-verdict") == "pending"
+
             log_in(green, server, "green-officer")
             green.goto(f"{server}/cases/1")
             note = green.inner_text("#blind-note")
@@ -124,6 +129,10 @@ def test_two_officers_confirm_a_case_blind_and_see_the_verdict_on_page_and_map(s
             green.click("#assess button[type=submit]")
             green.wait_for_selector("#verdict[data-verdict=confirmed]")
             assert "three posts saw it" in green.content()  # now revealed
+
+            # The open dashboard shows the verdict without a reload (server-sent events).
+            watcher.wait_for_selector("span[data-case='1'][data-verdict=confirmed]", timeout=15_000)
+            assert "case 1: verdict confirmed" in watcher.inner_text("#live")
 
             for page in (blue, green):
                 page.goto(f"{server}/cases/1")

@@ -4,14 +4,24 @@ Pages use a session cookie (the same token as the API's bearer token, HttpOnly a
 SameSite=Strict) and a CSRF token: a cookie whose value every form sends back.
 """
 
+import asyncio
 import json
 import secrets
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import shapely
 from fastapi import FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 
@@ -151,6 +161,45 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         )  # fmt: skip
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
+    @app.get("/api/v1/events", include_in_schema=False)
+    async def events(request: Request, seconds: float = 3600.0, poll: float = 1.0) -> Response:
+        """Server-sent events: `finding` for each new finding, `verdict` when a case's verdict
+        changes. For the API's bearer token or a page's session cookie; it ends after
+        `seconds` (a client reconnects)."""
+        header = request.headers.get("authorization", "")
+        token = header.removeprefix("Bearer ").strip() or request.cookies.get("session", "")
+        with engine.connect() as conn:
+            user = accounts.user_for_token(conn, token) if token else None
+        if user is None:
+            return JSONResponse(
+                {"error": {"code": "unauthenticated", "message": "log in first", "details": []}},
+                401,
+            )
+        if user.role == "liaison":
+            return JSONResponse(
+                {"error": {"code": "forbidden", "message": "not for a liaison", "details": []}}, 403
+            )
+        viewer = user.contingent
+        state = await run_in_threadpool(_live_state, engine, viewer)
+
+        async def stream() -> AsyncIterator[str]:
+            nonlocal state
+            yield ": connected\n\n"
+            deadline = time.monotonic() + max(0.0, min(seconds, 3600.0))
+            while time.monotonic() < deadline and not await request.is_disconnected():
+                await asyncio.sleep(max(0.2, poll))
+                now = await run_in_threadpool(_live_state, engine, viewer)
+                for finding in now["findings"]:
+                    if finding["id"] > state["last_finding"]:
+                        yield f"event: finding\ndata: {json.dumps(finding)}\n\n"
+                for case, verdict in now["verdicts"].items():
+                    if state["verdicts"].get(case) != verdict:
+                        change = json.dumps({"case": case, "verdict": verdict})
+                        yield f"event: verdict\ndata: {change}\n\n"
+                state = now
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
     @app.get("/map", include_in_schema=False)
     def map_page(request: Request) -> Response:
         user = session_user(request)
@@ -184,6 +233,17 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
             "zones": {"type": "FeatureCollection", "features": zones},
             "incidents": {"type": "FeatureCollection", "features": points},
         })  # fmt: skip
+
+
+def _live_state(engine: Engine, viewer: str | None) -> dict[str, Any]:
+    with engine.connect() as conn:
+        findings = compliance.list_findings(conn)
+        verdicts = {c["id"]: c["verdict"] for c in verification.list_cases(conn, viewer=viewer)}
+    return {
+        "findings": findings,
+        "last_finding": max((f["id"] for f in findings), default=0),
+        "verdicts": verdicts,
+    }
 
 
 def _incident_verdicts(conn: Any, mission: Any, user: accounts.User) -> dict[int, str]:
