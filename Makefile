@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -726,18 +726,26 @@ def users_add(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
     key_dir: KeyDir = None,
     db: Db = None,
 ) -> None:
-    """Serve the HTTP API (under /api/v1; OpenAPI at /openapi.json)."""
+    """Serve the web application and the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
+    from truceline.settings import database_url
+    from truceline.settings import key_dir as resolve_key_dir
     from truceline.store.db import require_schema
-    from truceline.web.app import create_app
 
     require_schema(engine_for(db))
-    out.print(f"serving http://{host}:{port}/api/v1 (OpenAPI at /openapi.json); Ctrl-C stops")
-    uvicorn.run(create_app(db, key_dir), host=host, port=port, log_level="warning")
+    # Workers are separate processes: they find the database and keys in the environment.
+    os.environ["TRUCELINE_DATABASE_URL"] = database_url(db)
+    os.environ["TRUCELINE_KEY_DIR"] = str(resolve_key_dir(key_dir).resolve())
+    out.print(f"serving http://{host}:{port}/ (API under /api/v1, docs at /docs); Ctrl-C stops")
+    uvicorn.run(
+        "truceline.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="warning",
+    )  # fmt: skip
 
 
 def _kind(row: dict[str, Any]) -> str:

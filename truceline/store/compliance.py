@@ -280,6 +280,7 @@ def replace_findings(
 
 
 def incident_dict(row: Any) -> dict[str, Any]:
+    sources = json.loads(row.sources)
     return {
         "id": row.id,
         "anchor": row.anchor,
@@ -293,8 +294,8 @@ def incident_dict(row: Any) -> dict[str, Any]:
         "lon": row.lon_e7 / 1e7,
         "count": row.count,
         "actor": row.actor,
-        "observations": [s for source in json.loads(row.sources) for s in source["observations"]],
-        "sources": json.loads(row.sources),
+        "observations": [n for source in sources for n in source["observations"]],
+        "sources": sources,
         "status": row.status,
     }
 
@@ -317,8 +318,8 @@ def list_incidents(
         query = query.where(i.c.lon_e7.between(west, east), i.c.lat_e7.between(south, north))
     if not include_superseded:
         query = query.where(i.c.status == "active")
-    if since_us is not None:
-        query = query.where(i.c.end_us >= since_us)
+    if since_us is not None:  # incidents that start in [since, until): the index serves both ends
+        query = query.where(i.c.start_us >= since_us)
     if until_us is not None:
         query = query.where(i.c.start_us < until_us)
     return [incident_dict(row) for row in conn.execute(query)]
@@ -368,8 +369,8 @@ def list_findings(
         query = query.where(f.c.status == "active")
     if clause is not None:
         query = query.where(f.c.clause_id == clause)
-    if since_us is not None:
-        query = query.where(f.c.end_us >= since_us)
+    if since_us is not None:  # findings that start in [since, until)
+        query = query.where(f.c.start_us >= since_us)
     if until_us is not None:
         query = query.where(f.c.start_us < until_us)
     return [finding_dict(row) for row in conn.execute(query)]

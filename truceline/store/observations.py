@@ -26,8 +26,8 @@ def list_observations(
     if bbox is not None:
         west, south, east, north = (round(v * 1e7) for v in bbox)
         query = query.where(o.c.lon_e7.between(west, east), o.c.lat_e7.between(south, north))
-    if since_us is not None:
-        query = query.where(o.c.observed_to_us >= since_us)
+    if since_us is not None:  # observations that start in [since, until)
+        query = query.where(o.c.observed_from_us >= since_us)
     if until_us is not None:
         query = query.where(o.c.observed_from_us < until_us)
     if kind is not None:

@@ -11,11 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -222,8 +223,12 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
     CaseId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 
-    def page(items: list[dict[str, Any]], limit: int, offset: int) -> Page:
-        return Page(items=items, next=offset + limit if len(items) == limit else None)
+    def page(items: list[dict[str, Any]], limit: int, offset: int) -> Response:
+        """A page of a list, serialised at once (the items are plain JSON already)."""
+        following = offset + limit if len(items) == limit else None
+        return Response(
+            orjson.dumps({"items": items, "next": following}), media_type="application/json"
+        )
 
     def bounds(bbox: str | None) -> tuple[float, float, float, float] | None:
         if bbox is None:
@@ -259,7 +264,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     def observations(
         who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
         kind: str | None = None, bbox: str | None = None, limit: Limit = 100, offset: Offset = 0,
-    ) -> Page:  # fmt: skip
+    ) -> Response:  # fmt: skip
         items = list_observations(
             conn, since_us=us(since), until_us=us(until), kind=kind, limit=limit, offset=offset,
             bbox=bounds(bbox),
@@ -270,7 +275,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     def incidents(
         who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
         bbox: str | None = None, limit: Limit = 100, offset: Offset = 0,
-    ) -> Page:  # fmt: skip
+    ) -> Response:  # fmt: skip
         items = compliance.list_incidents(
             conn, since_us=us(since), until_us=us(until), bbox=bounds(bbox), limit=limit,
             offset=offset,
@@ -281,7 +286,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     def findings(
         who: Reader, conn: Conn, clause: str | None = None, since: datetime | None = None,
         until: datetime | None = None, limit: Limit = 100, offset: Offset = 0,
-    ) -> Page:  # fmt: skip
+    ) -> Response:  # fmt: skip
         items = compliance.list_findings(
             conn, clause=clause, since_us=us(since), until_us=us(until), limit=limit, offset=offset
         )

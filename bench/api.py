@@ -1,0 +1,169 @@
+"""Benchmark: the API under load.
+
+With 1,000,000 observations and their incidents in SQLite, 20 concurrent clients for 20 s on
+`GET /api/v1/incidents` with a bbox and a day. Prints p50, p99 and requests/s beside the same
+query run directly through the store in the same run. Target: p99 under 100 ms.
+
+    python bench/api.py [--rows N] [--clients 20] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import generate
+
+from truceline.demo import MISSION_FILE
+from truceline.domain.timeutil import to_us
+from truceline.services.accounts import add_user
+from truceline.services.assess import assess
+from truceline.services.ingest import ingest_observations
+from truceline.services.missions import init_database
+from truceline.store.compliance import list_incidents
+from truceline.store.db import make_engine
+
+PASSWORD = "bench-password"
+BBOX = "46.3,39.5,47.0,40.2"
+
+
+def build(folder: Path, rows: int) -> str:
+    """A database with the observations and their incidents (kept for later runs)."""
+    path = folder / f"api-{rows}.db"
+    url = f"sqlite:///{path}"
+    if path.exists():
+        return url
+    csv_path = folder / f"observations-{rows}.csv"
+    if not csv_path.exists():
+        generate(csv_path, rows)
+    engine = make_engine(url)
+    init_database(engine, MISSION_FILE)
+    began = time.perf_counter()
+    ingest_observations(engine, csv_path)
+    report = assess(engine)
+    print(f"  (built in {time.perf_counter() - began:.0f} s: {report.incidents:,} incidents)")
+    add_user(engine, "bench", role="officer", password=PASSWORD, contingent="blue")
+    engine.dispose()
+    return url
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def line(label: str, latencies: list[float], seconds: float) -> str:
+    ms = [v * 1000 for v in latencies]
+    return (
+        f"  {label:<34} p50 {statistics.median(ms):7.1f} ms   p99 {percentile(ms, 0.99):7.1f} ms"
+        f"   {len(ms) / seconds:8.0f} requests/s"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--folder", type=Path, default=Path("bench-data"))
+    args = parser.parse_args()
+    args.folder.mkdir(exist_ok=True)
+    print(
+        f"API benchmark: {args.rows:,} observations, {args.clients} clients "
+        f"for {args.seconds:.0f} s"
+    )
+    url = build(args.folder, args.rows)
+    # A day in the middle of the data (one observation every 2 s from 19 November 2020).
+    day = datetime(2020, 11, 19, tzinfo=UTC) + timedelta(days=int(args.rows * 2 / 86_400 / 2))
+    since, until = day.isoformat(), (day + timedelta(days=1)).isoformat()
+
+    engine = make_engine(url)
+    direct: list[float] = []
+    stop = time.perf_counter() + args.seconds / 2
+    with engine.connect() as conn:
+        while time.perf_counter() < stop:
+            began = time.perf_counter()
+            found = list_incidents(
+                conn, since_us=to_us(day), until_us=to_us(day + timedelta(days=1)),
+                bbox=tuple(float(v) for v in BBOX.split(",")), limit=100,  # type: ignore[arg-type]
+            )  # fmt: skip
+            direct.append(time.perf_counter() - began)
+    print(f"  (the query answers {len(found)} incidents)")
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("truceline")), "serve", "--port", str(port),
+         "--workers", "2", "--db", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
+        ).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        params = {"bbox": BBOX, "since": since, "until": until, "limit": 100}
+        latencies: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        deadline = time.perf_counter() + args.seconds
+
+        query = "/api/v1/incidents?" + urlencode(params)
+
+        def client() -> None:
+            nonlocal errors
+            http = HTTPConnection("127.0.0.1", port, timeout=10)  # a light client, keep-alive
+            while time.perf_counter() < deadline:
+                began = time.perf_counter()
+                http.request("GET", query, headers=headers)
+                reply = http.getresponse()
+                reply.read()
+                took = time.perf_counter() - began
+                with lock:
+                    latencies.append(took)
+                    errors += reply.status != 200
+            http.close()
+
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        began = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(line(f"API, {args.clients} concurrent clients", latencies, elapsed))
+    print(line("the store directly, one caller", direct, args.seconds / 2))
+    p99 = percentile([v * 1000 for v in latencies], 0.99)
+    print(
+        f"  errors: {errors}; target (p99 under 100 ms): "
+        f"{'met' if p99 < 100 and not errors else 'NOT MET'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
