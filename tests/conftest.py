@@ -140,3 +140,34 @@ def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return Ran(code, captured.out, captured.err)
 
     return run
+
+
+EXPLOSION_CSV = (
+    "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+    "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
+)
+
+
+def signed_centre(
+    engine: Engine,
+    keyring: Any,
+    folder: Path,
+    *,
+    csv: str = EXPLOSION_CSV,
+    generate_keys: bool = True,
+) -> int | None:
+    """The demo mission with its logs started, `csv` imported and assessed (each signed);
+    the id of the first finding, if any."""
+    from sqlalchemy import select
+
+    from truceline.services.assess import assess
+    from truceline.services.ingest import ingest_observations
+
+    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=generate_keys)
+    path = folder / "centre-observations.csv"
+    path.write_text(csv)
+    ingest_observations(engine, path, keyring=keyring)
+    assess(engine, keyring=keyring)
+    with engine.connect() as conn:
+        found = conn.execute(select(t.findings.c.id).order_by(t.findings.c.id)).first()
+    return None if found is None else int(found[0])

@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from tests.conftest import signed_centre
 from truceline.demo import MISSION_FILE
 from truceline.domain import keys
 from truceline.domain.cases import Position
 from truceline.domain.ledger import make_entry
 from truceline.errors import TrucelineError
-from truceline.services.assess import assess
 from truceline.services.exchange import export_bundle, import_bundle
-from truceline.services.ingest import ingest_observations
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.missions import init_database
 from truceline.services.verification import case_view, file_assessment, open_case
@@ -36,15 +35,8 @@ def nodes(engine: Engine, tmp_path: Path) -> tuple[Engine, KeyRing, Engine, KeyR
     green.generate("green")
     other = make_engine(f"sqlite:///{tmp_path / 'node-b.db'}")
     migrate(other)
-    init_database(engine, MISSION_FILE, keyring=blue)
     init_database(other, MISSION_FILE, keyring=green)
-    path = tmp_path / "o.csv"
-    path.write_text(
-        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
-        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
-    )
-    ingest_observations(engine, path, keyring=blue)
-    assess(engine, keyring=blue)
+    signed_centre(engine, blue, tmp_path, generate_keys=False)
     return engine, blue, other, green
 
 

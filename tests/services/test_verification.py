@@ -8,13 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
-from truceline.demo import MISSION_FILE
+from tests.conftest import signed_centre
 from truceline.domain.cases import Position
 from truceline.errors import TrucelineError
-from truceline.services.assess import assess
-from truceline.services.ingest import ingest_observations
 from truceline.services.ledger import KeyRing, verify_ledger
-from truceline.services.missions import init_database
 from truceline.services.verification import (
     ComplaintInput,
     case_view,
@@ -39,16 +36,9 @@ def keyring(tmp_path: Path) -> KeyRing:
 @pytest.fixture
 def finding(engine: Engine, keyring: KeyRing, tmp_path: Path) -> int:
     """A centre with its logs started and one finding (an explosion by an unknown actor)."""
-    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
-    path = tmp_path / "o.csv"
-    path.write_text(
-        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
-        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
-    )
-    ingest_observations(engine, path, keyring=keyring)
-    assess(engine, keyring=keyring)
-    with engine.connect() as conn:
-        return int(conn.execute(select(t.findings.c.id)).scalar_one())
+    finding = signed_centre(engine, keyring, tmp_path)
+    assert finding is not None
+    return finding
 
 
 def file(

@@ -11,12 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from truceline.demo import MISSION_FILE
+from tests.conftest import EXPLOSION_CSV, signed_centre
 from truceline.services.accounts import add_user
-from truceline.services.assess import assess
-from truceline.services.ingest import ingest_observations
 from truceline.services.ledger import KeyRing
-from truceline.services.missions import init_database
 from truceline.store import tables as t
 from truceline.web.app import create_app
 
@@ -34,15 +31,8 @@ USERS = {
 @pytest.fixture
 def api(engine: Engine, db_url: str, tmp_path: Path) -> dict[str, Any]:
     keyring = KeyRing(tmp_path / "keys")
-    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
-    path = tmp_path / "o.csv"
-    path.write_text(
-        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
-        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
-        "a2,2020-11-21T12:00:00+04:00,40.05,47.30,flare,1,observation_post,OP-2,green\n"
-    )
-    ingest_observations(engine, path, keyring=keyring)
-    assess(engine, keyring=keyring)
+    flare = "a2,2020-11-21T12:00:00+04:00,40.05,47.30,flare,1,observation_post,OP-2,green\n"
+    signed_centre(engine, keyring, tmp_path, csv=EXPLOSION_CSV + flare)
     for name, (role, contingent, party) in USERS.items():
         add_user(
             engine,

@@ -15,16 +15,11 @@ from urllib.parse import urlparse
 
 import pytest
 import uvicorn
-from sqlalchemy import select
 
-from truceline.demo import MISSION_FILE
+from tests.conftest import signed_centre
 from truceline.services.accounts import add_user
-from truceline.services.assess import assess
-from truceline.services.ingest import ingest_observations
 from truceline.services.ledger import KeyRing
-from truceline.services.missions import init_database
 from truceline.services.verification import open_case
-from truceline.store import tables as t
 from truceline.store.db import make_engine, migrate
 from truceline.web.app import create_app
 
@@ -43,20 +38,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     engine = make_engine(url)
     migrate(engine)
     keyring = KeyRing(tmp_path / "keys")
-    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
-    path = tmp_path / "o.csv"
-    path.write_text(
-        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
-        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
-    )
-    ingest_observations(engine, path, keyring=keyring)
-    assess(engine, keyring=keyring)
+    finding = signed_centre(engine, keyring, tmp_path)
     for name, contingent in (("blue-officer", "blue"), ("green-officer", "green")):
         add_user(
             engine, name, role="officer", password=PASSWORD, contingent=contingent, keyring=keyring
         )
-    with engine.connect() as conn:
-        finding = int(conn.execute(select(t.findings.c.id)).scalar_one())
     open_case(engine, finding=finding, keyring=keyring, acting="blue")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
