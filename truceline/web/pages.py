@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,9 +27,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 
 from truceline.domain.cases import Position
+from truceline.domain.timeutil import to_us
+from truceline.domain.vocabulary import KINDS
 from truceline.errors import TrucelineError
 from truceline.services import accounts, verification
-from truceline.services.ledger import KeyRing
+from truceline.services.ledger import KeyRing, verify_ledger
+from truceline.services.report import current_day, daily_summary, parse_day, render_text
 from truceline.store import compliance
 from truceline.store import tables as t
 from truceline.store.db import writing
@@ -107,6 +111,8 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         user = session_user(request)
         if user is None:
             return to_login()
+        if user.role == "liaison":
+            return RedirectResponse("/complaints", status_code=303)
         with engine.connect() as conn:
             mission = load_mission(conn)
             _, per_clause = compliance.count_active(conn)
@@ -125,11 +131,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
 
     @app.get("/cases/{case_id}", include_in_schema=False)
     def case_page(request: Request, case_id: int, message: str | None = None) -> Response:
-        user = session_user(request)
-        if user is None:
-            return to_login()
-        if user.role not in (*MONITORS, "admin"):
-            return HTMLResponse("a liaison does not see cases", status_code=403)
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
         with engine.connect() as conn:
             mission = load_mission(conn)
             case = verification.case_view(conn, mission, case_id, viewer=user.contingent)
@@ -200,20 +204,95 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    @app.get("/map", include_in_schema=False)
-    def map_page(request: Request) -> Response:
+    def staff(request: Request) -> accounts.User | Response:
+        """The user for a page of the centre's staff, or the answer to give instead."""
         user = session_user(request)
         if user is None:
             return to_login()
+        if user.role not in (*MONITORS, "admin"):
+            return HTMLResponse("this page is for the centre's staff", status_code=403)
+        return user
+
+    @app.get("/complaints", include_in_schema=False)
+    def complaints_page(request: Request, message: str | None = None) -> Response:
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+            party = user.party if user.role == "liaison" else None
+            listed = verification.list_complaints(conn, party=party)
+        return render(
+            request, "complaints.html", user, title="Complaints", complaints=listed,
+            kinds=sorted(KINDS), zones=list(mission.zones.values()), parties=list(mission.parties),
+            message=message,
+        )  # fmt: skip
+
+    @app.post("/complaints", include_in_schema=False)
+    def complain(
+        request: Request,
+        kind: Annotated[str, Form()],
+        observed_at: Annotated[str, Form()],
+        zone: Annotated[str, Form()],
+        against: Annotated[str, Form()],
+        narrative: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+    ) -> Response:
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        check_csrf(request, csrf)
+        if user.role != "liaison" or user.party is None:
+            return HTMLResponse("only a party's liaison files its complaints", status_code=403)
+        try:
+            moment = datetime.fromisoformat(observed_at)
+        except ValueError:
+            return complaints_page(request, message=f"not an ISO 8601 time: {observed_at!r}")
+        if moment.tzinfo is None:
+            return complaints_page(request, message="the time needs an offset, e.g. +04:00")
+        request_ = verification.ComplaintInput(
+            party=user.party, kind=kind, narrative=narrative, observed_from_us=to_us(moment),
+            observed_to_us=to_us(moment), against=against, zone=zone, filed_by=user.name,
+        )  # fmt: skip
+        try:
+            verification.file_complaint(engine, request_, keyring=keyring, acting=None)
+        except TrucelineError as exc:
+            return complaints_page(request, message=str(exc))
+        return RedirectResponse("/complaints", status_code=303)
+
+    @app.get("/ledger", include_in_schema=False)
+    def ledger_page(request: Request) -> Response:
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
+        with engine.connect() as conn:
+            report = verify_ledger(conn, load_mission(conn))
+        return render(request, "ledger.html", user, title="Ledger", report=report)
+
+    @app.get("/report", include_in_schema=False)
+    def report_page(request: Request, date: str | None = None) -> Response:
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
+        chosen = parse_day(date) if date else current_day(engine, datetime.now(UTC))
+        summary = daily_summary(engine, chosen)
+        return render(
+            request, "report.html", user, title="Daily summary", day=chosen.isoformat(),
+            text=render_text(summary),
+        )  # fmt: skip
+
+    @app.get("/map", include_in_schema=False)
+    def map_page(request: Request) -> Response:
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
         return render(request, "map.html", user, title="Map")
 
     @app.get("/map/data.json", include_in_schema=False)
     def map_data(request: Request) -> Response:
-        user = session_user(request)
-        if user is None:
-            return JSONResponse(
-                {"error": {"code": "unauthenticated", "message": "log in", "details": []}}, 401
-            )
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
         with engine.connect() as conn:
             mission = load_mission(conn)
             incidents = compliance.list_incidents(conn, limit=5000)
