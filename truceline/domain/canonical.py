@@ -24,8 +24,3 @@ def sha256_hex(data: bytes) -> str:
 
 def canonical_sha256(value: Any) -> str:
     return sha256_hex(canonical_json(value))
-
-
-def batch_sha256(row_hashes: list[str]) -> str:
-    """The hash of an import batch: order-free, so it can be recomputed from stored rows."""
-    return sha256_hex("\n".join(sorted(row_hashes)).encode("ascii"))

@@ -86,9 +86,6 @@ class Observation:
     row_hash: str  # sha256 of the canonical row
     row: tuple[Any, ...]  # values in FIELDS order
 
-    def get(self, field: str) -> Any:
-        return self.row[FIELDS.index(field)]
-
     def stored(self) -> tuple[Any, ...]:
         """The tuple an importer hands to the store: uid, then FIELDS."""
         return (self.uid, *self.row)

@@ -119,7 +119,7 @@ class TextSource:
     def close(self) -> None:
         self.text.close()
 
-    def decode_problem(self, exc: UnicodeDecodeError, line: int) -> FileProblem:
+    def decode_problem(self, exc: UnicodeDecodeError) -> FileProblem:
         """Name the line of the first byte that is not UTF-8 (found by scanning the file:
         the text layer decodes ahead in blocks, so its own position says little)."""
         offset, line = first_invalid_utf8(self.path)

@@ -6,7 +6,6 @@ import csv
 import io
 import itertools
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from truceline.domain.records import Problems
@@ -29,7 +28,7 @@ def read_header(
     try:
         header = next(reader, None)
     except UnicodeDecodeError as exc:
-        raise source.decode_problem(exc, 1) from None
+        raise source.decode_problem(exc) from None
     except csv.Error as exc:
         raise FileProblem(f"{source.name}:1: unreadable header: {exc}") from None
     if header is None or not any(h.strip() for h in header):
@@ -117,7 +116,7 @@ def _records(source: TextSource, done: int, width: int) -> Iterator[Rows]:
             if block and not block.endswith("\n"):
                 block += text.readline()
         except UnicodeDecodeError as exc:
-            raise source.decode_problem(exc, done + 1) from None
+            raise source.decode_problem(exc) from None
         if not block:
             return
         if '"' in block or block.count("\r") != block.count("\r\n"):
@@ -151,7 +150,7 @@ def _csv_records(source: TextSource, reader: Iterator[list[str]], done: int) -> 
                 ends.append(reader.line_num)  # type: ignore[attr-defined]
                 records.append(fields)
         except UnicodeDecodeError as exc:
-            raise source.decode_problem(exc, done + previous_end + 1) from None
+            raise source.decode_problem(exc) from None
         except csv.Error as exc:
             line = done + (ends[-1] if ends else previous_end) + 1
             raise FileProblem(f"{source.name}:{line}: unreadable CSV: {exc}") from None
@@ -189,7 +188,3 @@ def build_rows(
         else:
             chunk.add(record, line)
     return chunk
-
-
-def open_csv(path: Path) -> TextSource:
-    return TextSource(path)

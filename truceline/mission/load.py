@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -381,7 +381,3 @@ def _amendment(
                 )
             )
             return
-
-
-def describe_effective(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else "from the start"
