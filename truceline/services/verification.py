@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from truceline.domain.cases import POSITIONS, UNDETERMINED, Position, commitment, new_salt, verdict
 from truceline.domain.timeutil import iso
@@ -215,22 +216,25 @@ def open_case(
                 else t.cases.c.complaint_id == complaint
             )
         ).scalar()
+        what = f"finding {finding}" if finding is not None else f"complaint {complaint}"
         if existing is not None:
-            what = f"finding {finding}" if finding is not None else f"complaint {complaint}"
             raise TrucelineError(f"case {existing} is open on {what} already")
         key = None
         if sign is not None:
             key = sign.log(conn, mission, "case_opened", {"subject": subject}).hash
-        result = conn.execute(
-            insert(t.cases).values(
-                key=key,
-                subject=json.dumps(subject),
-                finding_id=finding,
-                complaint_id=complaint,
-                opened_at_us=_now(),
-                opened_by=opened_by,
+        try:
+            result = conn.execute(
+                insert(t.cases).values(
+                    key=key,
+                    subject=json.dumps(subject),
+                    finding_id=finding,
+                    complaint_id=complaint,
+                    opened_at_us=_now(),
+                    opened_by=opened_by,
+                )
             )
-        )
+        except IntegrityError:  # another opened it between the check and here
+            raise TrucelineError(f"a case is open on {what} already") from None
         inserted = result.inserted_primary_key
         assert inserted is not None
         return case_view(conn, mission, int(inserted[0]), viewer=opened_by)
