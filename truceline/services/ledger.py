@@ -78,7 +78,7 @@ def node_id(conn: Connection) -> str:
 
 def pinned_key(conn: Connection, mission: Mission, contingent: str) -> str | None:
     file_keys = {c.id: c.public_key for c in mission.contingents.values()}
-    return pinned_keys(file_keys, repo.all_entries(conn)).get(contingent)
+    return pinned_keys(file_keys, repo.genesis_entries(conn)).get(contingent)
 
 
 def append(
@@ -301,7 +301,7 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     """Import batches of this node (other nodes keep their own rows)."""
     faults = []
     logged: set[int] = set()
-    here = node_id(conn) if conn.execute(select(t.nodes.c.id)).first() else None
+    here = conn.execute(select(t.nodes.c.id)).scalar()  # verifying writes nothing
     for entry in entries:
         if entry.action != "import_batch" or entry.payload.get("node") != here:
             continue

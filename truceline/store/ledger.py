@@ -4,6 +4,7 @@ conditional update, so two writers can never give one log two entries with the s
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +15,16 @@ from truceline.store import tables as t
 
 def all_entries(conn: Connection) -> list[Entry]:
     e = t.ledger_entries
-    rows = conn.execute(select(e).order_by(e.c.contingent, e.c.seq, e.c.id))
+    return _entries(conn.execute(select(e).order_by(e.c.contingent, e.c.seq, e.c.id)))
+
+
+def genesis_entries(conn: Connection) -> list[Entry]:
+    """The first entry of every log (they pin the keys the mission file does not)."""
+    e = t.ledger_entries
+    return _entries(conn.execute(select(e).where(e.c.seq == 0, e.c.action == GENESIS)))
+
+
+def _entries(rows: Any) -> list[Entry]:
     return [
         Entry(
             contingent=row.contingent,
