@@ -75,6 +75,14 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
     def to_login() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
+    def form_user(request: Request, csrf: str) -> accounts.User | Response:
+        """The user posting a form (its CSRF token checked), or the answer to give instead."""
+        user = session_user(request)
+        if user is None:
+            return to_login()
+        check_csrf(request, csrf)
+        return user
+
     @app.get("/login", include_in_schema=False)
     def login_page(request: Request) -> Response:
         return render(request, "login.html", None, title="Log in")
@@ -151,10 +159,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         rationale: Annotated[str, Form()],
         csrf: Annotated[str, Form()],
     ) -> Response:
-        user = session_user(request)
-        if user is None:
-            return to_login()
-        check_csrf(request, csrf)
+        user = form_user(request, csrf)
+        if isinstance(user, Response):
+            return user
         if user.role not in MONITORS or user.contingent is None:
             return HTMLResponse(
                 "only a contingent's officers and chiefs file its assessments", status_code=403
@@ -238,10 +245,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         narrative: Annotated[str, Form()],
         csrf: Annotated[str, Form()],
     ) -> Response:
-        user = session_user(request)
-        if user is None:
-            return to_login()
-        check_csrf(request, csrf)
+        user = form_user(request, csrf)
+        if isinstance(user, Response):
+            return user
         if user.role != "liaison" or user.party is None:
             return HTMLResponse("only a party's liaison files its complaints", status_code=403)
         try:
