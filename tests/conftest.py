@@ -171,3 +171,19 @@ def signed_centre(
     with engine.connect() as conn:
         found = conn.execute(select(t.findings.c.id).order_by(t.findings.c.id)).first()
     return None if found is None else int(found[0])
+
+
+def add_accounts(
+    engine: Engine,
+    keyring: Any,
+    accounts: dict[str, tuple[str, str | None, str | None]],
+    password: str,
+) -> None:
+    """Users by name → (role, contingent, party), all with one password."""
+    from truceline.services.accounts import add_user
+
+    for name, (role, contingent, party) in accounts.items():
+        add_user(
+            engine, name, role=role, password=password, contingent=contingent, party=party,
+            keyring=keyring,
+        )  # fmt: skip

@@ -11,8 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from tests.conftest import EXPLOSION_CSV, signed_centre
-from truceline.services.accounts import add_user
+from tests.conftest import EXPLOSION_CSV, add_accounts, signed_centre
 from truceline.services.ledger import KeyRing
 from truceline.store import tables as t
 from truceline.web.app import create_app
@@ -33,16 +32,7 @@ def api(engine: Engine, db_url: str, tmp_path: Path) -> dict[str, Any]:
     keyring = KeyRing(tmp_path / "keys")
     flare = "a2,2020-11-21T12:00:00+04:00,40.05,47.30,flare,1,observation_post,OP-2,green\n"
     signed_centre(engine, keyring, tmp_path, csv=EXPLOSION_CSV + flare)
-    for name, (role, contingent, party) in USERS.items():
-        add_user(
-            engine,
-            name,
-            role=role,
-            password=PASSWORD,
-            contingent=contingent,
-            party=party,
-            keyring=keyring,
-        )
+    add_accounts(engine, keyring, USERS, PASSWORD)
     client = TestClient(create_app(db_url, tmp_path / "keys"))
     tokens = {}
     for name in USERS:

@@ -16,8 +16,7 @@ from urllib.parse import urlparse
 import pytest
 import uvicorn
 
-from tests.conftest import signed_centre
-from truceline.services.accounts import add_user
+from tests.conftest import add_accounts, signed_centre
 from truceline.services.ledger import KeyRing
 from truceline.services.verification import open_case
 from truceline.store.db import make_engine, migrate
@@ -39,10 +38,11 @@ def server(tmp_path: Path) -> Iterator[str]:
     migrate(engine)
     keyring = KeyRing(tmp_path / "keys")
     finding = signed_centre(engine, keyring, tmp_path)
-    for name, contingent in (("blue-officer", "blue"), ("green-officer", "green")):
-        add_user(
-            engine, name, role="officer", password=PASSWORD, contingent=contingent, keyring=keyring
-        )
+    officers = {
+        "blue-officer": ("officer", "blue", None),
+        "green-officer": ("officer", "green", None),
+    }
+    add_accounts(engine, keyring, officers, PASSWORD)
     open_case(engine, finding=finding, keyring=keyring, acting="blue")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

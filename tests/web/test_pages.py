@@ -10,8 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.conftest import signed_centre
-from truceline.services.accounts import add_user
+from tests.conftest import add_accounts, signed_centre
 from truceline.services.ledger import KeyRing
 from truceline.services.verification import open_case
 from truceline.web.app import create_app
@@ -30,16 +29,7 @@ def site(tmp_path: Path) -> dict[str, Any]:
     migrate(engine)
     keyring = KeyRing(tmp_path / "keys")
     finding = signed_centre(engine, keyring, tmp_path)
-    for name, (role, contingent, party) in USERS.items():
-        add_user(
-            engine,
-            name,
-            role=role,
-            password=PASSWORD,
-            contingent=contingent,
-            party=party,
-            keyring=keyring,
-        )
+    add_accounts(engine, keyring, USERS, PASSWORD)
     open_case(engine, finding=finding, keyring=keyring, acting="blue")
     return {"app": create_app(url, tmp_path / "keys")}
 
