@@ -70,17 +70,28 @@ class Facts:
     zones: Mapping[str, ZoneLike]
     max_gap_s: float
     _incident_inside: dict[str, BoolArray] = field(default_factory=dict, repr=False)
+    _points: tuple[NDArray[np.float64], NDArray[np.float64]] | None = field(
+        default=None, repr=False
+    )
 
     def incidents_inside(self, zone_id: str) -> BoolArray:
         """Which incidents' locations lie in the zone (cached per zone)."""
         cached = self._incident_inside.get(zone_id)
         if cached is None:
+            lon, lat = self._incident_points()
             geometry = self.zones[zone_id].geometry
-            lon = np.array([i.lon for i in self.incidents], dtype=np.float64)
-            lat = np.array([i.lat for i in self.incidents], dtype=np.float64)
             cached = np.asarray(shapely.intersects_xy(geometry, lon, lat), dtype=bool)
             self._incident_inside[zone_id] = cached
         return cached
+
+    def _incident_points(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The incidents' locations as arrays (made once, for every zone)."""
+        if self._points is None:
+            self._points = (
+                np.array([i.lon for i in self.incidents], dtype=np.float64),
+                np.array([i.lat for i in self.incidents], dtype=np.float64),
+            )
+        return self._points
 
     def point_inside(self, zone_id: str, lon: float, lat: float) -> bool:
         return bool(shapely.intersects_xy(self.zones[zone_id].geometry, lon, lat))

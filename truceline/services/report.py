@@ -54,25 +54,23 @@ def daily_summary(engine: Engine, day: date) -> dict[str, Any]:
         ]
     lon = np.array([x["lon"] for x in incidents], dtype=np.float64)
     lat = np.array([x["lat"] for x in incidents], dtype=np.float64)
+    family = np.array([x["family"] for x in incidents], dtype=object)
+    observed = np.array([len(x["observations"]) for x in incidents], dtype=np.int64)
+    events = np.array([x["count"] for x in incidents], dtype=np.int64)
     in_any = np.zeros(len(incidents), dtype=bool)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
 
     def tally(zone: str, mask: Any) -> None:
-        for incident, hit in zip(incidents, mask, strict=True):
-            if hit:
-                row = rows.setdefault(
-                    (zone, incident["family"]),
-                    {
-                        "zone": zone,
-                        "family": incident["family"],
-                        "incidents": 0,
-                        "observations": 0,
-                        "events": 0,
-                    },
-                )
-                row["incidents"] += 1
-                row["observations"] += len(incident["observations"])
-                row["events"] += incident["count"]
+        """Incidents, observations and reported events per family, for the incidents in mask."""
+        names, groups = np.unique(family[mask], return_inverse=True)
+        counted = np.bincount(groups, minlength=len(names))
+        observations = np.bincount(groups, weights=observed[mask], minlength=len(names))
+        reported = np.bincount(groups, weights=events[mask], minlength=len(names))
+        for k, name in enumerate(names):
+            rows.append({
+                "zone": zone, "family": str(name), "incidents": int(counted[k]),
+                "observations": int(observations[k]), "events": int(reported[k]),
+            })  # fmt: skip
 
     for zone_id, zone in mission.zones.items():
         mask = np.asarray(shapely.intersects_xy(zone.geometry, lon, lat), dtype=bool)
@@ -105,9 +103,7 @@ def daily_summary(engine: Engine, day: date) -> dict[str, Any]:
             "by_family": {
                 family: sum(1 for x in incidents if x["family"] == family) for family in families
             },
-            "by_zone": sorted(
-                rows.values(), key=lambda r: (r["zone"] == OUTSIDE, r["zone"], r["family"])
-            ),
+            "by_zone": sorted(rows, key=lambda r: (r["zone"] == OUTSIDE, r["zone"], r["family"])),
         },
         "findings": by_clause,
         "clear": [c["clause"] for c in by_clause if c["count"] == 0],
