@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -228,3 +229,21 @@ def test_two_writers_at_once_never_fork_a_log(centre: Engine, keyring: KeyRing) 
         report = verify_ledger(conn, mission)
     assert report.ok, report.faults
     assert report.heads["blue"][0] == 2 + 20
+
+
+def test_no_code_updates_or_deletes_a_log_entry() -> None:
+    """Entries are only ever inserted: corrections are new entries."""
+    package = Path(__file__).resolve().parents[2] / "truceline"
+    writes = re.compile(
+        r"(update|delete)\(\s*(t\.|tables\.)?ledger_entries|(UPDATE|DELETE FROM)\s+ledger_entries"
+    )
+    offending = [
+        f"{path.relative_to(package)}:{number}"
+        for path in package.rglob("*.py")
+        if "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if writes.search(line)
+    ]
+    assert offending == []
+    inserted = (package / "store" / "ledger.py").read_text()
+    assert "insert(t.ledger_entries)" in inserted  # the pattern looks where entries are written
