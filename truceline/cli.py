@@ -744,7 +744,7 @@ def serve(
     out.print(f"serving http://{host}:{port}/ (API under /api/v1, docs at /docs); Ctrl-C stops")
     uvicorn.run(
         "truceline.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="warning",
+        log_level="warning", access_log=False,
     )  # fmt: skip
 
 

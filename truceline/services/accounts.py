@@ -8,7 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select
 
 from truceline.domain.passwords import check_password, hash_password
 from truceline.errors import TrucelineError
@@ -112,11 +112,15 @@ def issue_token(conn: Connection, user: User) -> str:
     return token
 
 
+# Built once: every API request runs it (building a statement costs more than running it).
+_BY_TOKEN = (
+    select(t.users)
+    .join(t.tokens, t.tokens.c.user_id == t.users.c.id)
+    .where(t.tokens.c.digest == bindparam("digest"), t.tokens.c.expires_at_us > bindparam("now"))
+)
+
+
 def user_for_token(conn: Connection, token: str) -> User | None:
     now = time.time_ns() // 1000
-    row = conn.execute(
-        select(t.users)
-        .join(t.tokens, t.tokens.c.user_id == t.users.c.id)
-        .where(t.tokens.c.digest == _digest(token), t.tokens.c.expires_at_us > now)
-    ).first()
+    row = conn.execute(_BY_TOKEN, {"digest": _digest(token), "now": now}).first()
     return None if row is None else _user(row)

@@ -33,6 +33,10 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+POOL_SIZE = 40  # as many as a worker's request threads
+MMAP_BYTES = 1 << 30
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     try:
@@ -45,7 +49,11 @@ def make_engine(url: str) -> Engine:
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
                 raise TrucelineError(f"cannot create database {database}: no folder {parent}")
-        engine = create_engine(url, connect_args={"timeout": 30})
+        # A web worker serves many requests at once: keep their connections open (a new
+        # SQLite connection starts with a cold page cache and its pragmas to run again).
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -65,6 +73,7 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")  # readers share the OS's page cache
     cursor.close()
 
 
