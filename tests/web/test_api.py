@@ -4,53 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from tests.conftest import EXPLOSION_CSV, add_accounts, signed_centre
-from truceline.services.ledger import KeyRing
+from tests.web.conftest import DAY, OBSERVATION, PASSWORD, POSITION, auth
 from truceline.store import tables as t
-from truceline.web.app import create_app
-
-PASSWORD = "correct horse battery"
-USERS = {
-    "blue-officer": ("officer", "blue", None),
-    "blue-chief": ("chief", "blue", None),
-    "green-officer": ("officer", "green", None),
-    "east-liaison": ("liaison", None, "east"),
-    "west-liaison": ("liaison", None, "west"),
-    "admin": ("admin", None, None),
-}
-
-
-@pytest.fixture
-def api(engine: Engine, db_url: str, tmp_path: Path) -> dict[str, Any]:
-    keyring = KeyRing(tmp_path / "keys")
-    flare = "a2,2020-11-21T12:00:00+04:00,40.05,47.30,flare,1,observation_post,OP-2,green\n"
-    signed_centre(engine, keyring, tmp_path, csv=EXPLOSION_CSV + flare)
-    add_accounts(engine, keyring, USERS, PASSWORD)
-    client = TestClient(create_app(db_url, tmp_path / "keys"))
-    tokens = {}
-    for name in USERS:
-        reply = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
-        assert reply.status_code == 200, reply.text
-        tokens[name] = reply.json()["access_token"]
-    with engine.connect() as conn:
-        finding = int(conn.execute(select(t.findings.c.id)).scalar_one())
-    case = client.post(
-        "/api/v1/cases", json={"finding": finding}, headers=auth(tokens["blue-officer"])
-    )
-    assert case.status_code == 201, case.text
-    return {"client": client, "tokens": tokens, "case": case.json()["id"], "finding": finding}
-
-
-def auth(token: str | None) -> dict[str, str]:
-    return {} if token is None else {"Authorization": f"Bearer {token}"}
-
 
 ASSESS = {"contingent": "blue", "verdict": "confirmed", "attribution": "west", "rationale": "seen"}
 COMPLAIN = {"party": "east", "kind": "explosion", "narrative": "shelling", "zone": "contact-line",
@@ -68,6 +28,12 @@ TABLE = [
     ("GET", "/api/v1/complaints", None, (401, OK, OK, OK, OK)),
     ("POST", "/api/v1/complaints", COMPLAIN, (401, 403, 403, OK, 403)),
     ("GET", "/api/v1/ledger/verify", None, (401, OK, OK, 403, OK)),
+    ("POST", "/api/v1/observations", OBSERVATION, (401, OK, OK, 403, 403)),
+    ("POST", "/api/v1/positions", POSITION, (401, OK, OK, 403, 403)),
+    ("GET", "/api/v1/reports", None, (OK, OK, OK, OK, OK)),
+    ("GET", "/api/v1/reports/{day}", None, (OK, OK, OK, OK, OK)),
+    ("GET", "/api/v1/reports/{day}/draft", None, (401, OK, OK, 403, OK)),
+    ("POST", "/api/v1/reports/{day}/sign", "sign", (401, 403, OK, 403, 403)),
     ("GET", "/api/v1/events", None, (401, OK, OK, 403, OK)),
 ]
 ROLES = (None, "blue-officer", "blue-chief", "east-liaison", "admin")
@@ -78,8 +44,12 @@ def test_every_route_checks_the_role(
     api: dict[str, Any], method: str, path: str, body: Any, expected: tuple[Any, ...]
 ) -> None:
     client, tokens = api["client"], api["tokens"]
-    url = path.format(case=api["case"]) + ("?seconds=0" if path.endswith("/events") else "")
+    url = path.format(case=api["case"], day=DAY)
+    url += "?seconds=0" if path.endswith("/events") else ""
     payload = {"finding": api["finding"]} if body == "finding" else body
+    if body == "sign":
+        draft = client.get(f"/api/v1/reports/{DAY}/draft", headers=auth(tokens["blue-chief"]))
+        payload = {"contingent": "blue", "sha256": draft.json()["sha256"]}
     for who, want in zip(ROLES, expected, strict=True):
         reply = client.request(method, url, json=payload, headers=auth(tokens.get(who or "")))
         if want == OK:
@@ -212,3 +182,71 @@ def test_the_event_stream_sends_a_verdict_when_it_changes(api: dict[str, Any]) -
         text = "".join(stream.iter_text())
     done.join()
     assert "event: verdict" in text and '"verdict": "confirmed"' in text
+
+
+def test_posted_observations_are_stored_once_and_signed_as_a_batch(
+    api: dict[str, Any], engine: Engine
+) -> None:
+    client, token = api["client"], api["tokens"]["blue-officer"]
+    second = {**OBSERVATION, "id": "p2", "kind": "shot"}
+    reply = client.post("/api/v1/observations", json=[OBSERVATION, second], headers=auth(token))
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["accepted"] == 2 and reply.json()["duplicates"] == 0
+    again = client.post("/api/v1/observations", json=OBSERVATION, headers=auth(token)).json()
+    assert again["accepted"] == 0 and again["duplicates"] == 1
+    stored = client.get("/api/v1/observations?kind=shot", headers=auth(token)).json()["items"]
+    assert [(o["record_id"], o["reporter"]) for o in stored] == [("p2", "blue")]
+    with engine.connect() as conn:
+        logged = conn.execute(
+            select(t.ledger_entries.c.payload).where(t.ledger_entries.c.action == "import_batch")
+        ).scalars()
+        assert any('"source": "api:blue-officer"' in p and '"rows": 2' in p for p in logged)
+    verified = client.get("/api/v1/ledger/verify", headers=auth(token)).json()
+    assert verified["ok"], verified
+
+
+def test_one_bad_posted_observation_stores_none_and_names_where_and_why(
+    api: dict[str, Any],
+) -> None:
+    client, token = api["client"], api["tokens"]["blue-officer"]
+    before = client.get("/api/v1/observations", headers=auth(token)).json()["items"]
+    bad = {**OBSERVATION, "id": "p3", "kind": "dragon"}
+    reply = client.post("/api/v1/observations", json=[OBSERVATION, bad], headers=auth(token))
+    assert reply.status_code == 422
+    error = reply.json()["error"]
+    assert error["code"] == "invalid_records" and "nothing was stored" in error["message"]
+    assert error["details"][0]["location"] == "body[1]"
+    assert error["details"][0]["problems"][0]["field"] == "kind"
+    after = client.get("/api/v1/observations", headers=auth(token)).json()["items"]
+    assert after == before
+
+
+def test_an_officer_records_observations_only_for_its_own_contingent(api: dict[str, Any]) -> None:
+    reply = api["client"].post(
+        "/api/v1/observations",
+        json={**OBSERVATION, "reporter": "green"},
+        headers=auth(api["tokens"]["blue-officer"]),
+    )
+    assert reply.status_code == 403 and "records for blue, not green" in reply.text
+
+
+def test_posted_positions_form_a_track_and_a_string_is_not_a_latitude(
+    api: dict[str, Any], engine: Engine
+) -> None:
+    client, token = api["client"], api["tokens"]["green-officer"]
+    track = [
+        {**POSITION, "time": f"2020-11-21T11:0{m}:00+04:00", "lon": 46.9 + m / 100}
+        for m in range(3)
+    ]
+    reply = client.post("/api/v1/positions", json=track, headers=auth(token))
+    assert reply.status_code == 201 and reply.json()["accepted"] == 3
+    with engine.connect() as conn:
+        units = conn.execute(select(t.positions.c.unit)).scalars().all()
+    assert units == ["west-col-1"] * 3
+    wrong = client.post("/api/v1/positions", json={**POSITION, "lat": "40.1"}, headers=auth(token))
+    assert wrong.status_code == 422 and wrong.json()["error"]["details"][0]["loc"][-1] == "lat"
+    unknown = client.post(
+        "/api/v1/positions", json={**POSITION, "unit": "ghost-1"}, headers=auth(token)
+    )
+    assert unknown.status_code == 422
+    assert "not declared" in unknown.json()["error"]["details"][0]["problems"][0]["message"]

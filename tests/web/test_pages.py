@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from tests.conftest import add_accounts, signed_centre
+from truceline.domain.cases import Position
+from truceline.services.ingest import ingest_records
 from truceline.services.ledger import KeyRing
-from truceline.services.verification import open_case
+from truceline.services.signing import report_state, sign_report
+from truceline.services.verification import file_assessment, open_case
 from truceline.web.app import create_app
 
 PASSWORD = "correct horse battery"
 USERS = {"officer": ("officer", "blue", None), "liaison": ("liaison", None, "east"),
-         "admin": ("admin", None, None)}  # fmt: skip
+         "admin": ("admin", None, None), "blue-chief": ("chief", "blue", None),
+         "green-officer": ("officer", "green", None)}  # fmt: skip
+PUBLISHED = "2020-11-21"
 
 
 @pytest.fixture
@@ -31,7 +37,11 @@ def site(tmp_path: Path) -> dict[str, Any]:
     finding = signed_centre(engine, keyring, tmp_path)
     add_accounts(engine, keyring, USERS, PASSWORD)
     open_case(engine, finding=finding, keyring=keyring, acting="blue")
-    return {"app": create_app(url, tmp_path / "keys")}
+    day = date.fromisoformat(PUBLISHED)
+    sha = report_state(engine, day)["sha256"]
+    for contingent in ("blue", "green"):
+        sign_report(engine, day, sha256=sha, contingent=contingent, actor="chief", keyring=keyring)
+    return {"app": create_app(url, tmp_path / "keys"), "engine": engine, "keyring": keyring}
 
 
 def logged_in(site: dict[str, Any], name: str | None) -> TestClient:
@@ -44,33 +54,27 @@ def logged_in(site: dict[str, Any], name: str | None) -> TestClient:
     return client
 
 
-PAGES = [
-    "/",
-    "/cases/1",
-    "/map",
-    "/map/data.json",
-    "/report?date=2020-11-21",
-    "/ledger",
-    "/complaints",
-]
-# page → expected status for (anonymous, officer, liaison, admin); 303 goes to /login or, for a
-# liaison's dashboard, to /complaints
-EXPECTED = {
-    "/": (303, 200, 303, 200),
-    "/cases/1": (303, 200, 403, 200),
-    "/map": (303, 200, 403, 200),
-    "/map/data.json": (303, 200, 403, 200),
-    "/report?date=2020-11-21": (303, 200, 403, 200),
-    "/ledger": (303, 200, 403, 200),
-    "/complaints": (303, 200, 200, 200),
+# page → (its route, expected status for anonymous, officer, liaison, admin); 303 goes to
+# /login or, for a liaison's dashboard, to /complaints
+PAGES = {
+    "/": ("/", (303, 200, 303, 200)),
+    "/cases/1": ("/cases/{case_id}", (303, 200, 403, 200)),
+    "/incidents/1": ("/incidents/{incident_id}", (303, 200, 403, 200)),
+    "/map": ("/map", (303, 200, 403, 200)),
+    "/map/data.json": ("/map/data.json", (303, 200, 403, 200)),
+    "/report?date=2020-11-21": ("/report", (303, 200, 403, 200)),
+    "/ledger": ("/ledger", (303, 200, 403, 200)),
+    "/complaints": ("/complaints", (303, 200, 200, 200)),
+    "/reports": ("/reports", (200, 200, 200, 200)),
+    f"/reports/{PUBLISHED}": ("/reports/{date}", (200, 200, 200, 200)),
 }
 
 
 def test_every_page_checks_the_role(site: dict[str, Any]) -> None:
     clients = [logged_in(site, who) for who in (None, "officer", "liaison", "admin")]
-    for page in PAGES:
+    for page, (_, expected) in PAGES.items():
         got = tuple(client.get(page).status_code for client in clients)
-        assert got == EXPECTED[page], page
+        assert got == expected, page
 
 
 def test_the_page_table_covers_every_page(site: dict[str, Any]) -> None:
@@ -80,7 +84,7 @@ def test_the_page_table_covers_every_page(site: dict[str, Any]) -> None:
         if "GET" in getattr(route, "methods", ())
         and not route.path.startswith(("/api/", "/static", "/docs", "/openapi"))
     }
-    assert gets - {"/login"} == {p.split("?")[0].replace("/1", "/{case_id}") for p in PAGES}
+    assert gets - {"/login"} == {route for route, _ in PAGES.values()}
 
 
 def test_a_liaison_files_a_complaint_and_sees_its_status(site: dict[str, Any]) -> None:
@@ -101,3 +105,101 @@ def test_the_ledger_and_summary_pages_show_their_state(site: dict[str, Any]) -> 
     assert 'data-ok="yes"' in client.get("/ledger").text
     summary = client.get("/report?date=2020-11-21").text
     assert "Reporting day 2020-11-21" in summary and "No violation of clause M4" in summary
+
+
+def csrf_of(text: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
+
+
+def test_a_chief_signs_the_report_shown_and_it_waits_for_the_other_chief(
+    site: dict[str, Any],
+) -> None:
+    officer = logged_in(site, "officer")
+    assert 'id="sign"' not in officer.get("/report?date=2020-11-22").text
+    chief = logged_in(site, "blue-chief")
+    page = chief.get("/report?date=2020-11-22").text
+    sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)  # type: ignore[union-attr]
+    form = {"date": "2020-11-22", "sha256": sha, "csrf": csrf_of(page)}
+    assert chief.post("/report/sign", data=form).status_code == 303
+    after = chief.get("/report?date=2020-11-22").text
+    assert "signed by blue; waiting for green" in after and 'id="sign"' not in after
+    assert logged_in(site, None).get("/reports/2020-11-22").status_code == 404
+
+
+def test_a_published_report_is_readable_without_logging_in(site: dict[str, Any]) -> None:
+    anyone = logged_in(site, None)
+    listed = anyone.get("/reports").text
+    assert f'href="/reports/{PUBLISHED}"' in listed
+    page = anyone.get(f"/reports/{PUBLISHED}").text
+    assert "Daily summary" in page and "ed25519:" in page
+    assert re.search(r'id="sha256">[0-9a-f]{64}<', page)
+
+
+def test_an_incident_page_shows_its_observations_findings_and_case(site: dict[str, Any]) -> None:
+    page = logged_in(site, "officer").get("/incidents/1").text
+    assert "OP-1" in page and "a1" in page  # the observation and its source
+    assert "clause" in page and 'href="/cases/1"' in page and 'data-verdict="pending"' in page
+    assert logged_in(site, "officer").get("/incidents/999").status_code == 404
+
+
+def test_an_officer_opens_a_case_from_an_incident_page(tmp_path: Path) -> None:
+    from truceline.store.db import make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'open.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    keyring = KeyRing(tmp_path / "keys")
+    signed_centre(engine, keyring, tmp_path)
+    add_accounts(engine, keyring, USERS, PASSWORD)
+    client = logged_in({"app": create_app(url, tmp_path / "keys")}, "officer")
+    page = client.get("/incidents/1").text
+    assert "Open a case" in page
+    finding = re.search(r'name="finding" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+    reply = client.post("/cases/open", data={"finding": finding, "csrf": csrf_of(page)})
+    assert reply.status_code == 303 and reply.headers["location"] == "/cases/1"
+    assert 'href="/cases/1"' in client.get("/incidents/1").text
+
+
+def test_the_map_shows_one_day_filtered_by_kind_and_verdict_with_unit_tracks(
+    site: dict[str, Any],
+) -> None:
+    track = [
+        {"unit": "west-col-1", "time": f"2020-11-21T1{h}:00:00+04:00", "lat": 40.1,
+         "lon": 46.9 + h / 100}
+        for h in range(3)
+    ]  # fmt: skip
+    ingest_records(
+        site["engine"], "positions", track, source_name="test", keyring=site["keyring"],
+        acting="blue",
+    )  # fmt: skip
+    client = logged_in(site, "officer")
+    day = client.get("/map/data.json?date=2020-11-21").json()
+    assert [f["properties"]["verdict"] for f in day["incidents"]["features"]] == ["pending"]
+    (line,) = day["tracks"]["features"]
+    assert line["properties"]["unit"] == "west-col-1" and len(line["geometry"]["coordinates"]) == 3
+    assert line["geometry"]["coordinates"][0] == [46.9, 40.1]  # GeoJSON order: lon, lat
+    other_kind = client.get("/map/data.json?date=2020-11-21&kind=flare").json()
+    assert other_kind["incidents"]["features"] == []
+    confirmed = client.get("/map/data.json?date=2020-11-21&verdict=confirmed").json()
+    assert confirmed["incidents"]["features"] == []
+    next_day = client.get("/map/data.json?date=2020-11-22").json()
+    assert next_day["incidents"]["features"] == [] and next_day["tracks"]["features"] == []
+    page = client.get("/map?date=2020-11-21&kind=explosion").text
+    assert 'value="2020-11-21"' in page and '<option value="explosion" selected>' in page
+
+
+def test_the_dashboard_shows_the_day_its_clauses_and_what_waits_for_my_contingent(
+    site: dict[str, Any],
+) -> None:
+    blue = logged_in(site, "officer").get("/?date=2020-11-21").text
+    assert "Reporting day 2020-11-21" in blue and "1 incident(s)" in blue
+    assert re.search(r'data-clause="M4">.*?class="clear"', blue, re.S)
+    assert re.search(r"class=\"breached\"", blue)
+    assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', blue)
+    file_assessment(
+        site["engine"], 1, contingent="blue", position=Position("confirmed", "west", "seen"),
+        actor="officer", keyring=site["keyring"],
+    )  # fmt: skip
+    assert "No case waits for blue" in logged_in(site, "officer").get("/?date=2020-11-21").text
+    green = logged_in(site, "green-officer").get("/?date=2020-11-21").text
+    assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', green)

@@ -20,7 +20,7 @@ from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
 from truceline.errors import TrucelineError
-from truceline.ingest import csv_observations, csv_positions, geojson_observations
+from truceline.ingest import csv_observations, csv_positions, geojson_observations, records
 from truceline.ingest.base import Chunk, RowError
 from truceline.ingest.csvfile import REJECT_COLUMNS
 from truceline.ingest.worker import parse_in_worker
@@ -205,6 +205,26 @@ def _chunks(parser: Any, path: Path, ctx: Any, fmt: str) -> Iterator[Chunk]:
     return result
 
 
+@dataclass
+class Source:
+    """What an import reads: a file, or records posted to the API."""
+
+    name: str  # as logged and named in the report
+    fmt: str
+    chunks: Callable[[], Iterator[Chunk]]
+    total: int = 0  # bytes, for progress
+    path: Path | None = None  # the file (reject files and re-reading need one)
+    raw: Callable[[list[str]], dict[str, Any]] = lambda _: {}  # records at locations
+
+    @classmethod
+    def file(cls, path: Path, fmt: str, parser: Any, ctx: Any) -> Source:
+        return cls(
+            name=path.name, fmt=fmt, chunks=lambda: _chunks(parser, path, ctx, fmt),
+            total=path.stat().st_size if path.is_file() else 0, path=path,
+            raw=lambda locations: _reread(path, fmt, locations),
+        )  # fmt: skip
+
+
 def _run_import(
     engine: Engine,
     path: Path,
@@ -220,10 +240,31 @@ def _run_import(
     sign: Signer | None = None,
     mission: Mission | None = None,
 ) -> ImportReport:
-    report = ImportReport(path)
-    total = path.stat().st_size if path.is_file() else 0
+    source = Source.file(path, fmt, parser, ctx)
+    return store_import(
+        engine, source, kind, spec, skip_invalid=skip_invalid, reject_file=reject_file,
+        progress=progress, sign=sign, mission=mission,
+    )  # fmt: skip
+
+
+def store_import(
+    engine: Engine,
+    source: Source,
+    kind: str,
+    spec: imports.TableSpec,
+    *,
+    skip_invalid: bool = False,
+    reject_file: Path | None = None,
+    progress: Progress | None = None,
+    sign: Signer | None = None,
+    mission: Mission | None = None,
+) -> ImportReport:
+    """Store what `source` holds as one batch: all or nothing, or the good records with
+    `skip_invalid` (the bad ones to a reject file); its log entry signed by `sign`."""
+    path, fmt = source.path, source.fmt
+    report = ImportReport(path or Path(source.name))
     rejects: RejectWriter | None = None
-    if skip_invalid:
+    if skip_invalid and path is not None:
         report.reject_file = reject_file or default_reject_path(path)
     batch_hash = imports.BatchHash()
     conflicts: list[RowError] = []
@@ -233,7 +274,7 @@ def _run_import(
         report.rejected += 1
         if len(report.errors) < ERRORS_KEPT:
             report.errors.append(error)
-        if report.reject_file is not None:
+        if report.reject_file is not None and path is not None:
             if rejects is None:
                 header = _header_of(path) if fmt == "csv" else None
                 rejects = RejectWriter(report.reject_file, fmt, header)
@@ -242,9 +283,9 @@ def _run_import(
     try:
         with writing(engine) as conn:
             batch_id = imports.begin_batch(
-                conn, kind=kind, source_name=path.name, fmt=fmt, now_us=time.time_ns() // 1000
+                conn, kind=kind, source_name=source.name, fmt=fmt, now_us=time.time_ns() // 1000
             )
-            for chunk in _chunks(parser, path, ctx, fmt):
+            for chunk in source.chunks():
                 for error in chunk.errors:
                     reject(error)
                 # After a bad record, an all-or-nothing import only reads on to name the rest.
@@ -260,9 +301,9 @@ def _run_import(
                         problems.add("id", "stored already with other content (same source and id)")
                         conflicts.append(RowError(chunk.location(index), problems, None))
                 if progress is not None:
-                    progress(chunk.bytes_read, total)
+                    progress(chunk.bytes_read, source.total)
             if conflicts:
-                raw = _reread(path, fmt, [error.location for error in conflicts])
+                raw = source.raw([error.location for error in conflicts])
                 for error in conflicts:
                     error.raw = raw.get(error.location)
                     reject(error)
@@ -280,7 +321,7 @@ def _run_import(
             if sign is not None and mission is not None and report.accepted:
                 payload = {
                     "node": node_id(conn), "batch": batch_id, "kind": kind,
-                    "source": path.name, "format": fmt,
+                    "source": source.name, "format": fmt,
                     "rows": report.accepted, "duplicates": report.duplicates,
                     "rejected": report.rejected, "sha256": batch_hash.hexdigest(),
                 }  # fmt: skip
@@ -314,3 +355,35 @@ def _reread(path: Path, fmt: str, locations: list[str]) -> dict[str, Any]:
             if location in wanted:
                 found[location] = feature
     return found
+
+
+def ingest_records(
+    engine: Engine,
+    kind: str,
+    items: list[dict[str, Any]],
+    *,
+    source_name: str,
+    default_reporter: str | None = None,
+    keyring: KeyRing | None = None,
+    acting: str | None = None,
+) -> ImportReport:
+    """Records posted to the API (observations or positions), all or nothing, idempotent as
+    files are; a bad record is named by its index (`body[3]`)."""
+    require_schema(engine)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+        sign = signer(conn, mission, keyring, acting)
+    ctx: Any
+    if kind == "observations":
+        ctx = obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
+        build: Any = obs.build_observation
+        spec = imports.OBSERVATIONS
+    else:
+        ctx = pos.Context(mission.actors, mission.unit_owners())
+        build, spec = pos.build_position, imports.POSITIONS
+    by_location = {f"body[{i}]": item for i, item in enumerate(items)}
+    source = Source(
+        name=source_name, fmt="json", chunks=lambda: records.parse(items, build, ctx),
+        raw=lambda locations: {x: by_location.get(x) for x in locations},
+    )  # fmt: skip
+    return store_import(engine, source, kind, spec, sign=sign, mission=mission)

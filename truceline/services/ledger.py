@@ -240,8 +240,19 @@ def verify_ledger(conn: Connection, mission: Mission) -> LedgerReport:
     report.faults += _mission_faults(conn, entries)
     report.faults += _batch_faults(conn, entries)
     report.faults += _assessment_faults(conn, entries)
+    report.faults += _report_faults(entries)
     report.faults.sort(key=lambda f: (f.contingent, -1 if f.seq is None else f.seq))
     return report
+
+
+def _report_faults(entries: list[Entry]) -> list[Fault]:
+    """A signed report must hash to the sha256 its entry names (readers check that)."""
+    return [
+        Fault(entry.contingent, entry.seq, "the signed report does not match its sha256")
+        for entry in entries
+        if entry.action == "report_signed"
+        and canonical_sha256(entry.payload.get("report")) != entry.payload.get("sha256")
+    ]
 
 
 def _mission_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:

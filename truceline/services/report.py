@@ -17,7 +17,7 @@ from truceline.domain.reporting import day_bounds, reporting_day
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
 from truceline.store import tables as t
-from truceline.store.compliance import finding_dict, finding_what, incident_dict
+from truceline.store.compliance import finding_dict, finding_what, incident_columns, incident_dicts
 from truceline.store.db import require_schema
 from truceline.store.missions import load_mission
 
@@ -38,12 +38,13 @@ def daily_summary(engine: Engine, day: date) -> dict[str, Any]:
         start, end = day_bounds(day, mission.report_cutoff, mission.timezone)
         s, e = to_us(start), to_us(end)
         i, f = t.incidents, t.findings
-        incidents = [
-            incident_dict(row)
-            for row in conn.execute(
-                select(i).where(i.c.status == "active", i.c.start_us >= s, i.c.start_us < e)
-            )
-        ]
+        incidents = incident_dicts(
+            conn.execute(
+                select(*incident_columns()).where(
+                    i.c.status == "active", i.c.start_us >= s, i.c.start_us < e
+                )
+            ).all()
+        )
         findings = [
             finding_dict(row)
             for row in conn.execute(
@@ -144,6 +145,21 @@ def render_text(summary: dict[str, Any]) -> str:
             lines.append(
                 f"    #{finding['id']} {local:%Y-%m-%d %H:%M}{where}, subject {subject}, {what}"
             )
+    return "\n".join(lines) + "\n"
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """A report (the summary with its cases) as text."""
+    lines = [render_text(report["summary"]).rstrip("\n"), "", "Cases on these findings:"]
+    for case in report["cases"]:
+        lines.append(f"  finding #{case['finding']}: verdict {case['verdict']}")
+        for a in case["assessments"]:
+            lines.append(
+                f"    {a['contingent']}: {a['verdict']}, attribution {a['attribution']}"
+                f" — {a['rationale']}"
+            )
+    if not report["cases"]:
+        lines.append("  None.")
     return "\n".join(lines) + "\n"
 
 

@@ -439,3 +439,30 @@ def list_cases(conn: Connection, viewer: str | None = None) -> list[dict[str, An
     mission = load_mission(conn)
     ids = [int(i) for i in conn.execute(select(t.cases.c.id).order_by(t.cases.c.id)).scalars()]
     return [case_view(conn, mission, i, viewer) for i in ids]
+
+
+def verdicts(conn: Connection, mission: Mission) -> tuple[dict[int, str], dict[int, str]]:
+    """The verdict of every finding with a case, and of every incident through its findings'
+    cases (the first case of an incident speaks for it). Verdicts derive from revealed
+    positions only, so they read the same to everyone."""
+    c, f = t.cases, t.findings
+    rows = conn.execute(
+        select(c.c.id, c.c.finding_id, f.c.incident_id)
+        .join(f, c.c.finding_id == f.c.id)
+        .order_by(c.c.id)
+    ).all()
+    by_finding: dict[int, str] = {}
+    by_incident: dict[int, str] = {}
+    for case_id, finding, incident in rows:
+        outcome = _verdict(conn, mission, int(case_id))
+        by_finding[int(finding)] = outcome
+        if incident is not None:
+            by_incident.setdefault(int(incident), outcome)
+    return by_finding, by_incident
+
+
+def cases_of_findings(conn: Connection, findings: list[int]) -> dict[int, int]:
+    """The case open on each of these findings (finding id → case id)."""
+    c = t.cases
+    rows = conn.execute(select(c.c.finding_id, c.c.id).where(c.c.finding_id.in_(findings)))
+    return {int(finding): int(case) for finding, case in rows}

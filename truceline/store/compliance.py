@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+import orjson
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from truceline.domain.findings import Finding
 from truceline.domain.incidents import Incident, ObservationFact
-from truceline.domain.timeutil import iso
+from truceline.domain.selection import Box, narrowed, pick
+from truceline.domain.timeutil import iso, iso_many
 from truceline.domain.tracks import Tracks
 from truceline.store import tables as t
 
@@ -279,25 +282,49 @@ def replace_findings(
     return changes + len(gone)
 
 
-def incident_dict(row: Any) -> dict[str, Any]:
-    sources = json.loads(row.sources)
-    return {
-        "id": row.id,
-        "anchor": row.anchor,
-        "family": row.family,
-        "kind": row.kind,
-        "kinds": json.loads(row.kinds),
-        "subtypes": json.loads(row.subtypes),
-        "start": iso(row.start_us),
-        "end": iso(row.end_us),
-        "lat": row.lat_e7 / 1e7,
-        "lon": row.lon_e7 / 1e7,
-        "count": row.count,
-        "actor": row.actor,
-        "observations": [n for source in sources for n in source["observations"]],
-        "sources": sources,
-        "status": row.status,
-    }
+INCIDENT_COLUMNS = (
+    "id", "anchor", "family", "kind", "kinds", "subtypes", "start_us", "end_us", "lat_e7",
+    "lon_e7", "count", "actor", "sources", "status",
+)  # fmt: skip
+
+
+def incident_dicts(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """Incidents as plain JSON-ready dicts (times and JSON columns converted in one pass);
+    `rows` hold the INCIDENT_COLUMNS in that order."""
+    starts = iso_many([row[6] for row in rows])
+    ends = iso_many([row[7] for row in rows])
+    loads = orjson.loads
+    listed = []
+    for row, start, end in zip(rows, starts, ends, strict=True):
+        (
+            ident,
+            anchor,
+            family,
+            kind,
+            kinds,
+            subtypes,
+            _,
+            _,
+            lat,
+            lon,
+            count,
+            actor,
+            sources,
+            status,
+        ) = row
+        held = loads(sources)
+        listed.append({
+            "id": ident, "anchor": anchor, "family": family, "kind": kind, "kinds": loads(kinds),
+            "subtypes": loads(subtypes), "start": start, "end": end, "lat": lat / 1e7,
+            "lon": lon / 1e7, "count": count, "actor": actor,
+            "observations": [n for source in held for n in source["observations"]],
+            "sources": held, "status": status,
+        })  # fmt: skip
+    return listed
+
+
+def incident_columns() -> list[Any]:
+    return [t.incidents.c[name] for name in INCIDENT_COLUMNS]
 
 
 def list_incidents(
@@ -306,23 +333,73 @@ def list_incidents(
     since_us: int | None = None,
     until_us: int | None = None,
     include_superseded: bool = False,
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: Box | None = None,
+    kind: str | None = None,
+    within: Any | None = None,
+    among: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Incidents in time order; `bbox` is (min lon, min lat, max lon, max lat)."""
-    i = t.incidents
-    query = select(i).order_by(i.c.start_us, i.c.id).offset(offset).limit(limit)
+    """Incidents in time order; `bbox` is (min lon, min lat, max lon, max lat), `kind` the
+    incident's kind, `within` a zone's geometry, `among` a set of incident ids."""
+    bbox = narrowed(bbox, within)
+    values: dict[str, Any] = {"offset": offset, "limit": 2**62 if limit is None else limit}
     if bbox is not None:
-        west, south, east, north = (round(v * 1e7) for v in bbox)
-        query = query.where(i.c.lon_e7.between(west, east), i.c.lat_e7.between(south, north))
-    if not include_superseded:
+        values.update(
+            zip(("west", "south", "east", "north"), (round(v * 1e7) for v in bbox), strict=True)
+        )
+    for name, value in (("since", since_us), ("until", until_us), ("kind", kind)):
+        if value is not None:
+            values[name] = value
+    shape = (
+        bbox is not None,
+        include_superseded,
+        *(n in values for n in ("since", "until", "kind")),
+    )
+    if within is None and among is None:
+        return incident_dicts(conn.execute(_incidents_query(False, *shape), values).all())
+    keys = conn.execute(
+        _incidents_query(True, *shape), {**values, "offset": 0, "limit": 2**62}
+    ).all()
+    ids, lon, lat = ([row[k] for row in keys] for k in range(3))
+    chosen = pick(ids, lon, lat, within=within, among=among, offset=offset, limit=limit)
+    if not chosen:
+        return []
+    i = t.incidents
+    rows = conn.execute(
+        select(*incident_columns()).where(i.c.id.in_(chosen)).order_by(i.c.start_us, i.c.id)
+    ).all()
+    return incident_dicts(rows)
+
+
+@functools.cache
+def _incidents_query(
+    keys: bool, bbox: bool, superseded: bool, since: bool, until: bool, kind: bool
+) -> Any:
+    """The statement for one combination of filters, built once (the API runs it often);
+    with `keys`, only each incident's id and place."""
+    i = t.incidents
+    columns = [i.c.id, i.c.lon_e7, i.c.lat_e7] if keys else incident_columns()
+    query = (
+        select(*columns)
+        .order_by(i.c.start_us, i.c.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    if bbox:
+        query = query.where(
+            i.c.lon_e7.between(bindparam("west"), bindparam("east")),
+            i.c.lat_e7.between(bindparam("south"), bindparam("north")),
+        )
+    if not superseded:
         query = query.where(i.c.status == "active")
-    if since_us is not None:  # incidents that start in [since, until): the index serves both ends
-        query = query.where(i.c.start_us >= since_us)
-    if until_us is not None:
-        query = query.where(i.c.start_us < until_us)
-    return [incident_dict(row) for row in conn.execute(query)]
+    if since:  # incidents that start in [since, until): the index serves both ends
+        query = query.where(i.c.start_us >= bindparam("since"))
+    if until:
+        query = query.where(i.c.start_us < bindparam("until"))
+    if kind:
+        query = query.where(i.c.kind == bindparam("kind"))
+    return query
 
 
 def finding_dict(row: Any) -> dict[str, Any]:
@@ -360,11 +437,18 @@ def list_findings(
     since_us: int | None = None,
     until_us: int | None = None,
     include_withdrawn: bool = False,
+    zone: str | None = None,
+    among: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
+    """Findings in time order; `zone` the zone a finding names, `among` a set of ids."""
     f = t.findings
     query = select(f).order_by(f.c.start_us, f.c.id).offset(offset).limit(limit)
+    if zone is not None:
+        query = query.where(f.c.zone == zone)
+    if among is not None:
+        query = query.where(f.c.id.in_(sorted(among)))
     if not include_withdrawn:
         query = query.where(f.c.status == "active")
     if clause is not None:
@@ -390,3 +474,47 @@ def count_active(conn: Connection) -> tuple[int, dict[str, int]]:
         ).all()
     )
     return int(incidents), {str(k): int(v) for k, v in per_clause.items()}
+
+
+def unit_tracks(
+    conn: Connection, since_us: int, until_us: int, max_points: int = 20_000
+) -> list[dict[str, Any]]:
+    """Each unit's positions in [since, until) as a line for a map, in time order; thinned
+    evenly (first and last point kept) when there are more than `max_points` in all."""
+    p = t.positions
+    rows = conn.execute(
+        select(p.c.unit, p.c.actor, p.c.time_us, p.c.lon_e7, p.c.lat_e7)
+        .where(p.c.time_us >= since_us, p.c.time_us < until_us)
+        .order_by(p.c.unit, p.c.time_us, p.c.id)
+    ).all()
+    if not rows:
+        return []
+    units, actors, times, lon, lat = (np.asarray(c) for c in zip(*rows, strict=True))
+    keep = np.ones(len(rows), dtype=bool)
+    if len(rows) > max_points:
+        keep[:] = False
+        keep[np.linspace(0, len(rows) - 1, max_points).astype(np.int64)] = True
+    starts = np.flatnonzero(np.r_[True, units[1:] != units[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    keep[starts] = keep[ends - 1] = True
+    tracks = []
+    for a, b in zip(starts, ends, strict=True):
+        chosen = np.flatnonzero(keep[a:b]) + a
+        tracks.append({
+            "unit": str(units[a]), "actor": str(actors[a]),
+            "start": iso(int(times[a])), "end": iso(int(times[b - 1])),
+            "points": np.column_stack([lat[chosen] / 1e7, lon[chosen] / 1e7]).tolist(),
+        })  # fmt: skip
+    return tracks
+
+
+def get_incident(conn: Connection, incident_id: int) -> dict[str, Any] | None:
+    i = t.incidents
+    row = conn.execute(select(*incident_columns()).where(i.c.id == incident_id)).first()
+    return None if row is None else incident_dicts([row])[0]
+
+
+def findings_of_incident(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
+    f = t.findings
+    query = select(f).where(f.c.incident_id == incident_id).order_by(f.c.id)
+    return [finding_dict(row) for row in conn.execute(query)]

@@ -15,16 +15,16 @@ from truceline.store import tables as t
 
 def all_entries(conn: Connection) -> list[Entry]:
     e = t.ledger_entries
-    return _entries(conn.execute(select(e).order_by(e.c.contingent, e.c.seq, e.c.id)))
+    return entries_of(conn.execute(select(e).order_by(e.c.contingent, e.c.seq, e.c.id)))
 
 
 def genesis_entries(conn: Connection) -> list[Entry]:
     """The first entry of every log (they pin the keys the mission file does not)."""
     e = t.ledger_entries
-    return _entries(conn.execute(select(e).where(e.c.seq == 0, e.c.action == GENESIS)))
+    return entries_of(conn.execute(select(e).where(e.c.seq == 0, e.c.action == GENESIS)))
 
 
-def _entries(rows: Any) -> list[Entry]:
+def entries_of(rows: Any) -> list[Entry]:
     return [
         Entry(
             contingent=row.contingent,

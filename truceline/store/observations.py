@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from truceline.domain.selection import Box, narrowed, pick
 from truceline.domain.timeutil import iso
 from truceline.store import tables as t
 
@@ -18,11 +19,14 @@ def list_observations(
     kind: str | None = None,
     limit: int | None = None,
     offset: int = 0,
-    bbox: tuple[float, float, float, float] | None = None,
+    bbox: Box | None = None,
+    within: Any | None = None,
 ) -> list[dict[str, Any]]:
-    """Observations in time order; `bbox` is (min lon, min lat, max lon, max lat)."""
+    """Observations in time order; `bbox` is (min lon, min lat, max lon, max lat), `within`
+    a zone's geometry."""
     o = t.observations
-    query = select(o).order_by(o.c.observed_from_us, o.c.id).offset(offset)
+    bbox = narrowed(bbox, within)
+    query = select(o).order_by(o.c.observed_from_us, o.c.id)
     if bbox is not None:
         west, south, east, north = (round(v * 1e7) for v in bbox)
         query = query.where(o.c.lon_e7.between(west, east), o.c.lat_e7.between(south, north))
@@ -32,8 +36,12 @@ def list_observations(
         query = query.where(o.c.observed_from_us < until_us)
     if kind is not None:
         query = query.where(o.c.kind == kind)
-    if limit is not None:
-        query = query.limit(limit)
+    if within is not None:
+        keys = conn.execute(query.with_only_columns(o.c.id, o.c.lon_e7, o.c.lat_e7)).all()
+        ids, lon, lat = ([row[k] for row in keys] for k in range(3))
+        chosen = pick(ids, lon, lat, within=within, among=None, offset=offset, limit=limit)
+        return list_observations_by_id(conn, chosen)
+    query = query.offset(offset).limit(limit)
     return [observation_dict(row._mapping) for row in conn.execute(query)]
 
 
@@ -64,3 +72,9 @@ def observation_dict(row: Any) -> dict[str, Any]:
         "distance_max_m": row["distance_max_m"],
         "batch": row["batch_id"],
     }
+
+
+def list_observations_by_id(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+    o = t.observations
+    query = select(o).where(o.c.id.in_(ids)).order_by(o.c.observed_from_us, o.c.id)
+    return [observation_dict(row._mapping) for row in conn.execute(query)]

@@ -3,11 +3,13 @@
 Errors are `{"error": {"code", "message", "details"}}` with the right 4xx status.
 """
 
+import gc
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +29,7 @@ from truceline import __version__
 from truceline.domain.cases import Position
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
-from truceline.services import accounts, verification
+from truceline.services import accounts, ingest, signing, verification
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.settings import database_url, key_dir
 from truceline.store import compliance
@@ -71,6 +73,7 @@ class Token(BaseModel):
 
 
 Ident = Annotated[int, Field(ge=1, le=MAX_ID)]
+Verdict = Literal["confirmed", "rejected", "inconclusive", "disputed", "pending"]
 
 
 class CaseRequest(Strict):
@@ -97,6 +100,62 @@ class ComplaintRequest(Strict):
     zone: str | None = None
 
 
+Text = Annotated[str, Field(max_length=10_000)]
+Number = float  # strict: a JSON number, never a string or a boolean
+
+
+class ObservationIn(Strict):
+    """One observation: the CSV columns of the import formats, numbers as JSON numbers."""
+
+    id: Text | None = None
+    observed_at: Text | None = None
+    observed_from: Text | None = None
+    observed_to: Text | None = None
+    lat: Number | None = None
+    lon: Number | None = None
+    uncertainty_m: Number | None = None
+    observer_lat: Number | None = None
+    observer_lon: Number | None = None
+    bearing_deg: Number | None = None
+    distance_min_m: Number | None = None
+    distance_max_m: Number | None = None
+    kind: Text
+    subtype: Text | None = None
+    count: int | None = None
+    actor: Text | None = None
+    source_kind: Text
+    source: Text
+    reporter: Text | None = None
+    description: Text | None = None
+
+
+class PositionIn(Strict):
+    """One position of a unit: the columns of the positions CSV."""
+
+    unit: Text
+    time: Text
+    lat: Number
+    lon: Number
+    actor: Text | None = None
+    speed_mps: Number | None = None
+    course_deg: Number | None = None
+    hae_m: Number | None = None
+
+
+class Stored(BaseModel):
+    accepted: int
+    duplicates: int
+    batch: int | None
+
+
+MAX_RECORDS = 10_000
+
+
+class SignRequest(Strict):
+    contingent: str
+    sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -112,7 +171,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for status, text in (
         (400, "refused"), (401, "not logged in"), (403, "not allowed for this role"),
         (404, "no such thing"), (409, "a conflict"), (422, "the request is not valid"),
-        (429, "throttled"),
+        (413, "too large"), (429, "throttled"),
     )
 }  # fmt: skip
 
@@ -150,8 +209,17 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     engine: Engine = make_engine(database_url(database))
     keyring = KeyRing(key_dir(keys))
     failures = Failures()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # What the app loaded stays for its lifetime: keep the collector from scanning it
+        # again and again (a full collection paused requests for tens of milliseconds).
+        gc.collect()
+        gc.freeze()
+        yield
+
     app = FastAPI(
-        title="truceline", version=__version__, docs_url=None, redoc_url=None,
+        title="truceline", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
         description="The API of a joint ceasefire monitoring centre.", responses=ERRORS,
     )  # fmt: skip
 
@@ -190,25 +258,27 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         status = 404 if message.startswith("no ") else 409 if "already" in message else 400
         return error(status, "refused", message)
 
-    def db() -> Iterator[Connection]:
+    # The dependencies below run on the event loop (each is quick: a pool checkout, one
+    # indexed lookup): a synchronous dependency would cost a hop to a worker thread each.
+    async def db() -> AsyncIterator[Connection]:
         with engine.connect() as conn:
             yield conn
 
     bearer = HTTPBearer(auto_error=False)
 
-    def user(
+    async def user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-        conn: Annotated[Connection, Depends(db)],
     ) -> accounts.User:
         if credentials is None:
             raise ApiError(401, "unauthenticated", "log in first: POST /api/v1/auth/token")
-        found = accounts.user_for_token(conn, credentials.credentials)
+        with engine.connect() as conn:
+            found = accounts.user_for_token(conn, credentials.credentials)
         if found is None:
             raise ApiError(401, "unauthenticated", "the token is not valid (or expired)")
         return found
 
     def role(*allowed: str) -> Any:
-        def check(who: Annotated[accounts.User, Depends(user)]) -> accounts.User:
+        async def check(who: Annotated[accounts.User, Depends(user)]) -> accounts.User:
             if who.role not in allowed:
                 raise ApiError(403, "forbidden", f"a {who.role} may not do this")
             return who
@@ -217,6 +287,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
 
     Conn = Annotated[Connection, Depends(db)]
     Monitor = Annotated[accounts.User, role("officer", "chief")]
+    Chief = Annotated[accounts.User, role("chief")]
     Reader = Annotated[accounts.User, role("officer", "chief", "admin")]
     Anyone = Annotated[accounts.User, Depends(user)]
     Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -241,6 +312,14 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
             raise ApiError(422, "invalid", "bbox is min_lon,min_lat,max_lon,max_lat within range")
         return west, south, east, north
 
+    def zone_geometry(conn: Connection, zone: str | None) -> Any:
+        if zone is None:
+            return None
+        zones = load_mission(conn).zones
+        if zone not in zones:
+            raise ApiError(404, "not_found", f"no zone {zone!r} ({', '.join(zones)})")
+        return zones[zone].geometry
+
     def us(moment: datetime | None) -> int | None:
         if moment is None:
             return None
@@ -260,41 +339,98 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         with writing(engine) as write:
             return Token(access_token=accounts.issue_token(write, found))
 
+    # The list reads below are bounded (a page of at most MAX_PAGE rows, by an index) and run
+    # on the event loop: a hop to a worker thread and back cost more than the query, and
+    # threads of one process only take turns on the interpreter anyway.
     @app.get("/api/v1/observations", response_model=Page)
-    def observations(
+    async def observations(
         who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
-        kind: str | None = None, bbox: str | None = None, limit: Limit = 100, offset: Offset = 0,
+        kind: str | None = None, bbox: str | None = None, zone: str | None = None,
+        limit: Limit = 100, offset: Offset = 0,
     ) -> Response:  # fmt: skip
         items = list_observations(
             conn, since_us=us(since), until_us=us(until), kind=kind, limit=limit, offset=offset,
-            bbox=bounds(bbox),
+            bbox=bounds(bbox), within=zone_geometry(conn, zone),
         )  # fmt: skip
         return page(items, limit, offset)
 
+    def store_records(kind: str, who: accounts.User, items: list[dict[str, Any]]) -> Stored:
+        if len(items) > MAX_RECORDS:
+            raise ApiError(413, "too_large", f"at most {MAX_RECORDS:,} records per request")
+        try:
+            report = ingest.ingest_records(
+                engine, kind, items, source_name=f"api:{who.name}",
+                default_reporter=who.contingent, keyring=keyring, acting=who.contingent,
+            )  # fmt: skip
+        except ingest.ImportRejected as exc:
+            details = [
+                {"location": e.location,
+                 "problems": [{"field": f, "message": m} for f, m in e.problems]}
+                for e in exc.report.errors
+            ]  # fmt: skip
+            raise ApiError(
+                422, "invalid_records",
+                f"{exc.report.rejected} bad record(s); nothing was stored", details,
+            ) from None  # fmt: skip
+        return Stored(accepted=report.accepted, duplicates=report.duplicates, batch=report.batch_id)
+
+    @app.post("/api/v1/observations", response_model=Stored, status_code=201)
+    def post_observations(body: ObservationIn | list[ObservationIn], who: Monitor) -> Stored:
+        """Record one observation or many, for the officer's own contingent: all or nothing;
+        posting the same records again adds nothing."""
+        listed = body if isinstance(body, list) else [body]
+        items = [x.model_dump(exclude_none=True) for x in listed]
+        for index, item in enumerate(items):
+            if item.setdefault("reporter", who.contingent) != who.contingent:
+                raise ApiError(
+                    403, "forbidden",
+                    f"body[{index}]: {who.name} records for {who.contingent}, "
+                    f"not {item['reporter']}",
+                )  # fmt: skip
+        return store_records("observations", who, items)
+
+    @app.post("/api/v1/positions", response_model=Stored, status_code=201)
+    def post_positions(body: PositionIn | list[PositionIn], who: Monitor) -> Stored:
+        """Record one position or many (a unit's track): all or nothing, idempotent."""
+        listed = body if isinstance(body, list) else [body]
+        return store_records("positions", who, [x.model_dump(exclude_none=True) for x in listed])
+
     @app.get("/api/v1/incidents", response_model=Page)
-    def incidents(
+    async def incidents(
         who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
-        bbox: str | None = None, limit: Limit = 100, offset: Offset = 0,
+        bbox: str | None = None, kind: str | None = None, zone: str | None = None,
+        verdict: Verdict | None = None, limit: Limit = 100, offset: Offset = 0,
     ) -> Response:  # fmt: skip
+        among = None
+        if verdict is not None:
+            _, by_incident = verification.verdicts(conn, load_mission(conn))
+            among = {i for i, v in by_incident.items() if v == verdict}
         items = compliance.list_incidents(
-            conn, since_us=us(since), until_us=us(until), bbox=bounds(bbox), limit=limit,
-            offset=offset,
+            conn, since_us=us(since), until_us=us(until), bbox=bounds(bbox), kind=kind,
+            within=zone_geometry(conn, zone), among=among, limit=limit, offset=offset,
         )  # fmt: skip
         return page(items, limit, offset)
 
     @app.get("/api/v1/findings", response_model=Page)
-    def findings(
+    async def findings(
         who: Reader, conn: Conn, clause: str | None = None, since: datetime | None = None,
-        until: datetime | None = None, limit: Limit = 100, offset: Offset = 0,
+        until: datetime | None = None, zone: str | None = None, verdict: Verdict | None = None,
+        limit: Limit = 100, offset: Offset = 0,
     ) -> Response:  # fmt: skip
+        among = None
+        if verdict is not None:
+            by_finding, _ = verification.verdicts(conn, load_mission(conn))
+            among = {f for f, v in by_finding.items() if v == verdict}
         items = compliance.list_findings(
-            conn, clause=clause, since_us=us(since), until_us=us(until), limit=limit, offset=offset
-        )
+            conn, clause=clause, since_us=us(since), until_us=us(until), zone=zone, among=among,
+            limit=limit, offset=offset,
+        )  # fmt: skip
         return page(items, limit, offset)
 
     @app.get("/api/v1/cases")
-    def cases(who: Reader, conn: Conn) -> list[dict[str, Any]]:
-        return verification.list_cases(conn, viewer=who.contingent)
+    def cases(who: Reader, conn: Conn, verdict: Verdict | None = None) -> list[dict[str, Any]]:
+        listed = verification.list_cases(conn, viewer=who.contingent)
+        return [c for c in listed if verdict is None or c["verdict"] == verdict]
 
     @app.get("/api/v1/cases/{case_id}")
     def case(case_id: CaseId, who: Reader, conn: Conn) -> dict[str, Any]:
@@ -347,9 +483,48 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         ident = verification.file_complaint(engine, request, keyring=keyring, acting=None)
         return {"id": ident}
 
+    def day_of(value: date) -> date:
+        if not 1970 <= value.year <= 2099:
+            raise ApiError(422, "invalid", "a reporting day lies in 1970–2099")
+        return value
+
+    Day = Annotated[date, FastPath(description="the reporting day, YYYY-MM-DD")]
+
+    @app.get("/api/v1/reports")
+    def reports(conn: Conn) -> list[dict[str, Any]]:
+        """The published reports (for anyone, logged in or not): day, sha256, when."""
+        return signing.published_days(conn, load_mission(conn))
+
+    @app.get("/api/v1/reports/{day}")
+    def report(day: Day, conn: Conn) -> dict[str, Any]:
+        """The published report of a day with every contingent's signed log entry (for
+        anyone, logged in or not); 404 while it is not published."""
+        found = signing.published(conn, load_mission(conn), day_of(day))
+        if found is None:
+            raise ApiError(404, "not_found", f"the report of {day.isoformat()} is not published")
+        return found
+
+    @app.get("/api/v1/reports/{day}/draft")
+    def report_draft(day: Day, who: Reader) -> dict[str, Any]:
+        """The report as it stands now, its sha256, and who has signed it."""
+        return signing.report_state(engine, day_of(day))
+
+    @app.post("/api/v1/reports/{day}/sign", status_code=201)
+    def sign_report(day: Day, body: SignRequest, who: Chief) -> dict[str, Any]:
+        """A chief signs the report (the sha256 read) for the chief's own contingent."""
+        if body.contingent != who.contingent:
+            raise ApiError(
+                403, "forbidden", f"{who.name} signs for {who.contingent}, not {body.contingent}"
+            )
+        return signing.sign_report(
+            engine, day_of(day), sha256=body.sha256, contingent=body.contingent,
+            actor=who.name, keyring=keyring,
+        )  # fmt: skip
+
     @app.get("/api/v1/ledger/verify")
     def ledger(who: Reader, conn: Conn) -> dict[str, Any]:
         return verify_ledger(conn, load_mission(conn)).as_dict()
 
     add_pages(app, engine, keyring)
+
     return app

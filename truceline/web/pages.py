@@ -9,7 +9,8 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from datetime import date as date_type
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,19 +25,20 @@ from fastapi.responses import (
     StreamingResponse,
 )
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from truceline.domain.cases import Position
-from truceline.domain.timeutil import to_us
+from truceline.domain.reporting import day_bounds, reporting_day
+from truceline.domain.timeutil import from_us, to_us
 from truceline.domain.vocabulary import KINDS
 from truceline.errors import TrucelineError
-from truceline.services import accounts, verification
+from truceline.services import accounts, signing, verification
 from truceline.services.ledger import KeyRing, verify_ledger
-from truceline.services.report import current_day, daily_summary, parse_day, render_text
+from truceline.services.report import daily_summary, parse_day, render_report
 from truceline.store import compliance
-from truceline.store import tables as t
 from truceline.store.db import writing
 from truceline.store.missions import load_mission
+from truceline.store.observations import list_observations_by_id
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 MONITORS = ("officer", "chief")
@@ -62,6 +64,7 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         response = TEMPLATES.TemplateResponse(
             request, name,
             {"user": user, "csrf": csrf, "mission_name": mission.name,
+             "contingents": list(mission.contingents),
              "illustrative": mission.id == "demo", "title": context.pop("title", name), **context},
         )  # fmt: skip
         response.set_cookie("csrf", csrf, httponly=True, samesite="strict")
@@ -115,27 +118,26 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         return response
 
     @app.get("/", include_in_schema=False)
-    def dashboard(request: Request) -> Response:
+    def dashboard(request: Request, date: str | None = None) -> Response:
+        """The reporting day at a glance: incidents, findings per clause (clear or breached),
+        the cases waiting for the user's contingent, overdue complaints."""
         user = session_user(request)
         if user is None:
             return to_login()
         if user.role == "liaison":
             return RedirectResponse("/complaints", status_code=303)
+        day, _, _ = chosen_day(date)
+        summary = daily_summary(engine, day)
         with engine.connect() as conn:
-            mission = load_mission(conn)
-            _, per_clause = compliance.count_active(conn)
-            cases = (
-                verification.list_cases(conn, viewer=user.contingent)
-                if user.role != "liaison"
-                else []
-            )
-        clauses = [
-            {"id": c.id, "rule": c.rule, "title": c.title, "findings": per_clause.get(c.id, 0)}
-            for c in mission.clauses.values()
-        ]
+            cases = verification.list_cases(conn, viewer=user.contingent)
+            overdue = [c for c in verification.list_complaints(conn) if c["overdue"]]
+        waiting = [c for c in cases if user.contingent in c["waiting_for"]]
         return render(
-            request, "dashboard.html", user, title="Dashboard", clauses=clauses, cases=cases
-        )
+            request, "dashboard.html", user, title="Dashboard", summary=summary,
+            day=day.isoformat(), previous=(day - timedelta(days=1)).isoformat(),
+            following=(day + timedelta(days=1)).isoformat(), cases=cases, waiting=waiting,
+            overdue=overdue,
+        )  # fmt: skip
 
     @app.get("/cases/{case_id}", include_in_schema=False)
     def case_page(request: Request, case_id: int, message: str | None = None) -> Response:
@@ -276,33 +278,110 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         return render(request, "ledger.html", user, title="Ledger", report=report)
 
     @app.get("/report", include_in_schema=False)
-    def report_page(request: Request, date: str | None = None) -> Response:
+    def report_page(request: Request, date: str | None = None, message: str = "") -> Response:
+        """The day's report as it stands, who has signed it, and (for a chief) the form that
+        signs exactly the version shown."""
         user = staff(request)
         if isinstance(user, Response):
             return user
-        chosen = parse_day(date) if date else current_day(engine, datetime.now(UTC))
-        summary = daily_summary(engine, chosen)
+        day, _, _ = chosen_day(date)
+        state = signing.report_state(engine, day)
         return render(
-            request, "report.html", user, title="Daily summary", day=chosen.isoformat(),
-            text=render_text(summary),
+            request, "report.html", user, title="Daily report", day=day.isoformat(),
+            text=render_report(state["report"]), state=state, message=message,
+            can_sign=user.role == "chief" and user.contingent in state["waiting_for"],
         )  # fmt: skip
 
-    @app.get("/map", include_in_schema=False)
-    def map_page(request: Request) -> Response:
-        user = staff(request)
+    @app.post("/report/sign", include_in_schema=False)
+    def sign_page(
+        request: Request,
+        date: Annotated[str, Form()],
+        sha256: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+    ) -> Response:
+        user = form_user(request, csrf)
         if isinstance(user, Response):
             return user
-        return render(request, "map.html", user, title="Map")
+        if user.role != "chief" or user.contingent is None:
+            return HTMLResponse("only a contingent's chief signs its reports", status_code=403)
+        day = parse_day(date)
+        try:
+            signing.sign_report(
+                engine, day, sha256=sha256, contingent=user.contingent, actor=user.name,
+                keyring=keyring,
+            )  # fmt: skip
+        except TrucelineError as exc:
+            return report_page(request, date, message=str(exc))
+        return RedirectResponse(f"/report?date={day.isoformat()}", status_code=303)
 
-    @app.get("/map/data.json", include_in_schema=False)
-    def map_data(request: Request) -> Response:
-        user = staff(request)
-        if isinstance(user, Response):
-            return user
+    @app.get("/reports", include_in_schema=False)
+    def published_list(request: Request) -> Response:
+        """The published reports: for anyone, logged in or not."""
+        with engine.connect() as conn:
+            listed = signing.published_days(conn, load_mission(conn))
+        return render(
+            request, "published.html", session_user(request), title="Published reports",
+            listed=listed,
+        )  # fmt: skip
+
+    @app.get("/reports/{date}", include_in_schema=False)
+    def published_report(request: Request, date: str) -> Response:
+        with engine.connect() as conn:
+            found = signing.published(conn, load_mission(conn), parse_day(date))
+        if found is None:
+            return HTMLResponse(f"the report of {date} is not published", status_code=404)
+        return render(
+            request, "published_report.html", session_user(request), title=f"Report {date}",
+            report=found, text=render_report(found["report"]),
+        )  # fmt: skip
+
+    def chosen_day(date: str | None) -> tuple[date_type, int, int]:
+        """The reporting day asked for (YYYY-MM-DD), else the latest with data (today's, when
+        data comes in today), with its bounds in microseconds."""
         with engine.connect() as conn:
             mission = load_mission(conn)
-            incidents = compliance.list_incidents(conn, limit=5000)
-            verdicts = _incident_verdicts(conn, mission, user)
+            latest = compliance.data_extent(conn)[1]
+        if date:
+            day = parse_day(date)
+        else:
+            now = datetime.now(UTC)
+            moment = now if latest is None else min(now, from_us(latest))
+            day = reporting_day(moment, mission.report_cutoff, mission.timezone)
+        start, end = day_bounds(day, mission.report_cutoff, mission.timezone)
+        return day, to_us(start), to_us(end)
+
+    @app.get("/map", include_in_schema=False)
+    def map_page(
+        request: Request, date: str | None = None, kind: str | None = None,
+        verdict: str | None = None,
+    ) -> Response:  # fmt: skip
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
+        day, _, _ = chosen_day(date)
+        return render(
+            request, "map.html", user, title="Map", day=day.isoformat(), kind=kind or "",
+            verdict=verdict or "", kinds=sorted(KINDS), verdicts=MAP_VERDICTS,
+        )  # fmt: skip
+
+    @app.get("/map/data.json", include_in_schema=False)
+    def map_data(
+        request: Request, date: str | None = None, kind: str | None = None,
+        verdict: str | None = None,
+    ) -> Response:  # fmt: skip
+        """The map's layers for one reporting day: zones, incidents (of a kind, of a verdict:
+        `none` for those without a case) and every unit's track."""
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
+        day, since, until = chosen_day(date)
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+            incidents = compliance.list_incidents(
+                conn, since_us=since, until_us=until, kind=kind or None, limit=MAP_INCIDENTS
+            )
+            _, verdicts = verification.verdicts(conn, mission)
+            tracks = compliance.unit_tracks(conn, since, until)
         zones = [
             {"type": "Feature", "properties": {"id": z.id, "name": z.name},
              "geometry": json.loads(shapely.to_geojson(z.geometry))}
@@ -313,11 +392,59 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
              "properties": {"id": i["id"], "kind": i["kind"], "start": i["start"],
                             "verdict": verdicts.get(i["id"], "none")}}
             for i in incidents
+            if not verdict or verdicts.get(i["id"], "none") == verdict
+        ]  # fmt: skip
+        lines = [
+            {"type": "Feature",
+             "geometry": {"type": "LineString", "coordinates": [[x, y] for y, x in tr["points"]]},
+             "properties": {k: tr[k] for k in ("unit", "actor", "start", "end")}}
+            for tr in tracks
         ]  # fmt: skip
         return JSONResponse({
+            "day": day.isoformat(),
             "zones": {"type": "FeatureCollection", "features": zones},
             "incidents": {"type": "FeatureCollection", "features": points},
+            "tracks": {"type": "FeatureCollection", "features": lines},
         })  # fmt: skip
+
+    @app.get("/incidents/{incident_id}", include_in_schema=False)
+    def incident_page(request: Request, incident_id: int) -> Response:
+        user = staff(request)
+        if isinstance(user, Response):
+            return user
+        with engine.connect() as conn:
+            mission = load_mission(conn)
+            incident = compliance.get_incident(conn, incident_id)
+            if incident is None:
+                return HTMLResponse(f"no incident {incident_id}", status_code=404)
+            observed = {o["id"]: o for o in list_observations_by_id(conn, incident["observations"])}
+            findings = compliance.findings_of_incident(conn, incident_id)
+            by_finding, _ = verification.verdicts(conn, mission)
+            case_of = verification.cases_of_findings(conn, [f["id"] for f in findings])
+        return render(
+            request, "incident.html", user, title=f"Incident {incident_id}", incident=incident,
+            observations=[observed[n] for n in incident["observations"] if n in observed],
+            findings=findings, verdicts=by_finding, case_of=case_of,
+            can_open=user.role in MONITORS,
+        )  # fmt: skip
+
+    @app.post("/cases/open", include_in_schema=False)
+    def open_case_page(
+        request: Request, finding: Annotated[int, Form()], csrf: Annotated[str, Form()]
+    ) -> Response:
+        user = form_user(request, csrf)
+        if isinstance(user, Response):
+            return user
+        if user.role not in MONITORS:
+            return HTMLResponse("only a contingent's officers and chiefs open cases", 403)
+        case = verification.open_case(
+            engine, finding=finding, complaint=None, keyring=keyring, acting=user.contingent
+        )
+        return RedirectResponse(f"/cases/{case['id']}", status_code=303)
+
+
+MAP_VERDICTS = ("confirmed", "rejected", "inconclusive", "disputed", "pending", "none")
+MAP_INCIDENTS = 5000
 
 
 def _live_state(engine: Engine, viewer: str | None) -> dict[str, Any]:
@@ -329,20 +456,3 @@ def _live_state(engine: Engine, viewer: str | None) -> dict[str, Any]:
         "last_finding": max((f["id"] for f in findings), default=0),
         "verdicts": verdicts,
     }
-
-
-def _incident_verdicts(conn: Any, mission: Any, user: accounts.User) -> dict[int, str]:
-    """Each incident's verdict: that of the case on one of its findings (the first case)."""
-    rows = conn.execute(
-        select(t.findings.c.incident_id, t.cases.c.id)
-        .join(t.cases, t.cases.c.finding_id == t.findings.c.id)
-        .where(t.findings.c.incident_id.is_not(None))
-        .order_by(t.cases.c.id)
-    ).all()
-    verdicts: dict[int, str] = {}
-    for incident, case in rows:
-        if incident not in verdicts:
-            verdicts[int(incident)] = verification.case_view(
-                conn, mission, int(case), user.contingent
-            )["verdict"]
-    return verdicts

@@ -1,0 +1,192 @@
+"""Signed daily reports. A report is the daily summary of a reporting day with the verdicts of
+the cases on its findings. A contingent's chief signs it: an entry `report_signed` in that
+contingent's log carries the day, the report's sha256 (canonical JSON) and the report itself,
+so every node holding the logs holds the signed text. A report is published once every
+contingent has signed the same sha256 for the day; the latest version so agreed is the one
+published. A chief signs what was read: signing names the sha256, and a report that changed
+since (new findings, a new verdict) is refused, not signed unseen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from truceline.domain.canonical import canonical_sha256
+from truceline.domain.ledger import Entry
+from truceline.domain.timeutil import iso
+from truceline.errors import TrucelineError
+from truceline.mission import Mission
+from truceline.services.ledger import KeyRing, append, pinned_key
+from truceline.services.report import daily_summary
+from truceline.services.verification import case_view
+from truceline.store import ledger as repo
+from truceline.store import tables as t
+from truceline.store.db import require_schema, writing
+from truceline.store.missions import load_mission
+
+SIGNED = "report_signed"
+
+
+def report_content(engine: Engine, day: date) -> dict[str, Any]:
+    """The report of a reporting day as it stands now: the summary and the cases on its
+    findings with their verdicts (positions only once revealed)."""
+    summary = daily_summary(engine, day)
+    ids = [f["id"] for clause in summary["findings"] for f in clause["findings"]]
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+        c = t.cases
+        rows = conn.execute(
+            select(c.c.id).where(c.c.finding_id.in_(ids)).order_by(c.c.id)
+        ).scalars()
+        cases = []
+        for case_id in rows:
+            view = case_view(conn, mission, int(case_id), viewer=None)
+            cases.append({
+                "case": view["key"], "finding": view["finding"], "verdict": view["verdict"],
+                "assessments": [
+                    {k: a[k] for k in ("contingent", "verdict", "attribution", "rationale")}
+                    for a in view["assessments"]
+                ],
+            })  # fmt: skip
+    return {"format": "truceline/report@1", "summary": summary, "cases": cases}
+
+
+@dataclass(frozen=True)
+class Signature:
+    contingent: str
+    sha256: str
+    entry: Entry
+
+
+def all_signatures(conn: Connection) -> dict[str, list[Signature]]:
+    """Every report signature in the logs, by day, in the order they were made."""
+    e = t.ledger_entries
+    rows = conn.execute(
+        select(e).where(e.c.action == SIGNED).order_by(e.c.time_us, e.c.contingent, e.c.seq)
+    )
+    by_day: dict[str, list[Signature]] = {}
+    for x in repo.entries_of(rows):
+        by_day.setdefault(str(x.payload.get("date")), []).append(
+            Signature(x.contingent, str(x.payload.get("sha256")), x)
+        )
+    return by_day
+
+
+def signatures(conn: Connection, day: date) -> list[Signature]:
+    """Every signature of the day's report, in the order they were made."""
+    return all_signatures(conn).get(day.isoformat(), [])
+
+
+def published(conn: Connection, mission: Mission, day: date) -> dict[str, Any] | None:
+    """The published report of the day (the latest version every contingent signed), with
+    the signed log entries that anyone can check against the pinned keys; None if none."""
+    return _published(conn, mission, day, signatures(conn, day))
+
+
+def _published(
+    conn: Connection, mission: Mission, day: date, signed: list[Signature]
+) -> dict[str, Any] | None:
+    by_hash: dict[str, dict[str, Signature]] = {}
+    completed: list[tuple[int, str]] = []
+    for s in signed:
+        holders = by_hash.setdefault(s.sha256, {})
+        if s.contingent in holders:
+            continue
+        holders[s.contingent] = s
+        if set(holders) == set(mission.contingents):
+            completed.append((s.entry.time, s.sha256))
+    if not completed:
+        return None
+    _, sha = max(completed)
+    holders = by_hash[sha]
+    first = holders[next(iter(mission.contingents))].entry
+    return {
+        "date": day.isoformat(),
+        "sha256": sha,
+        "published": iso(max(s.entry.time for s in holders.values())),
+        "report": first.payload["report"],
+        "signatures": [
+            {"contingent": c, "public_key": pinned_key(conn, mission, c),
+             "entry": holders[c].entry.as_dict()}
+            for c in mission.contingents
+        ],
+    }  # fmt: skip
+
+
+def report_state(engine: Engine, day: date) -> dict[str, Any]:
+    """The report as it stands (for the centre's staff): its sha256, who signed this version,
+    who signed another, and whether a version is published."""
+    require_schema(engine)
+    content = report_content(engine, day)
+    sha = canonical_sha256(content)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+        signed = signatures(conn, day)
+        public = published(conn, mission, day)
+    latest: dict[str, Signature] = {}
+    for s in signed:
+        latest[s.contingent] = s
+    return {
+        "date": day.isoformat(),
+        "sha256": sha,
+        "report": content,
+        "signed_by": [c for c in mission.contingents if c in latest and latest[c].sha256 == sha],
+        "signed_other_version": [
+            c for c in mission.contingents if c in latest and latest[c].sha256 != sha
+        ],
+        "waiting_for": [
+            c for c in mission.contingents if c not in latest or latest[c].sha256 != sha
+        ],
+        "published": public is not None,
+        "published_sha256": None if public is None else public["sha256"],
+    }
+
+
+def sign_report(
+    engine: Engine, day: date, *, sha256: str, contingent: str, actor: str, keyring: KeyRing
+) -> dict[str, Any]:
+    """`contingent` signs the day's report whose sha256 its chief read: the current report, or
+    a version another contingent signed (a report computed on another node)."""
+    require_schema(engine)
+    content = report_content(engine, day)
+    current = canonical_sha256(content)
+    with writing(engine) as conn:
+        mission = load_mission(conn)
+        if contingent not in mission.contingents:
+            raise TrucelineError(f"{contingent!r} is not a contingent")
+        if not repo.started(conn):
+            raise TrucelineError("the logs are not started: a report cannot be signed")
+        if sha256 != current:
+            others = {s.sha256: s for s in signatures(conn, day)}
+            if sha256 not in others:
+                raise TrucelineError(
+                    f"the report of {day.isoformat()} changed since it was read "
+                    f"(it is now {current[:12]}…, not {sha256[:12]}…): read it again"
+                )
+            content = others[sha256].entry.payload["report"]
+        mine = [s for s in signatures(conn, day) if s.contingent == contingent]
+        if mine and mine[-1].sha256 == sha256:
+            raise TrucelineError(f"{contingent} has already signed this report")
+        key = keyring.load(contingent, pinned_key(conn, mission, contingent))
+        append(
+            conn, keyring, mission, contingent, actor=actor, action=SIGNED,
+            payload={"date": day.isoformat(), "sha256": sha256, "report": content}, key=key,
+        )  # fmt: skip
+    return report_state(engine, day)
+
+
+def published_days(conn: Connection, mission: Mission) -> list[dict[str, Any]]:
+    """Every reporting day with a published report, newest first."""
+    listed = []
+    for day, signed in sorted(all_signatures(conn).items(), reverse=True):
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            continue  # not a day: such an entry publishes nothing
+        found = _published(conn, mission, when, signed)
+        if found is not None:
+            listed.append({k: found[k] for k in ("date", "sha256", "published")})
+    return listed
