@@ -250,3 +250,41 @@ def test_posted_positions_form_a_track_and_a_string_is_not_a_latitude(
     )
     assert unknown.status_code == 422
     assert "not declared" in unknown.json()["error"]["details"][0]["problems"][0]["message"]
+
+
+def test_incidents_and_findings_filter_by_kind_zone_and_verdict(api: dict[str, Any]) -> None:
+    client, tokens, case = api["client"], api["tokens"], api["case"]
+    who = auth(tokens["blue-officer"])
+
+    def ids(path: str) -> list[int]:
+        reply = client.get(path, headers=who)
+        assert reply.status_code == 200, reply.text
+        return [item["id"] for item in reply.json()["items"]]
+
+    everything = client.get("/api/v1/incidents", headers=who).json()["items"]
+    explosion = next(i["id"] for i in everything if i["kind"] == "explosion")
+    flare = next(i["id"] for i in everything if i["kind"] == "flare")
+    assert ids("/api/v1/incidents?kind=flare") == [flare]
+    assert ids("/api/v1/incidents?zone=contact-line") == [explosion]  # the flare lies outside
+    assert ids("/api/v1/incidents?verdict=pending") == [explosion]
+    assert ids("/api/v1/incidents?verdict=confirmed") == []
+    for contingent in ("blue", "green"):
+        client.post(
+            f"/api/v1/cases/{case}/assessments",
+            json={**ASSESS, "contingent": contingent},
+            headers=auth(tokens[f"{contingent}-officer"]),
+        )
+    assert ids("/api/v1/incidents?verdict=confirmed") == [explosion]
+    assert ids("/api/v1/findings?verdict=confirmed") == [api["finding"]]
+    assert ids("/api/v1/findings?verdict=disputed") == []
+    assert ids("/api/v1/findings?zone=contact-line") == [api["finding"]]
+    assert ids("/api/v1/findings?zone=corridor") == []
+    assert ids("/api/v1/observations?zone=contact-line") == [
+        o["id"] for o in client.get("/api/v1/observations", headers=who).json()["items"]
+        if o["record_id"] == "a1"
+    ]  # fmt: skip
+    cases = client.get("/api/v1/cases?verdict=confirmed", headers=who).json()
+    assert [c["id"] for c in cases] == [case]
+    unknown = client.get("/api/v1/incidents?zone=atlantis", headers=who)
+    assert unknown.status_code == 404 and "no zone 'atlantis'" in unknown.text
+    assert client.get("/api/v1/incidents?verdict=maybe", headers=who).status_code == 422

@@ -437,16 +437,13 @@ def list_findings(
     since_us: int | None = None,
     until_us: int | None = None,
     include_withdrawn: bool = False,
-    zone: str | None = None,
     among: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Findings in time order; `zone` the zone a finding names, `among` a set of ids."""
+    """Findings in time order; `among` a set of ids."""
     f = t.findings
     query = select(f).order_by(f.c.start_us, f.c.id).offset(offset).limit(limit)
-    if zone is not None:
-        query = query.where(f.c.zone == zone)
     if among is not None:
         query = query.where(f.c.id.in_(sorted(among)))
     if not include_withdrawn:
@@ -518,3 +515,20 @@ def findings_of_incident(conn: Connection, incident_id: int) -> list[dict[str, A
     f = t.findings
     query = select(f).where(f.c.incident_id == incident_id).order_by(f.c.id)
     return [finding_dict(row) for row in conn.execute(query)]
+
+
+def finding_ids_in_zone(conn: Connection, zone: str, geometry: Any) -> set[int]:
+    """Findings that name the zone, or whose incident lies in it."""
+    f, i = t.findings, t.incidents
+    named = set(conn.execute(select(f.c.id).where(f.c.zone == zone)).scalars())
+    box = narrowed(None, geometry)
+    assert box is not None
+    west, south, east, north = (round(v * 1e7) for v in box)
+    rows = conn.execute(
+        select(f.c.id, i.c.lon_e7, i.c.lat_e7)
+        .join(i, f.c.incident_id == i.c.id)
+        .where(i.c.lon_e7.between(west, east), i.c.lat_e7.between(south, north))
+    ).all()
+    ids, lon, lat = ([row[k] for row in rows] for k in range(3))
+    placed = pick(ids, lon, lat, within=geometry, among=None, offset=0, limit=None)
+    return named | set(placed)

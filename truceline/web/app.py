@@ -417,12 +417,15 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         until: datetime | None = None, zone: str | None = None, verdict: Verdict | None = None,
         limit: Limit = 100, offset: Offset = 0,
     ) -> Response:  # fmt: skip
-        among = None
+        among: set[int] | None = None
         if verdict is not None:
             by_finding, _ = verification.verdicts(conn, load_mission(conn))
             among = {f for f, v in by_finding.items() if v == verdict}
+        if zone is not None:  # the findings that name the zone or whose incident lies in it
+            inside = compliance.finding_ids_in_zone(conn, zone, zone_geometry(conn, zone))
+            among = inside if among is None else among & inside
         items = compliance.list_findings(
-            conn, clause=clause, since_us=us(since), until_us=us(until), zone=zone, among=among,
+            conn, clause=clause, since_us=us(since), until_us=us(until), among=among,
             limit=limit, offset=offset,
         )  # fmt: skip
         return page(items, limit, offset)
