@@ -78,19 +78,24 @@ def line(label: str, latencies: list[float], seconds: float) -> str:
     )
 
 
-WARM_UP_S = 3.0
+RAMP_S = 4.0
 
 
-def run(port: int, request: bytes, clients: int, seconds: float) -> tuple[list[float], int]:
+def run(
+    port: int, request: bytes, clients: int, ramp: float, seconds: float
+) -> tuple[list[float], int]:
     """`clients` keep-alive connections, each sending the request again as soon as the answer
-    is in, for `seconds`: the latencies and the number of answers that were not 200. One
-    event loop drives them all (client threads would fight over the GIL and add their own
-    waits to the figures)."""
+    is in. They join one after another over `ramp` seconds (as users arrive, not all in the
+    same millisecond: a connection goes to whichever worker is free to accept it), then all
+    run for `seconds`, the only requests measured: their latencies and the number of answers
+    that were not 200. One event loop drives them all (client threads would fight over the
+    GIL and add their own waits to the figures)."""
     latencies: list[float] = []
     errors = 0
 
-    async def client(deadline: float) -> None:
+    async def client(delay: float, measured: float, deadline: float) -> None:
         nonlocal errors
+        await asyncio.sleep(delay)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while time.perf_counter() < deadline:
             began = time.perf_counter()
@@ -102,13 +107,17 @@ def run(port: int, request: bytes, clients: int, seconds: float) -> tuple[list[f
                 if line.lower().startswith("content-length:")
             )  # fmt: skip
             await reader.readexactly(length)
-            latencies.append(time.perf_counter() - began)
-            errors += lines[0].split(" ")[1] != "200"
+            if began >= measured:
+                latencies.append(time.perf_counter() - began)
+                errors += lines[0].split(" ")[1] != "200"
         writer.close()
 
     async def every() -> None:
-        deadline = time.perf_counter() + seconds
-        await asyncio.gather(*(client(deadline) for _ in range(clients)))
+        measured = time.perf_counter() + ramp
+        deadline = measured + seconds
+        await asyncio.gather(
+            *(client(k * ramp / clients, measured, deadline) for k in range(clients))
+        )
 
     asyncio.run(every())
     return latencies, errors
@@ -168,10 +177,9 @@ def main() -> int:
             f"GET /api/v1/incidents?{urlencode(params)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             f"Authorization: Bearer {token['access_token']}\r\n\r\n"
         ).encode()
-        run(port, request, args.clients, WARM_UP_S)  # page cache and pools warm, not measured
-        began = time.perf_counter()
-        latencies, errors = run(port, request, args.clients, args.seconds)
-        elapsed = time.perf_counter() - began
+        # The ramp also warms the page cache and the connection pools; it is not measured.
+        latencies, errors = run(port, request, args.clients, RAMP_S, args.seconds)
+        elapsed = args.seconds
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -41,6 +41,7 @@ from truceline.web.pages import add_pages
 STATIC = Path(__file__).with_name("static")
 MAX_PAGE = 1000
 MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
+GC_THRESHOLD = 50_000  # allocations between collections of the youngest objects (default 700)
 FAILURES_ALLOWED = 5  # failed logins per user name within FAILURE_WINDOW_S, then 429
 FAILURE_WINDOW_S = 900
 
@@ -151,6 +152,31 @@ class Stored(BaseModel):
 MAX_RECORDS = 10_000
 
 
+class ListQuery(BaseModel):
+    """A page of a list, of what starts in [since, until). (One model for the query, not a
+    parameter each: FastAPI analyses each parameter again on every request.)"""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    zone: str | None = Field(None, description="a zone of the mission")
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=MAX_ID)
+
+
+class ObservationQuery(ListQuery):
+    kind: str | None = None
+    bbox: str | None = Field(None, description="min_lon,min_lat,max_lon,max_lat")
+
+
+class IncidentQuery(ObservationQuery):
+    verdict: Verdict | None = None
+
+
+class FindingQuery(ListQuery):
+    clause: str | None = None
+    verdict: Verdict | None = None
+
+
 class SignRequest(Strict):
     contingent: str
     sha256: str = Field(pattern="^[0-9a-f]{64}$")
@@ -213,9 +239,12 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # What the app loaded stays for its lifetime: keep the collector from scanning it
-        # again and again (a full collection paused requests for tens of milliseconds).
+        # again and again (a full collection paused requests for tens of milliseconds). A
+        # request's objects are freed as it ends (by reference counts), so the collector
+        # looks for cycles less often than by default.
         gc.collect()
         gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, 20, 20)
         yield
 
     app = FastAPI(
@@ -278,7 +307,12 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         return found
 
     def role(*allowed: str) -> Any:
-        async def check(who: Annotated[accounts.User, Depends(user)]) -> accounts.User:
+        # One dependency (on the bearer scheme) rather than a chain: each level of
+        # dependencies costs FastAPI a round of parameter analysis on every request.
+        async def check(
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> accounts.User:
+            who = await user(credentials)
             if who.role not in allowed:
                 raise ApiError(403, "forbidden", f"a {who.role} may not do this")
             return who
@@ -290,8 +324,6 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     Chief = Annotated[accounts.User, role("chief")]
     Reader = Annotated[accounts.User, role("officer", "chief", "admin")]
     Anyone = Annotated[accounts.User, Depends(user)]
-    Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-    Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
     CaseId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 
     def page(items: list[dict[str, Any]], limit: int, offset: int) -> Response:
@@ -343,16 +375,13 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     # on the event loop: a hop to a worker thread and back cost more than the query, and
     # threads of one process only take turns on the interpreter anyway.
     @app.get("/api/v1/observations", response_model=Page)
-    async def observations(
-        who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
-        kind: str | None = None, bbox: str | None = None, zone: str | None = None,
-        limit: Limit = 100, offset: Offset = 0,
-    ) -> Response:  # fmt: skip
-        items = list_observations(
-            conn, since_us=us(since), until_us=us(until), kind=kind, limit=limit, offset=offset,
-            bbox=bounds(bbox), within=zone_geometry(conn, zone),
-        )  # fmt: skip
-        return page(items, limit, offset)
+    async def observations(who: Reader, q: Annotated[ObservationQuery, Query()]) -> Response:
+        with engine.connect() as conn:
+            items = list_observations(
+                conn, since_us=us(q.since), until_us=us(q.until), kind=q.kind, limit=q.limit,
+                offset=q.offset, bbox=bounds(q.bbox), within=zone_geometry(conn, q.zone),
+            )  # fmt: skip
+        return page(items, q.limit, q.offset)
 
     def store_records(kind: str, who: accounts.User, items: list[dict[str, Any]]) -> Stored:
         if len(items) > MAX_RECORDS:
@@ -396,39 +425,34 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         return store_records("positions", who, [x.model_dump(exclude_none=True) for x in listed])
 
     @app.get("/api/v1/incidents", response_model=Page)
-    async def incidents(
-        who: Reader, conn: Conn, since: datetime | None = None, until: datetime | None = None,
-        bbox: str | None = None, kind: str | None = None, zone: str | None = None,
-        verdict: Verdict | None = None, limit: Limit = 100, offset: Offset = 0,
-    ) -> Response:  # fmt: skip
-        among = None
-        if verdict is not None:
-            _, by_incident = verification.verdicts(conn, load_mission(conn))
-            among = {i for i, v in by_incident.items() if v == verdict}
-        items = compliance.list_incidents(
-            conn, since_us=us(since), until_us=us(until), bbox=bounds(bbox), kind=kind,
-            within=zone_geometry(conn, zone), among=among, limit=limit, offset=offset,
-        )  # fmt: skip
-        return page(items, limit, offset)
+    async def incidents(who: Reader, q: Annotated[IncidentQuery, Query()]) -> Response:
+        with engine.connect() as conn:
+            among = None
+            if q.verdict is not None:
+                _, by_incident = verification.verdicts(conn, load_mission(conn))
+                among = {i for i, v in by_incident.items() if v == q.verdict}
+            items = compliance.list_incidents(
+                conn, since_us=us(q.since), until_us=us(q.until), bbox=bounds(q.bbox),
+                kind=q.kind, within=zone_geometry(conn, q.zone), among=among, limit=q.limit,
+                offset=q.offset,
+            )  # fmt: skip
+        return page(items, q.limit, q.offset)
 
     @app.get("/api/v1/findings", response_model=Page)
-    async def findings(
-        who: Reader, conn: Conn, clause: str | None = None, since: datetime | None = None,
-        until: datetime | None = None, zone: str | None = None, verdict: Verdict | None = None,
-        limit: Limit = 100, offset: Offset = 0,
-    ) -> Response:  # fmt: skip
-        among: set[int] | None = None
-        if verdict is not None:
-            by_finding, _ = verification.verdicts(conn, load_mission(conn))
-            among = {f for f, v in by_finding.items() if v == verdict}
-        if zone is not None:  # the findings that name the zone or whose incident lies in it
-            inside = compliance.finding_ids_in_zone(conn, zone, zone_geometry(conn, zone))
-            among = inside if among is None else among & inside
-        items = compliance.list_findings(
-            conn, clause=clause, since_us=us(since), until_us=us(until), among=among,
-            limit=limit, offset=offset,
-        )  # fmt: skip
-        return page(items, limit, offset)
+    async def findings(who: Reader, q: Annotated[FindingQuery, Query()]) -> Response:
+        with engine.connect() as conn:
+            among: set[int] | None = None
+            if q.verdict is not None:
+                by_finding, _ = verification.verdicts(conn, load_mission(conn))
+                among = {f for f, v in by_finding.items() if v == q.verdict}
+            if q.zone is not None:  # the findings that name the zone or whose incident is in it
+                inside = compliance.finding_ids_in_zone(conn, q.zone, zone_geometry(conn, q.zone))
+                among = inside if among is None else among & inside
+            items = compliance.list_findings(
+                conn, clause=q.clause, since_us=us(q.since), until_us=us(q.until), among=among,
+                limit=q.limit, offset=q.offset,
+            )  # fmt: skip
+        return page(items, q.limit, q.offset)
 
     @app.get("/api/v1/cases")
     def cases(who: Reader, conn: Conn, verdict: Verdict | None = None) -> list[dict[str, Any]]:
