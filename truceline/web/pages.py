@@ -5,6 +5,7 @@ SameSite=Strict) and a CSRF token: a cookie whose value every form sends back.
 """
 
 import asyncio
+import html
 import json
 import secrets
 import time
@@ -437,9 +438,13 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
             return user
         if user.role not in MONITORS:
             return HTMLResponse("only a contingent's officers and chiefs open cases", 403)
-        case = verification.open_case(
-            engine, finding=finding, complaint=None, keyring=keyring, acting=user.contingent
-        )
+        try:
+            case = verification.open_case(
+                engine, finding=finding, complaint=None, keyring=keyring, acting=user.contingent
+            )
+        except TrucelineError as exc:  # e.g. a case is open on it already (another user)
+            status = 404 if str(exc).startswith("no ") else 409
+            return HTMLResponse(f"{html.escape(str(exc))} <a href='/'>back</a>", status_code=status)
         return RedirectResponse(f"/cases/{case['id']}", status_code=303)
 
 
