@@ -236,6 +236,7 @@ def test_the_dashboard_shows_the_day_its_clauses_and_what_waits_for_my_contingen
     assert "Reporting day 2020-11-21" in blue and "1 incident(s)" in blue
     assert re.search(r'data-clause="M4">.*?class="clear"', blue, re.S)
     assert re.search(r"class=\"breached\"", blue)
+    assert re.search(r'id="day-findings">\s*<li>#1 clause 1.*?href="/incidents/1"', blue, re.S)
     assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', blue)
     file_assessment(
         site["engine"], 1, contingent="blue", position=Position("confirmed", "west", "seen"),
