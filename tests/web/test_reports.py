@@ -118,3 +118,19 @@ def test_a_changed_signed_report_fails_ledger_verification(
 def test_a_day_outside_the_supported_years_is_refused(api: dict[str, Any]) -> None:
     assert api["client"].get("/api/v1/reports/0001-01-01").status_code == 422
     assert api["client"].get("/api/v1/reports/2020-13-01").status_code == 422
+
+
+def test_a_signature_whose_report_does_not_match_its_sha256_publishes_nothing(
+    api: dict[str, Any], engine: Engine
+) -> None:
+    sha = draft(api)["sha256"]
+    sign(api, "blue-chief", "blue", sha)
+    with engine.begin() as conn:  # blue's entry now carries another text under the same sha256
+        conn.execute(
+            update(t.ledger_entries)
+            .where(t.ledger_entries.c.action == "report_signed")
+            .values(payload=func.replace(t.ledger_entries.c.payload, '"total": 2', '"total": 7'))
+        )
+    sign(api, "green-chief", "green", sha)
+    assert api["client"].get(f"/api/v1/reports/{DAY}").status_code == 404
+    assert draft(api)["signed_by"] == ["green"]

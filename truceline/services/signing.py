@@ -62,13 +62,17 @@ class Signature:
 
 
 def all_signatures(conn: Connection) -> dict[str, list[Signature]]:
-    """Every report signature in the logs, by day, in the order they were made."""
+    """Every report signature in the logs, by day, in the order they were made. A signature
+    whose report does not hash to the sha256 it names counts for nothing (and `ledger verify`
+    names it): the text published is always the text every contingent signed."""
     e = t.ledger_entries
     rows = conn.execute(
         select(e).where(e.c.action == SIGNED).order_by(e.c.time_us, e.c.contingent, e.c.seq)
     )
     by_day: dict[str, list[Signature]] = {}
     for x in repo.entries_of(rows):
+        if canonical_sha256(x.payload.get("report")) != x.payload.get("sha256"):
+            continue
         by_day.setdefault(str(x.payload.get("date")), []).append(
             Signature(x.contingent, str(x.payload.get("sha256")), x)
         )
