@@ -29,6 +29,10 @@ from truceline.store.missions import load_mission
 
 @pytest.fixture
 def nodes(engine: Engine, tmp_path: Path) -> tuple[Engine, KeyRing, Engine, KeyRing]:
+    return two_nodes(engine, tmp_path)
+
+
+def two_nodes(engine: Engine, tmp_path: Path) -> tuple[Engine, KeyRing, Engine, KeyRing]:
     """Node A (the test's database) holds blue's key; node B (a SQLite file) green's."""
     blue, green = KeyRing(tmp_path / "a-keys"), KeyRing(tmp_path / "b-keys")
     blue.generate("blue")

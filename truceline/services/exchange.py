@@ -26,20 +26,25 @@ from truceline.store.missions import load_mission
 FORMAT = "truceline/bundle@1"
 
 
-def export_bundle(engine: Engine, path: Path) -> int:
-    """Write every entry of every log held here; the number written."""
+def bundle_of(engine: Engine) -> dict[str, Any]:
+    """Every entry of every log held here, as a bundle."""
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
         entries = repo.all_entries(conn)
-    bundle = {
+    return {
         "format": FORMAT,
         "mission": mission.id,
         "mission_sha256": mission.sha256,
         "entries": [e.as_dict() for e in entries],
     }
+
+
+def export_bundle(engine: Engine, path: Path) -> int:
+    """Write every entry of every log held here; the number written."""
+    bundle = bundle_of(engine)
     path.write_text(json.dumps(bundle, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    return len(entries)
+    return len(bundle["entries"])
 
 
 @dataclass
@@ -49,30 +54,41 @@ class ImportResult:
     revealed: list[int]  # local case ids revealed by this import
 
 
-def _read(path: Path) -> tuple[dict[str, Any], list[Entry]]:
+def _read(path: Path) -> Any:
     try:
-        bundle = json.loads(path.read_text(encoding="utf-8"))
+        bundle: Any = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise TrucelineError(f"{path}: not a bundle (not JSON: {exc})") from None
+    return bundle
+
+
+def _entries_of(bundle: Any, name: str) -> list[Entry]:
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
-        raise TrucelineError(f"{path}: not a bundle of format {FORMAT}")
+        raise TrucelineError(f"{name}: not a bundle of format {FORMAT}")
     try:
-        entries = [entry_from_dict(item) for item in bundle["entries"]]
+        return [entry_from_dict(item) for item in bundle["entries"]]
     except (KeyError, TypeError, ValueError) as exc:
-        raise TrucelineError(f"{path}: a malformed entry ({exc}); nothing imported") from None
-    return bundle, entries
+        raise TrucelineError(f"{name}: a malformed entry ({exc}); nothing imported") from None
 
 
 def import_bundle(engine: Engine, path: Path, *, keyring: KeyRing | None) -> ImportResult:
-    bundle, entries = _read(path)
+    return import_bundle_data(engine, _read(path), str(path), keyring=keyring)
+
+
+def import_bundle_data(
+    engine: Engine, bundle: Any, name: str, *, keyring: KeyRing | None
+) -> ImportResult:
+    """Import a bundle (as read from a file or received over HTTP, named `name` in errors):
+    nothing of it is stored unless all of it verifies."""
+    entries = _entries_of(bundle, name)
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
         if bundle.get("mission_sha256") != mission.sha256:
             raise TrucelineError(
-                f"{path}: the bundle is for mission file "
+                f"{name}: the bundle is for mission file "
                 f"{str(bundle.get('mission_sha256'))[:12]}…, "
                 f"this node holds {mission.sha256[:12]}…; nothing imported"
             )
@@ -83,7 +99,7 @@ def import_bundle(engine: Engine, path: Path, *, keyring: KeyRing | None) -> Imp
         report = verify_chains([*held, *fresh], file_keys)
         if not report.ok:
             reasons = "; ".join(str(f) for f in report.faults[:5])
-            raise TrucelineError(f"{path}: the bundle does not verify, nothing imported: {reasons}")
+            raise TrucelineError(f"{name}: the bundle does not verify, nothing imported: {reasons}")
         for entry in sorted(fresh, key=lambda e: (e.contingent, e.seq)):
             repo.insert_entry(conn, entry)
         for contingent, head in report.heads.items():

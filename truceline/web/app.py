@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -29,7 +29,7 @@ from truceline import __version__
 from truceline.domain.cases import Position
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
-from truceline.services import accounts, ingest, signing, verification
+from truceline.services import accounts, exchange, ingest, signing, verification
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.settings import database_url, key_dir
 from truceline.store import compliance
@@ -175,6 +175,12 @@ class IncidentQuery(ObservationQuery):
 class FindingQuery(ListQuery):
     clause: str | None = None
     verdict: Verdict | None = None
+
+
+class Synced(BaseModel):
+    received: int
+    new: int
+    revealed: list[int]
 
 
 class SignRequest(Strict):
@@ -547,6 +553,25 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
             engine, day_of(day), sha256=body.sha256, contingent=body.contingent,
             actor=who.name, keyring=keyring,
         )  # fmt: skip
+
+    Syncer = Annotated[accounts.User, role("chief", "admin")]
+
+    @app.get("/api/v1/ledger/entries")
+    def ledger_entries(who: Reader) -> Response:
+        """Every entry of every log this node holds, as a bundle (`truceline/bundle@1`, the
+        format of `ledger export`): what another node imports to sync."""
+        body = exchange.bundle_of(engine)
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    @app.post("/api/v1/ledger/entries")
+    def sync_entries(request_body: Annotated[dict[str, Any], Body()], who: Syncer) -> Synced:
+        """Import another node's bundle: a union of entries, stored only if every entry
+        verifies against the pinned keys (the sender is never trusted); cases revealed by it
+        are named."""
+        result = exchange.import_bundle_data(
+            engine, request_body, "the posted bundle", keyring=keyring
+        )
+        return Synced(received=result.received, new=result.new, revealed=result.revealed)
 
     @app.get("/api/v1/ledger/verify")
     def ledger(who: Reader, conn: Conn) -> dict[str, Any]:
