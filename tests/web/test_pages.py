@@ -245,3 +245,19 @@ def test_the_dashboard_shows_the_day_its_clauses_and_what_waits_for_my_contingen
     assert "No case waits for blue" in logged_in(site, "officer").get("/?date=2020-11-21").text
     green = logged_in(site, "green-officer").get("/?date=2020-11-21").text
     assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', green)
+
+
+def test_a_case_page_shows_its_finding_with_evidence_and_the_history_a_viewer_may_see(
+    site: dict[str, Any],
+) -> None:
+    for position in ("not_confirmed", "confirmed"):  # blue files, then supersedes its filing
+        file_assessment(
+            site["engine"], 1, contingent="blue", position=Position(position, "west", "seen"),
+            actor="officer", keyring=site["keyring"],
+        )  # fmt: skip
+    blue = logged_in(site, "officer").get("/cases/1").text
+    assert 'href="/incidents/1"' in blue and "Evidence:" in blue
+    history = re.search(r'<ol id="history">(.*?)</ol>', blue, re.S).group(1)  # type: ignore[union-attr]
+    assert history.count("blue filed") == 2 and "superseded by a later filing" in history
+    green = logged_in(site, "green-officer").get("/cases/1").text
+    assert "Nothing filed that you may see yet." in green  # blind until green files

@@ -532,3 +532,8 @@ def finding_ids_in_zone(conn: Connection, zone: str, geometry: Any) -> set[int]:
     ids, lon, lat = ([row[k] for row in rows] for k in range(3))
     placed = pick(ids, lon, lat, within=geometry, among=None, offset=0, limit=None)
     return named | set(placed)
+
+
+def get_finding(conn: Connection, finding_id: int) -> dict[str, Any] | None:
+    row = conn.execute(select(t.findings).where(t.findings.c.id == finding_id)).first()
+    return None if row is None else finding_dict(row)

@@ -148,8 +148,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         with engine.connect() as conn:
             mission = load_mission(conn)
             case = verification.case_view(conn, mission, case_id, viewer=user.contingent)
+            finding = compliance.get_finding(conn, case["finding"]) if case["finding"] else None
         return render(
-            request, "case.html", user, title=f"Case {case_id}", case=case,
+            request, "case.html", user, title=f"Case {case_id}", case=case, finding=finding,
             parties=list(mission.parties), can_file=user.role in MONITORS, message=message,
         )  # fmt: skip
 
