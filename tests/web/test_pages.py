@@ -261,3 +261,13 @@ def test_a_case_page_shows_its_finding_with_evidence_and_the_history_a_viewer_ma
     assert history.count("blue filed") == 2 and "superseded by a later filing" in history
     green = logged_in(site, "green-officer").get("/cases/1").text
     assert "Nothing filed that you may see yet." in green  # blind until green files
+
+
+def test_a_refused_assessment_is_explained_on_the_case_page(site: dict[str, Any]) -> None:
+    client = logged_in(site, "officer")
+    page = client.get("/cases/1").text
+    form = {**ASSESSMENT, "rationale": "   ", "csrf": csrf_of(page)}
+    reply = client.post("/cases/1/assess", data=form)
+    assert reply.status_code == 200 and 'role="alert"' in reply.text
+    assert "rationale" in reply.text and "is empty" in reply.text
+    assert "evil" not in client.get("/cases/1?message=evil").text  # never from the address

@@ -141,7 +141,11 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         )  # fmt: skip
 
     @app.get("/cases/{case_id}", include_in_schema=False)
+    def case_route(request: Request, case_id: int) -> Response:
+        return case_page(request, case_id)
+
     def case_page(request: Request, case_id: int, message: str | None = None) -> Response:
+        # A message is the server's own (a refused form), never taken from the address.
         user = staff(request)
         if isinstance(user, Response):
             return user
@@ -170,10 +174,14 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
             return HTMLResponse(
                 "only a contingent's officers and chiefs file its assessments", status_code=403
             )
-        verification.file_assessment(
-            engine, case_id, contingent=user.contingent,
-            position=Position(verdict, attribution, rationale), actor=user.name, keyring=keyring,
-        )  # fmt: skip
+        try:
+            verification.file_assessment(
+                engine, case_id, contingent=user.contingent,
+                position=Position(verdict, attribution, rationale), actor=user.name,
+                keyring=keyring,
+            )  # fmt: skip
+        except TrucelineError as exc:  # e.g. an empty rationale: the page says why
+            return case_page(request, case_id, message=str(exc))
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @app.get("/api/v1/events", include_in_schema=False)
@@ -225,6 +233,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         return user
 
     @app.get("/complaints", include_in_schema=False)
+    def complaints_route(request: Request) -> Response:
+        return complaints_page(request)
+
     def complaints_page(request: Request, message: str | None = None) -> Response:
         user = session_user(request)
         if user is None:
@@ -280,6 +291,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         return render(request, "ledger.html", user, title="Ledger", report=report)
 
     @app.get("/report", include_in_schema=False)
+    def report_route(request: Request, date: str | None = None) -> Response:
+        return report_page(request, date)
+
     def report_page(request: Request, date: str | None = None, message: str = "") -> Response:
         """The day's report as it stands, who has signed it, and (for a chief) the form that
         signs exactly the version shown."""
