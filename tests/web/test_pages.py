@@ -271,3 +271,17 @@ def test_a_refused_assessment_is_explained_on_the_case_page(site: dict[str, Any]
     assert reply.status_code == 200 and 'role="alert"' in reply.text
     assert "rationale" in reply.text and "is empty" in reply.text
     assert "evil" not in client.get("/cases/1?message=evil").text  # never from the address
+
+
+def test_pages_answer_a_day_or_an_id_out_of_range_with_a_clear_refusal(
+    site: dict[str, Any],
+) -> None:
+    client = logged_in(site, "officer")
+    for page in ("/?date=0001-01-01", "/report?date=0001-01-01", "/map/data.json?date=9999-12-31",
+                 "/reports/0001-01-01"):  # fmt: skip
+        reply = client.get(page)
+        assert reply.status_code == 400 and "outside the years 1970–2099" in reply.text, page
+    for page in ("/incidents/99999999999999999999999", "/cases/99999999999999999999999"):
+        assert client.get(page).status_code == 422, page
+    form = {"finding": "99999999999999999999999", "csrf": csrf_of(client.get("/").text)}
+    assert client.post("/cases/open", data=form).status_code == 422

@@ -8,6 +8,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+FIRST_YEAR, LAST_YEAR = 1970, 2099  # the years times are accepted in (see records.LAST_US)
+
+
+def supported_day(day: date) -> bool:
+    """Whether a reporting day lies in the years the centre records times in."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
+
 
 def day_end(day: date, cutoff: time, zone: ZoneInfo) -> datetime:
     """The moment that closes reporting day `day`."""

@@ -13,7 +13,13 @@ import numpy as np
 import shapely
 from sqlalchemy import Engine, select
 
-from truceline.domain.reporting import day_bounds, reporting_day
+from truceline.domain.reporting import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    day_bounds,
+    reporting_day,
+    supported_day,
+)
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
 from truceline.store import tables as t
@@ -165,6 +171,9 @@ def render_report(report: dict[str, Any]) -> str:
 
 def parse_day(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise TrucelineError(f"--date: not a date YYYY-MM-DD: {value!r}") from None
+    if not supported_day(day):
+        raise TrucelineError(f"--date: {value} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
+    return day

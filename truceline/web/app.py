@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 
 from truceline import __version__
 from truceline.domain.cases import Position
+from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR, supported_day
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
 from truceline.services import accounts, exchange, ingest, signing, verification
@@ -36,11 +37,10 @@ from truceline.store import compliance
 from truceline.store.db import make_engine, writing
 from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations
-from truceline.web.pages import add_pages
+from truceline.web.pages import MAX_ID, add_pages
 
 STATIC = Path(__file__).with_name("static")
 MAX_PAGE = 1000
-MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
 GC_THRESHOLD = 50_000  # allocations between collections of the youngest objects (default 700)
 FAILURES_ALLOWED = 5  # failed logins per user name within FAILURE_WINDOW_S, then 429
 FAILURE_WINDOW_S = 900
@@ -517,8 +517,8 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         return {"id": ident}
 
     def day_of(value: date) -> date:
-        if not 1970 <= value.year <= 2099:
-            raise ApiError(422, "invalid", "a reporting day lies in 1970–2099")
+        if not supported_day(value):
+            raise ApiError(422, "invalid", f"a reporting day lies in {FIRST_YEAR}–{LAST_YEAR}")
         return value
 
     Day = Annotated[date, FastPath(description="the reporting day, YYYY-MM-DD")]

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import shapely
 from fastapi import FastAPI, Form, Request
+from fastapi import Path as FastPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
     HTMLResponse,
@@ -41,6 +42,8 @@ from truceline.store.db import writing
 from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations_by_id
 
+MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
+RowId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 MONITORS = ("officer", "chief")
 
@@ -141,7 +144,7 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         )  # fmt: skip
 
     @app.get("/cases/{case_id}", include_in_schema=False)
-    def case_route(request: Request, case_id: int) -> Response:
+    def case_route(request: Request, case_id: RowId) -> Response:
         return case_page(request, case_id)
 
     def case_page(request: Request, case_id: int, message: str | None = None) -> Response:
@@ -161,7 +164,7 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
     @app.post("/cases/{case_id}/assess", include_in_schema=False)
     def assess_page(
         request: Request,
-        case_id: int,
+        case_id: RowId,
         verdict: Annotated[str, Form()],
         attribution: Annotated[str, Form()],
         rationale: Annotated[str, Form()],
@@ -424,7 +427,7 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         })  # fmt: skip
 
     @app.get("/incidents/{incident_id}", include_in_schema=False)
-    def incident_page(request: Request, incident_id: int) -> Response:
+    def incident_page(request: Request, incident_id: RowId) -> Response:
         user = staff(request)
         if isinstance(user, Response):
             return user
@@ -446,7 +449,9 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
 
     @app.post("/cases/open", include_in_schema=False)
     def open_case_page(
-        request: Request, finding: Annotated[int, Form()], csrf: Annotated[str, Form()]
+        request: Request,
+        finding: Annotated[int, Form(ge=1, le=MAX_ID)],
+        csrf: Annotated[str, Form()],
     ) -> Response:
         user = form_user(request, csrf)
         if isinstance(user, Response):
