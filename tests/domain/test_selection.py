@@ -47,7 +47,8 @@ def test_a_page_picked_by_zone_and_membership_is_the_plain_filter_s_page(
         and (among is None or i in among)
     ][offset:]
     plain = plain if limit is None else plain[:limit]
-    assert pick(ids, lon, lat, within=within, among=among, offset=offset, limit=limit) == plain
+    rows = [(i, lon[i], lat[i]) for i in ids]
+    assert pick(rows, within=within, among=among, offset=offset, limit=limit) == plain
 
 
 def test_a_zone_narrows_the_box_an_index_reads_and_a_box_beside_it_reads_nothing() -> None:

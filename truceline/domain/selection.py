@@ -24,24 +24,28 @@ def narrowed(bbox: Box | None, geometry: Any | None) -> Box | None:
     return (w, s, e, n) if w <= e and s <= n else (1.0, 1.0, 0.0, 0.0)
 
 
+def box_e7(box: Box) -> tuple[int, int, int, int]:
+    """A box in the stored form of coordinates (integers of 1e-7 degrees)."""
+    west, south, east, north = (round(v * 1e7) for v in box)
+    return west, south, east, north
+
+
 def pick(
-    ids: Sequence[int],
-    lon_e7: Sequence[int],
-    lat_e7: Sequence[int],
+    rows: Sequence[Sequence[int]],
     *,
     within: Any | None,
     among: Collection[int] | None,
     offset: int,
     limit: int | None,
 ) -> list[int]:
-    """The ids (in the order given) of the rows inside `within` (a shapely geometry; its
-    edge counts as inside) and among `among`, from `offset`, at most `limit` of them."""
-    keys = np.asarray(ids, dtype=np.int64)
+    """The ids, in the order given, of the rows `(id, lon_e7, lat_e7)` inside `within` (a
+    shapely geometry; its edge counts as inside) and among `among`, from `offset`, at most
+    `limit` of them."""
+    table = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+    keys = table[:, 0]
     keep = np.ones(len(keys), dtype=bool)
     if within is not None and len(keys):
-        lon = np.asarray(lon_e7, dtype=np.float64) / 1e7
-        lat = np.asarray(lat_e7, dtype=np.float64) / 1e7
-        keep &= shapely.intersects_xy(within, lon, lat)
+        keep &= shapely.intersects_xy(within, table[:, 1] / 1e7, table[:, 2] / 1e7)
     if among is not None:
         keep &= np.isin(keys, np.fromiter(among, dtype=np.int64, count=len(among)))
     chosen = keys[keep][offset:]

@@ -119,6 +119,18 @@ def _header_of(path: Path) -> list[str]:
         return [h.strip() for h in next(csv.reader(handle), [])]
 
 
+def _context(kind: str, mission: Mission, default_reporter: str | None) -> Any:
+    """What the record builders of `kind` check records against."""
+    if kind == "positions":
+        return pos.Context(mission.actors, mission.unit_owners())
+    if default_reporter is not None and default_reporter not in mission.contingents:
+        raise TrucelineError(
+            f"--reporter {default_reporter!r} is not a contingent "
+            f"({', '.join(sorted(mission.contingents))})"
+        )
+    return obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
+
+
 def ingest_observations(
     engine: Engine,
     path: Path,
@@ -136,12 +148,7 @@ def ingest_observations(
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting or default_reporter)
-    if default_reporter is not None and default_reporter not in mission.contingents:
-        raise TrucelineError(
-            f"--reporter {default_reporter!r} is not a contingent "
-            f"({', '.join(sorted(mission.contingents))})"
-        )
-    ctx = obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
+    ctx = _context("observations", mission, default_reporter)
     parser: Any = csv_observations.parse_file if fmt == "csv" else geojson_observations.parse_file
     return _run_import(
         engine,
@@ -173,7 +180,7 @@ def ingest_positions(
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting)
-    ctx = pos.Context(mission.actors, mission.unit_owners())
+    ctx = _context("positions", mission, None)
     return _run_import(
         engine,
         path,
@@ -373,14 +380,9 @@ def ingest_records(
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting)
-    ctx: Any
-    if kind == "observations":
-        ctx = obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
-        build: Any = obs.build_observation
-        spec = imports.OBSERVATIONS
-    else:
-        ctx = pos.Context(mission.actors, mission.unit_owners())
-        build, spec = pos.build_position, imports.POSITIONS
+    ctx = _context(kind, mission, default_reporter)
+    build: Any = obs.build_observation if kind == "observations" else pos.build_position
+    spec = imports.OBSERVATIONS if kind == "observations" else imports.POSITIONS
     by_location = {f"body[{i}]": item for i, item in enumerate(items)}
     source = Source(
         name=source_name, fmt="json", chunks=lambda: records.parse(items, build, ctx),

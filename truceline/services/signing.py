@@ -61,27 +61,29 @@ class Signature:
     entry: Entry
 
 
-def all_signatures(conn: Connection) -> dict[str, list[Signature]]:
-    """Every report signature in the logs, by day, in the order they were made. A signature
-    whose report does not hash to the sha256 it names counts for nothing (and `ledger verify`
-    names it): the text published is always the text every contingent signed."""
+def all_signatures(conn: Connection, day: date | None = None) -> dict[str, list[Signature]]:
+    """Every report signature in the logs (of one day, if given), by day, in the order they
+    were made. A signature whose report does not hash to the sha256 it names counts for
+    nothing (and `ledger verify` names it): the text published is always the text every
+    contingent signed."""
     e = t.ledger_entries
     rows = conn.execute(
         select(e).where(e.c.action == SIGNED).order_by(e.c.time_us, e.c.contingent, e.c.seq)
     )
     by_day: dict[str, list[Signature]] = {}
     for x in repo.entries_of(rows):
+        when = str(x.payload.get("date"))
+        if day is not None and when != day.isoformat():
+            continue
         if canonical_sha256(x.payload.get("report")) != x.payload.get("sha256"):
             continue
-        by_day.setdefault(str(x.payload.get("date")), []).append(
-            Signature(x.contingent, str(x.payload.get("sha256")), x)
-        )
+        by_day.setdefault(when, []).append(Signature(x.contingent, str(x.payload["sha256"]), x))
     return by_day
 
 
 def signatures(conn: Connection, day: date) -> list[Signature]:
     """Every signature of the day's report, in the order they were made."""
-    return all_signatures(conn).get(day.isoformat(), [])
+    return all_signatures(conn, day).get(day.isoformat(), [])
 
 
 def published(conn: Connection, mission: Mission, day: date) -> dict[str, Any] | None:
@@ -125,25 +127,26 @@ def report_state(engine: Engine, day: date) -> dict[str, Any]:
     who signed another, and whether a version is published."""
     require_schema(engine)
     content = report_content(engine, day)
-    sha = canonical_sha256(content)
     with engine.connect() as conn:
-        mission = load_mission(conn)
-        signed = signatures(conn, day)
-        public = published(conn, mission, day)
-    latest: dict[str, Signature] = {}
-    for s in signed:
-        latest[s.contingent] = s
+        return _state(conn, load_mission(conn), day, content)
+
+
+def _state(
+    conn: Connection, mission: Mission, day: date, content: dict[str, Any]
+) -> dict[str, Any]:
+    sha = canonical_sha256(content)
+    signed = signatures(conn, day)
+    public = _published(conn, mission, day, signed)
+    latest = {s.contingent: s.sha256 for s in signed}  # each contingent's last signature
     return {
         "date": day.isoformat(),
         "sha256": sha,
         "report": content,
-        "signed_by": [c for c in mission.contingents if c in latest and latest[c].sha256 == sha],
+        "signed_by": [c for c in mission.contingents if latest.get(c) == sha],
         "signed_other_version": [
-            c for c in mission.contingents if c in latest and latest[c].sha256 != sha
+            c for c in mission.contingents if c in latest and latest[c] != sha
         ],
-        "waiting_for": [
-            c for c in mission.contingents if c not in latest or latest[c].sha256 != sha
-        ],
+        "waiting_for": [c for c in mission.contingents if latest.get(c) != sha],
         "published": public is not None,
         "published_sha256": None if public is None else public["sha256"],
     }
@@ -153,25 +156,27 @@ def sign_report(
     engine: Engine, day: date, *, sha256: str, contingent: str, actor: str, keyring: KeyRing
 ) -> dict[str, Any]:
     """`contingent` signs the day's report whose sha256 its chief read: the current report, or
-    a version another contingent signed (a report computed on another node)."""
+    a version another contingent signed (a report computed on another node). Answers the
+    report's state after."""
     require_schema(engine)
-    content = report_content(engine, day)
-    current = canonical_sha256(content)
+    current = report_content(engine, day)
     with writing(engine) as conn:
         mission = load_mission(conn)
         if contingent not in mission.contingents:
             raise TrucelineError(f"{contingent!r} is not a contingent")
         if not repo.started(conn):
             raise TrucelineError("the logs are not started: a report cannot be signed")
-        if sha256 != current:
-            others = {s.sha256: s for s in signatures(conn, day)}
+        signed = signatures(conn, day)
+        content, current_sha = current, canonical_sha256(current)
+        if sha256 != current_sha:
+            others = {s.sha256: s for s in signed}
             if sha256 not in others:
                 raise TrucelineError(
                     f"the report of {day.isoformat()} changed since it was read "
-                    f"(it is now {current[:12]}…, not {sha256[:12]}…): read it again"
+                    f"(it is now {current_sha[:12]}…, not {sha256[:12]}…): read it again"
                 )
             content = others[sha256].entry.payload["report"]
-        mine = [s for s in signatures(conn, day) if s.contingent == contingent]
+        mine = [s for s in signed if s.contingent == contingent]
         if mine and mine[-1].sha256 == sha256:
             raise TrucelineError(f"{contingent} has already signed this report")
         key = keyring.load(contingent, pinned_key(conn, mission, contingent))
@@ -179,7 +184,7 @@ def sign_report(
             conn, keyring, mission, contingent, actor=actor, action=SIGNED,
             payload={"date": day.isoformat(), "sha256": sha256, "report": content}, key=key,
         )  # fmt: skip
-    return report_state(engine, day)
+        return _state(conn, mission, day, current)
 
 
 def published_days(conn: Connection, mission: Mission) -> list[dict[str, Any]]:

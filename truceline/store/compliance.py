@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from truceline.domain.findings import Finding
 from truceline.domain.incidents import Incident, ObservationFact
-from truceline.domain.selection import Box, narrowed, pick
+from truceline.domain.selection import Box, box_e7, narrowed, pick
 from truceline.domain.timeutil import iso, iso_many
 from truceline.domain.tracks import Tracks
 from truceline.store import tables as t
@@ -345,9 +345,7 @@ def list_incidents(
     bbox = narrowed(bbox, within)
     values: dict[str, Any] = {"offset": offset, "limit": 2**62 if limit is None else limit}
     if bbox is not None:
-        values.update(
-            zip(("west", "south", "east", "north"), (round(v * 1e7) for v in bbox), strict=True)
-        )
+        values.update(zip(("west", "south", "east", "north"), box_e7(bbox), strict=True))
     for name, value in (("since", since_us), ("until", until_us), ("kind", kind)):
         if value is not None:
             values[name] = value
@@ -358,11 +356,10 @@ def list_incidents(
     )
     if within is None and among is None:
         return incident_dicts(conn.execute(_incidents_query(False, *shape), values).all())
-    keys = conn.execute(
+    places = conn.execute(
         _incidents_query(True, *shape), {**values, "offset": 0, "limit": 2**62}
     ).all()
-    ids, lon, lat = ([row[k] for row in keys] for k in range(3))
-    chosen = pick(ids, lon, lat, within=within, among=among, offset=offset, limit=limit)
+    chosen = pick(places, within=within, among=among, offset=offset, limit=limit)
     if not chosen:
         return []
     i = t.incidents
@@ -523,14 +520,13 @@ def finding_ids_in_zone(conn: Connection, zone: str, geometry: Any) -> set[int]:
     named = set(conn.execute(select(f.c.id).where(f.c.zone == zone)).scalars())
     box = narrowed(None, geometry)
     assert box is not None
-    west, south, east, north = (round(v * 1e7) for v in box)
+    west, south, east, north = box_e7(box)
     rows = conn.execute(
         select(f.c.id, i.c.lon_e7, i.c.lat_e7)
         .join(i, f.c.incident_id == i.c.id)
         .where(i.c.lon_e7.between(west, east), i.c.lat_e7.between(south, north))
     ).all()
-    ids, lon, lat = ([row[k] for row in rows] for k in range(3))
-    placed = pick(ids, lon, lat, within=geometry, among=None, offset=0, limit=None)
+    placed = pick(rows, within=geometry, among=None, offset=0, limit=None)
     return named | set(placed)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from truceline.domain.selection import Box, narrowed, pick
+from truceline.domain.selection import Box, box_e7, narrowed, pick
 from truceline.domain.timeutil import iso
 from truceline.store import tables as t
 
@@ -28,7 +28,7 @@ def list_observations(
     bbox = narrowed(bbox, within)
     query = select(o).order_by(o.c.observed_from_us, o.c.id)
     if bbox is not None:
-        west, south, east, north = (round(v * 1e7) for v in bbox)
+        west, south, east, north = box_e7(bbox)
         query = query.where(o.c.lon_e7.between(west, east), o.c.lat_e7.between(south, north))
     if since_us is not None:  # observations that start in [since, until)
         query = query.where(o.c.observed_from_us >= since_us)
@@ -37,9 +37,8 @@ def list_observations(
     if kind is not None:
         query = query.where(o.c.kind == kind)
     if within is not None:
-        keys = conn.execute(query.with_only_columns(o.c.id, o.c.lon_e7, o.c.lat_e7)).all()
-        ids, lon, lat = ([row[k] for row in keys] for k in range(3))
-        chosen = pick(ids, lon, lat, within=within, among=None, offset=offset, limit=limit)
+        places = conn.execute(query.with_only_columns(o.c.id, o.c.lon_e7, o.c.lat_e7)).all()
+        chosen = pick(places, within=within, among=None, offset=offset, limit=limit)
         return list_observations_by_id(conn, chosen)
     query = query.offset(offset).limit(limit)
     return [observation_dict(row._mapping) for row in conn.execute(query)]
