@@ -24,3 +24,38 @@ def sha256_hex(data: bytes) -> str:
 
 def canonical_sha256(value: Any) -> str:
     return sha256_hex(canonical_json(value))
+
+
+IJSON_MAX = 2**53
+
+
+def ijson_problem(value: Any, where: str = "") -> str | None:
+    """Why `value` is not canonical data (I-JSON: strings, booleans, null, integers within
+    ±2⁵³, lists and objects of these; never floats), or None when it is."""
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    if isinstance(value, int):
+        return (
+            None
+            if -IJSON_MAX <= value <= IJSON_MAX
+            else f"{where or 'a value'}: {value} is beyond ±2^53"
+        )
+    if isinstance(value, float):
+        return (
+            f"{where or 'a value'}: {value!r} is a float (canonical values are strings or integers)"
+        )
+    if isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found = ijson_problem(item, f"{where}[{index}]")
+            if found:
+                return found
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"{where or 'an object'}: key {key!r} is not a string"
+            found = ijson_problem(item, f"{where}.{key}" if where else key)
+            if found:
+                return found
+        return None
+    return f"{where or 'a value'}: {type(value).__name__} is not JSON"

@@ -1,6 +1,12 @@
-"""Joint verification: each contingent files one assessment of a case; the verdict is derived,
-never set by hand. Assessments are blind: none is shown to another contingent until every
-contingent has filed, then all are revealed together."""
+"""Joint verification: a case has rounds, numbered from 1, one open at a time. In a round each
+contingent commits to one position (a filing binds: no second filing in a round); once every
+contingent has committed the round is sealed and each contingent reveals exactly the position
+it committed to; once all are revealed the round's verdict is derived, never set by hand.
+After a reveal any contingent may open the next round (reconsideration), blind again; until it
+completes, the previous verdict stands. The verdict is the latest complete round's.
+
+The case and round states are columns; a transition is a conditional update from the state
+this table allows (`UPDATE … WHERE state = ?`), so two writers can never both move one case."""
 
 from __future__ import annotations
 
@@ -13,6 +19,22 @@ from truceline.domain.canonical import canonical_sha256
 POSITIONS = ("confirmed", "not_confirmed", "inconclusive")
 UNDETERMINED = "undetermined"
 
+# Round states: committing (filings come in), sealed (every contingent has committed; the
+# reveals come in), revealed (every position is known; the round has a verdict).
+COMMITTING, SEALED, REVEALED = "committing", "sealed", "revealed"
+# Case states: open (its first round is not revealed), decided (its latest round is revealed),
+# reconsidering (a later round is open; the previous verdict stands meanwhile).
+OPEN, DECIDED, RECONSIDERING = "open", "decided", "reconsidering"
+
+ROUND_TRANSITIONS: dict[str, tuple[str, str]] = {
+    "seal": (COMMITTING, SEALED),
+    "reveal": (SEALED, REVEALED),
+}
+CASE_TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "decide": ((OPEN, RECONSIDERING), DECIDED),
+    "reconsider": ((DECIDED,), RECONSIDERING),
+}
+
 
 @dataclass(frozen=True)
 class Position:
@@ -22,9 +44,9 @@ class Position:
 
 
 def verdict(contingents: Sequence[str], current: Mapping[str, Position]) -> str:
-    """`pending` until every contingent has filed; then `confirmed` (all confirmed, the same
-    attribution), `rejected` (all not confirmed), `inconclusive` (all inconclusive), else
-    `disputed` (the positions differ; every one is kept and shown)."""
+    """`pending` until every contingent's position is known; then `confirmed` (all confirmed,
+    the same attribution), `rejected` (all not confirmed), `inconclusive` (all inconclusive),
+    else `disputed` (the positions differ; every one is kept and shown)."""
     if any(c not in current for c in contingents):
         return "pending"
     positions = [current[c] for c in contingents]
@@ -38,14 +60,32 @@ def verdict(contingents: Sequence[str], current: Mapping[str, Position]) -> str:
     return "disputed"
 
 
-def commitment(position: Position, salt: str) -> str:
-    """The hash a log entry carries for a filed assessment: it binds the contingent to its
-    position without showing it (the position and salt are revealed once all have filed)."""
+def commitment(position: Position, salt: str, *, case: str, round: int, contingent: str) -> str:
+    """The hash a log entry carries for a filing: it binds the contingent to its position in
+    this round of this case without showing it. The case, round and contingent are inside,
+    so a commitment copied from another contingent or another round opens to nothing."""
     return canonical_sha256(
-        {"verdict": position.verdict, "attribution": position.attribution,
-         "rationale": position.rationale, "salt": salt}
+        {"case": case, "round": round, "contingent": contingent, "verdict": position.verdict,
+         "attribution": position.attribution, "rationale": position.rationale, "salt": salt}
     )  # fmt: skip
 
 
 def new_salt() -> str:
     return secrets.token_hex(16)
+
+
+def round_state_after(committed: set[str], revealed: set[str], contingents: Sequence[str]) -> str:
+    """A round's state from who has committed and who has revealed."""
+    everyone = set(contingents)
+    if revealed >= everyone:
+        return REVEALED
+    if committed >= everyone:
+        return SEALED
+    return COMMITTING
+
+
+def status(state: str, verdict_now: str) -> str:
+    """How a case reads to people: its verdict, or "under reconsideration" beside it."""
+    if state == RECONSIDERING:
+        return f"{verdict_now} (under reconsideration)"
+    return verdict_now

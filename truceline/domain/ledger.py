@@ -7,12 +7,16 @@ seq 0), and `seen` the latest hash of every other log its author had seen. Nobod
 another contingent's log, so the joint record needs no consensus: it is a function of all logs.
 Two entries with the same contingent and seq and different hashes, both validly signed, prove
 equivocation.
+
+Every entry carries `v`, the log format: this is format 2 (the joint record: binding blind
+rounds, entries as the only source of truth). Entries of an older format are refused by name,
+never read with their old meaning.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,9 +24,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from truceline.domain import keys
-from truceline.domain.canonical import canonical_sha256
+from truceline.domain.canonical import canonical_sha256, ijson_problem
 
 GENESIS = "genesis"
+LOG_FORMAT = 2
+# The years an entry's time may fall in (as for observations): anything else is absurd.
+EARLIEST_US = 0
+LATEST_US = 4_102_444_800_000_000  # 2100-01-01T00:00:00Z
 
 
 @dataclass(frozen=True)
@@ -37,9 +45,11 @@ class Entry:
     payload: Mapping[str, Any]
     hash: str = ""
     sig: str = ""
+    v: int = LOG_FORMAT
 
     def body(self) -> dict[str, Any]:
         return {
+            "v": self.v,
             "contingent": self.contingent,
             "seq": self.seq,
             "prev": self.prev,
@@ -70,6 +80,9 @@ def make_entry(
     payload: Mapping[str, Any],
 ) -> Entry:
     """A new signed entry."""
+    problem = ijson_problem(dict(payload), "payload")
+    if problem:
+        raise ValueError(f"{action}: not canonical data: {problem}")
     draft = Entry(contingent, seq, prev, dict(seen), time, actor, action, dict(payload))
     digest = draft.computed_hash()
     return Entry(
@@ -86,7 +99,19 @@ def make_entry(
     )
 
 
+def old_format(v: Any) -> str:
+    return (
+        f"an entry of log format {v!r}; this truceline reads log format {LOG_FORMAT} only "
+        "(the joint record): older logs are not carried over, start a new database"
+    )
+
+
 def entry_from_dict(data: Mapping[str, Any]) -> Entry:
+    if data.get("v") != LOG_FORMAT:
+        raise ValueError(old_format(data.get("v", 1)))
+    for name in ("seq", "time"):
+        if not isinstance(data.get(name), int) or isinstance(data.get(name), bool):
+            raise ValueError(f"{name} is not an integer")
     return Entry(
         contingent=str(data["contingent"]),
         seq=int(data["seq"]),
@@ -134,11 +159,22 @@ def pinned_keys(file_keys: Mapping[str, str | None], entries: Iterable[Entry]) -
     return pinned
 
 
-def verify_chains(entries: Iterable[Entry], file_keys: Mapping[str, str | None]) -> ChainReport:
-    """Check every log: hashes, signatures under the pinned keys, the chain of `prev`, the
-    sequence from 0 without gaps, and equivocation. Faults name the entry (contingent, seq)."""
+def verify_chains(
+    entries: Iterable[Entry],
+    file_keys: Mapping[str, str | None],
+    *,
+    contingents: Collection[str] | None = None,
+    pinned: Mapping[str, str] | None = None,
+) -> ChainReport:
+    """Check every log: its contingent is one of the mission's; hashes, signatures under the
+    pinned keys (`pinned`, else the mission file's, else each genesis), a genesis stating its
+    own pinned key; the chain of `prev`, the sequence from 0 without gaps, times that never go
+    back and stay within the supported years, canonical payloads, equivocation; and every
+    `seen` reference resolving to an entry held. Faults name the entry (contingent, seq)."""
     entries = list(entries)
-    report = ChainReport(pinned=pinned_keys(file_keys, entries))
+    report = ChainReport(
+        pinned=dict(pinned) if pinned is not None else pinned_keys(file_keys, entries)
+    )
     public: dict[str, Ed25519PublicKey] = {}
     for contingent, text in report.pinned.items():
         try:
@@ -148,15 +184,23 @@ def verify_chains(entries: Iterable[Entry], file_keys: Mapping[str, str | None])
     by_contingent: dict[str, list[Entry]] = {}
     for entry in entries:
         by_contingent.setdefault(entry.contingent, []).append(entry)
+    held = {(e.contingent, e.hash) for e in entries}
     signed = _signatures_valid(entries, public)
     for contingent, log in sorted(by_contingent.items()):
+        if contingents is not None and contingent not in contingents:
+            report.faults.append(
+                Fault(contingent, None, "a log of a contingent that is not in the mission")
+            )
+            continue
         key = public.get(contingent)
         if key is None:
             report.faults.append(Fault(contingent, None, "no pinned public key for this log"))
             continue
         valid: dict[int, list[Entry]] = {}
         for entry in log:
-            if entry.computed_hash() != entry.hash:
+            if entry.v != LOG_FORMAT:
+                report.faults.append(Fault(contingent, entry.seq, old_format(entry.v)))
+            elif entry.computed_hash() != entry.hash:
                 report.faults.append(
                     Fault(
                         contingent,
@@ -170,6 +214,7 @@ def verify_chains(entries: Iterable[Entry], file_keys: Mapping[str, str | None])
                 )
             else:
                 valid.setdefault(entry.seq, []).append(entry)
+                report.faults += _entry_faults(entry, report.pinned, held)
         for seq, same in sorted(valid.items()):
             if len({e.hash for e in same}) > 1:
                 hashes = ", ".join(sorted({e.hash[:12] for e in same}))
@@ -197,11 +242,47 @@ def verify_chains(entries: Iterable[Entry], file_keys: Mapping[str, str | None])
                 report.faults.append(
                     Fault(contingent, entry.seq, "prev does not match the previous entry's hash")
                 )
+            elif previous is not None and entry.seq in valid and entry.time < previous.time:
+                report.faults.append(
+                    Fault(
+                        contingent,
+                        entry.seq,
+                        "its time is before the previous entry's (a log's clock never goes back)",
+                    )
+                )
             previous, expected = entry, entry.seq + 1
         if previous is not None:
             report.heads[contingent] = (previous.seq, previous.hash)
     report.faults.sort(key=lambda f: (f.contingent, -1 if f.seq is None else f.seq))
     return report
+
+
+def _entry_faults(
+    entry: Entry, pinned: Mapping[str, str], held: set[tuple[str, str]]
+) -> list[Fault]:
+    """What is wrong with one validly signed entry on its own."""
+    faults = []
+
+    def fault(problem: str) -> None:
+        faults.append(Fault(entry.contingent, entry.seq, problem))
+
+    if not EARLIEST_US <= entry.time < LATEST_US:
+        fault(f"its time {entry.time} µs is outside the supported years (1970–2099)")
+    problem = ijson_problem(dict(entry.payload), "payload")
+    if problem:
+        fault(f"not canonical data: {problem}")
+    if entry.action == GENESIS:
+        stated = entry.payload.get("public_keys", {})
+        own = stated.get(entry.contingent) if isinstance(stated, dict) else None
+        if own != pinned.get(entry.contingent):
+            fault(
+                f"its genesis states key {own}, but the pinned key is "
+                f"{pinned.get(entry.contingent)}"
+            )
+    for other, digest in entry.seen.items():
+        if (other, digest) not in held:
+            fault(f"it has seen {other}'s entry {str(digest)[:12]}…, which is not held here")
+    return faults
 
 
 def _signatures_valid(
@@ -227,3 +308,75 @@ def _signatures_valid(
         for k, part_results in enumerate(checked):
             results[k::workers] = part_results
     return {id(e): ok for e, ok in zip(entries, results, strict=True)}
+
+
+@dataclass
+class Admission:
+    """What of a bundle's entries may be stored: the entries not held yet, and every reason to
+    refuse the bundle (none when it may be stored whole)."""
+
+    fresh: list[Entry] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+
+def admit(
+    held: list[Entry],
+    incoming: Iterable[Entry],
+    *,
+    file_keys: Mapping[str, str | None],
+    contingents: Collection[str],
+    now_us: int,
+    skew_us: int,
+) -> Admission:
+    """Check another node's entries against the held ones; never trusts the sender. Refused:
+    a contingent not in the mission; an altered copy of a held entry (a conflict: forgery or
+    equivocation, both hashes named); a time after this node's clock plus `skew_us`; and
+    whatever `verify_chains` finds in the logs held and received together (a genesis whose
+    key differs from the pinned one, times going back, unresolved `seen`, bad signatures)."""
+    result = Admission()
+    at = {(e.contingent, e.seq): e for e in held}
+    taken: set[str] = set()
+    for entry in incoming:
+        where = (entry.contingent, entry.seq)
+        if entry.contingent not in contingents:
+            result.faults.append(
+                Fault(entry.contingent, entry.seq, "a contingent that is not in the mission")
+            )
+            continue
+        mine = at.get(where)
+        if mine is not None:
+            if mine.as_dict() != entry.as_dict():
+                result.faults.append(
+                    Fault(
+                        entry.contingent,
+                        entry.seq,
+                        f"conflict: held as {mine.hash[:16]}…, received with content hashing "
+                        f"to {entry.computed_hash()[:16]}… (stated {entry.hash[:16]}…): "
+                        "a forgery or an equivocation",
+                    )
+                )
+            continue
+        if entry.time > now_us + skew_us:
+            result.faults.append(
+                Fault(
+                    entry.contingent,
+                    entry.seq,
+                    f"its time is {(entry.time - now_us) // 1_000_000} s after this node's clock "
+                    f"(at most {skew_us // 1_000_000} s allowed)",
+                )
+            )
+            continue
+        if entry.hash in taken:
+            continue
+        taken.add(entry.hash)
+        result.fresh.append(entry)
+    if result.faults:
+        return result
+    pinned = pinned_keys(file_keys, [*held, *result.fresh])
+    chains = verify_chains(
+        [*held, *result.fresh], file_keys, contingents=contingents, pinned=pinned
+    )
+    result.faults = chains.faults
+    result.heads = chains.heads
+    return result
