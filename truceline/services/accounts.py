@@ -8,11 +8,13 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, false, insert, select, update
 
+from truceline.domain import actions
 from truceline.domain.passwords import check_password, hash_password
 from truceline.errors import TrucelineError
 from truceline.services.ledger import KeyRing, signer
+from truceline.services.projector import record
 from truceline.store import tables as t
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
@@ -69,28 +71,41 @@ def add_user(
         if conn.execute(select(t.users.c.id).where(t.users.c.name == name)).first() is not None:
             raise TrucelineError(f"user {name!r} exists already")
         sign = signer(conn, mission, keyring, contingent or acting)
-        result = conn.execute(
-            insert(t.users).values(
-                name=name,
-                role=role,
-                contingent=contingent,
-                party=party,
-                password_hash=hash_password(password),
-                created_at_us=time.time_ns() // 1000,
-            )
+        # The account is an entry of its contingent's log (or the acting one's); its password
+        # hash is this node's own, never logged.
+        by = sign.contingent if sign else (contingent or acting or next(iter(mission.contingents)))
+        payload = {"user": name, "role": role, "contingent": contingent, "party": party}
+        record(conn, mission, sign, actions.USER_ADDED, payload, acting=by)
+        u = t.users
+        conn.execute(
+            update(u).where(u.c.name == name).values(password_hash=hash_password(password))
         )
-        key = result.inserted_primary_key
-        assert key is not None
-        user = User(int(key[0]), name, role, contingent, party)
-        if sign is not None:
-            payload = {"user": name, "role": role, "contingent": contingent, "party": party}
-            sign.log(conn, mission, "user_added", payload)
-        return user
+        ident = conn.execute(select(u.c.id).where(u.c.name == name)).scalar_one()
+        return User(int(ident), name, role, contingent, party)
+
+
+def set_disabled(engine: Engine, name: str, *, disabled: bool, keyring: KeyRing | None) -> User:
+    """Disable an account (it can no longer log in, its tokens stop working) or enable it; an
+    entry of the log that holds the account."""
+    require_schema(engine)
+    with writing(engine) as conn:
+        mission = load_mission(conn)
+        row = conn.execute(select(t.users).where(t.users.c.name == name)).first()
+        if row is None:
+            raise TrucelineError(f"no user {name!r}")
+        sign = signer(conn, mission, keyring, row.logged_by)
+        record(
+            conn, mission, sign, actions.USER_CHANGED, {"user": name, "disabled": disabled},
+            acting=row.logged_by or next(iter(mission.contingents)),
+        )  # fmt: skip
+        if disabled:
+            conn.execute(delete(t.tokens).where(t.tokens.c.user_id == row.id))
+        return _user(row)
 
 
 def authenticate(conn: Connection, name: str, password: str) -> User | None:
     row = conn.execute(select(t.users).where(t.users.c.name == name)).first()
-    if row is None:
+    if row is None or row.password_hash is None or row.disabled or row.logged_by is None:
         check_password(password, "scrypt$16384$8$1$00$00")  # the same work for unknown names
         return None
     return _user(row) if check_password(password, row.password_hash) else None
@@ -116,7 +131,12 @@ def issue_token(conn: Connection, user: User) -> str:
 _BY_TOKEN = (
     select(t.users)
     .join(t.tokens, t.tokens.c.user_id == t.users.c.id)
-    .where(t.tokens.c.digest == bindparam("digest"), t.tokens.c.expires_at_us > bindparam("now"))
+    .where(
+        t.tokens.c.digest == bindparam("digest"),
+        t.tokens.c.expires_at_us > bindparam("now"),
+        t.users.c.disabled == false(),
+        t.users.c.logged_by.is_not(None),
+    )
 )
 
 

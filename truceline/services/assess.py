@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
 
+from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.findings import Facts, Finding
 from truceline.domain.incidents import Incident, build_incidents
 from truceline.domain.rules import evaluate
 from truceline.mission import Mission
-from truceline.services.ledger import KeyRing, signer
+from truceline.services.ledger import KeyRing, node_id, signer
 from truceline.store import compliance as repo
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
@@ -148,11 +149,11 @@ def assess(
         )
         if sign is not None:
             payload = {
-                "run": run_id, "window_from": f0, "window_to": f1,
+                "node": node_id(conn), "run": run_id, "window_from": f0, "window_to": f1,
                 "incidents": len(result.incidents), "findings": len(result.findings),
                 "changes": changes, "sha256": findings_digest(result.findings),
             }  # fmt: skip
-            sign.log(conn, mission, "assessment_run", payload)
+            sign.log(conn, mission, actions.ASSESSMENT_RUN, payload)
         report = AssessReport(
             run_id=run_id,
             window=(f0, f1),

@@ -1,29 +1,30 @@
 """Exchanging logs between nodes: a bundle is every entry a node holds; importing one is a
-union of entries. Nothing of a bundle is stored unless all of it verifies: the sender is never
-trusted. Cases, filings and revealed positions that other nodes logged are derived here from
-their entries; once every contingent has filed a case, the positions filed on this node are
-revealed in their contingents' logs."""
+union of entries. Nothing of a bundle is stored unless all of it is admitted (the sender is
+never trusted: see `domain.ledger.admit`) and every new entry takes effect; the entries are
+applied by the same projector as local changes, so there is no second writer."""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from truceline.domain.cases import Position, commitment
-from truceline.domain.ledger import Entry, entry_from_dict, verify_chains
+from truceline.domain.ledger import Entry, admit, entry_from_dict
 from truceline.errors import TrucelineError
 from truceline.services.ledger import KeyRing, local_signers
-from truceline.services.verification import record_filing, reveal_ready
+from truceline.services.projector import apply_entry, causal_order
+from truceline.services.verification import receive_complaints, reveal_ready
 from truceline.store import ledger as repo
 from truceline.store import tables as t
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
 
-FORMAT = "truceline/bundle@1"
+FORMAT = "truceline/bundle@2"
 
 
 def bundle_of(engine: Engine) -> dict[str, Any]:
@@ -77,11 +78,22 @@ def import_bundle(engine: Engine, path: Path, *, keyring: KeyRing | None) -> Imp
     return import_bundle_data(engine, _read(path), str(path), keyring=keyring)
 
 
+CLOCK_SKEW_S = int(os.environ.get("TRUCELINE_CLOCK_SKEW_S", "300"))
+
+
 def import_bundle_data(
-    engine: Engine, bundle: Any, name: str, *, keyring: KeyRing | None
+    engine: Engine,
+    bundle: Any,
+    name: str,
+    *,
+    keyring: KeyRing | None,
+    skew_s: int = CLOCK_SKEW_S,
 ) -> ImportResult:
     """Import a bundle (as read from a file or received over HTTP, named `name` in errors):
-    nothing of it is stored unless all of it verifies."""
+    nothing of it is stored unless all of it is admitted and every new entry takes effect.
+    Then this node's contingents react: they reveal their positions in rounds every
+    contingent has now committed to, and log their own receipt of complaints received
+    elsewhere."""
     entries = _entries_of(bundle, name)
     require_schema(engine)
     with writing(engine) as conn:
@@ -93,34 +105,36 @@ def import_bundle_data(
                 f"this node holds {mission.sha256[:12]}…; nothing imported"
             )
         held = repo.all_entries(conn)
-        known = {e.hash for e in held}
-        fresh = [e for e in entries if e.hash not in known]
         file_keys = {c.id: c.public_key for c in mission.contingents.values()}
-        report = verify_chains([*held, *fresh], file_keys)
-        if not report.ok:
-            reasons = "; ".join(str(f) for f in report.faults[:5])
-            raise TrucelineError(f"{name}: the bundle does not verify, nothing imported: {reasons}")
+        admitted = admit(
+            held, entries, file_keys=file_keys, contingents=list(mission.contingents),
+            now_us=time.time_ns() // 1000, skew_us=skew_s * 1_000_000,
+        )  # fmt: skip
+        if admitted.faults:
+            reasons = "; ".join(str(f) for f in admitted.faults[:5])
+            raise TrucelineError(f"{name}: the bundle is refused, nothing imported: {reasons}")
+        fresh = admitted.fresh
         for entry in sorted(fresh, key=lambda e: (e.contingent, e.seq)):
             repo.insert_entry(conn, entry)
-        for contingent, head in report.heads.items():
+        for contingent, head in admitted.heads.items():
             _set_head(conn, contingent, head)
-        touched = _apply(conn, sorted(fresh, key=lambda e: (e.time, e.contingent, e.seq)))
+        fresh_ids = {id(e) for e in fresh}
+        for entry in causal_order([*held, *fresh]):
+            if id(entry) in fresh_ids:
+                try:
+                    apply_entry(conn, mission, entry)
+                except TrucelineError as exc:
+                    raise TrucelineError(
+                        f"{name}: the bundle is refused, nothing imported: {exc}"
+                    ) from None
         signers = local_signers(conn, mission, keyring)
-        revealed = []
-        for case_id in sorted(touched):
-            before = conn.execute(
-                select(t.cases.c.revealed_at_us).where(t.cases.c.id == case_id)
-            ).scalar()
-            reveal_ready(conn, mission, case_id, signers)
-            if (
-                before is None
-                and conn.execute(
-                    select(t.cases.c.revealed_at_us).where(t.cases.c.id == case_id)
-                ).scalar()
-                is not None
-            ):
-                revealed.append(case_id)
-        return ImportResult(len(entries), len(fresh), revealed)
+        revealed = reveal_ready(conn, mission, signers)
+        receive_complaints(conn, mission, signers)
+        c = t.cases
+        ids = sorted(
+            {int(i) for i in conn.execute(select(c.c.id).where(c.c.key.in_(revealed))).scalars()}
+        )
+        return ImportResult(len(entries), len(fresh), ids)
 
 
 def _set_head(conn: Connection, contingent: str, head: tuple[int, str]) -> None:
@@ -132,74 +146,3 @@ def _set_head(conn: Connection, contingent: str, head: tuple[int, str]) -> None:
         conn.execute(
             update(h).where(h.c.contingent == contingent).values(seq=head[0], hash=head[1])
         )
-
-
-def _apply(conn: Connection, entries: list[Entry]) -> set[int]:
-    """Derive cases, filings and revealed positions from other nodes' entries; the local case
-    ids touched."""
-    c, a = t.cases, t.assessments
-    touched: set[int] = set()
-    for entry in entries:
-        p = entry.payload
-        if entry.action == "case_opened":
-            if conn.execute(select(c.c.id).where(c.c.key == entry.hash)).first() is None:
-                subject = p.get("subject") or {}
-                finding = None
-                if isinstance(subject.get("finding"), str):
-                    finding = conn.execute(
-                        select(t.findings.c.id).where(t.findings.c.key == subject["finding"])
-                    ).scalar()
-                    taken = conn.execute(select(c.c.id).where(c.c.finding_id == finding)).first()
-                    finding = None if taken else finding
-                result = conn.execute(
-                    insert(c).values(
-                        key=entry.hash,
-                        subject=json.dumps(subject),
-                        finding_id=finding,
-                        opened_at_us=entry.time,
-                        opened_by=entry.contingent,
-                    )
-                )
-                key = result.inserted_primary_key
-                assert key is not None
-                touched.add(int(key[0]))
-        elif entry.action == "assessment_filed":
-            case_id = conn.execute(select(c.c.id).where(c.c.key == p["case"])).scalar()
-            if case_id is None:
-                raise TrucelineError(
-                    f"{entry.contingent}#{entry.seq} files an assessment of an unknown case"
-                )
-            if (
-                conn.execute(select(a.c.id).where(a.c.commitment == p["commitment"])).first()
-                is None
-            ):
-                record_filing(
-                    conn, int(case_id), entry.contingent, p["commitment"], actor=entry.actor,
-                    at=entry.time, previous=p.get("supersedes"),
-                )  # fmt: skip
-            touched.add(int(case_id))
-        elif entry.action == "assessment_revealed":
-            position = Position(p["verdict"], p["attribution"], p["rationale"])
-            if commitment(position, p["salt"]) != p["commitment"]:
-                raise TrucelineError(
-                    f"{entry.contingent}#{entry.seq} reveals a position it did not commit to; "
-                    "nothing imported"
-                )
-            row = conn.execute(select(a).where(a.c.commitment == p["commitment"])).first()
-            if row is None:
-                raise TrucelineError(
-                    f"{entry.contingent}#{entry.seq} reveals an assessment never filed"
-                )
-            conn.execute(
-                update(a)
-                .where(a.c.id == row.id)
-                .values(
-                    verdict=position.verdict,
-                    attribution=position.attribution,
-                    rationale=position.rationale,
-                    salt=p["salt"],
-                    revealed=True,
-                )
-            )
-            touched.add(int(row.case_id))
-    return touched

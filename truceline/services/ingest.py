@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from truceline.domain import actions
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
@@ -332,7 +333,7 @@ def store_import(
                     "rows": report.accepted, "duplicates": report.duplicates,
                     "rejected": report.rejected, "sha256": batch_hash.hexdigest(),
                 }  # fmt: skip
-                sign.log(conn, mission, "import_batch", payload)
+                sign.log(conn, mission, actions.IMPORT_BATCH, payload)
             report.batch_id = batch_id if report.accepted else None
     finally:
         if rejects is not None:

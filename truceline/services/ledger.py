@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -13,14 +14,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, insert, select
 
-from truceline.domain import keys
+from truceline.domain import actions, keys
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import GENESIS, Entry, Fault, make_entry, pinned_keys, verify_chains
 from truceline.errors import TrucelineError
 from truceline.mission import Mission
-from truceline.store import imports
+from truceline.store import imports, projection
 from truceline.store import ledger as repo
 from truceline.store import tables as t
 
@@ -97,6 +98,8 @@ def append(
     for _ in range(5):
         current = repo.heads(conn)
         head = current.get(contingent)
+        # A log's clock never goes back, even when this machine's does.
+        now = max(time.time_ns() // 1000, repo.time_of(conn, contingent, head))
         seen = {c: h for c, (_, h) in current.items() if c != contingent}
         entry = make_entry(
             key,
@@ -104,7 +107,7 @@ def append(
             seq=0 if head is None else head[0] + 1,
             prev=None if head is None else head[1],
             seen=seen,
-            time=time.time_ns() // 1000,
+            time=now,
             actor=actor,
             action=action,
             payload=payload,
@@ -169,11 +172,17 @@ class Signer:
     keyring: KeyRing
 
     def log(
-        self, conn: Connection, mission: Mission, action: str, payload: dict[str, Any]
+        self,
+        conn: Connection,
+        mission: Mission,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        actor: str | None = None,
     ) -> Entry:
         return append(
-            conn, self.keyring, mission, self.contingent, actor=self.contingent, action=action,
-            payload=payload, key=self.key,
+            conn, self.keyring, mission, self.contingent, actor=actor or self.contingent,
+            action=action, payload=payload, key=self.key,
         )  # fmt: skip
 
 
@@ -215,6 +224,16 @@ class LedgerReport:
     def ok(self) -> bool:
         return self.started and not self.faults
 
+    def problems(self) -> list[dict[str, Any]]:
+        found = [
+            {"contingent": f.contingent, "seq": f.seq, "problem": f.problem} for f in self.faults
+        ]
+        if not self.started:
+            found.insert(
+                0, {"contingent": None, "seq": None, "problem": "the logs are not started"}
+            )
+        return found
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -228,31 +247,177 @@ class LedgerReport:
         }
 
 
-def verify_ledger(conn: Connection, mission: Mission) -> LedgerReport:
-    """Every chain, signature and pinned key; the mission files the logs name; and every
-    import batch's rows against the hash its log entry carries."""
+def verify_ledger(
+    conn: Connection,
+    mission: Mission,
+    *,
+    checkpoints: list[dict[str, tuple[int, str]]] | None = None,
+) -> LedgerReport:
+    """Every chain, signature and pinned key; `seen` references and the heads; the mission
+    files the logs name; the evidence (import batches' rows, attachments, the findings and
+    incidents of the engine, recomputed); every projection re-derived from the entries alone
+    and compared with the tables; and no log shorter than, or different from, a checkpoint."""
+    from truceline.services import projector
+
     entries = repo.all_entries(conn)
     if not entries:
         return LedgerReport(started=False)
     file_keys = {c.id: c.public_key for c in mission.contingents.values()}
-    chains = verify_chains(entries, file_keys)
+    chains = verify_chains(entries, file_keys, contingents=list(mission.contingents))
     report = LedgerReport(list(chains.faults), chains.heads, len(entries))
+    report.faults += _head_faults(conn, chains.heads)
     report.faults += _mission_faults(conn, entries)
     report.faults += _batch_faults(conn, entries)
-    report.faults += _assessment_faults(conn, entries)
-    report.faults += _report_faults(entries)
+    report.faults += _attachment_faults(conn)
+    report.faults += _run_faults(conn, entries)
+    report.faults += _sealed_faults(conn)
+    report.faults += _engine_faults(conn, mission)
+    derived, replay = projector.derive(conn, mission, entries)
+    report.faults += replay.faults
+    report.faults += projector.differences(projection.snapshot(conn), derived)
+    for checkpoint in checkpoints or []:
+        report.faults += checkpoint_faults(entries, checkpoint)
     report.faults.sort(key=lambda f: (f.contingent, -1 if f.seq is None else f.seq))
     return report
 
 
-def _report_faults(entries: list[Entry]) -> list[Fault]:
-    """A signed report must hash to the sha256 its entry names (readers check that)."""
+def checkpoint_faults(entries: list[Entry], checkpoint: dict[str, tuple[int, str]]) -> list[Fault]:
+    """A log shorter than a checkpoint someone holds was rolled back; another hash at its seq
+    is an equivocation."""
+    at = {(e.contingent, e.seq): e.hash for e in entries}
+    faults = []
+    for contingent, (seq, digest) in sorted(checkpoint.items()):
+        held = at.get((contingent, seq))
+        if held is None:
+            faults.append(
+                Fault(contingent, seq, "the checkpoint holds this entry; the log here is shorter "
+                      "(rolled back)")
+            )  # fmt: skip
+        elif held != digest:
+            faults.append(
+                Fault(contingent, seq, f"equivocation: the checkpoint has {digest[:12]}… here, "
+                      f"the log has {held[:12]}…")
+            )  # fmt: skip
+    return faults
+
+
+def _head_faults(conn: Connection, heads: dict[str, tuple[int, str]]) -> list[Fault]:
+    """`ledger_heads` must name the last entry of every log: entries deleted from the end of
+    a log (with the head left, or rewound) show here or in another log's `seen`."""
+    stored = repo.heads(conn)
+    faults = []
+    for contingent in sorted(set(stored) | set(heads)):
+        table, chain = stored.get(contingent), heads.get(contingent)
+        if table != chain:
+            faults.append(
+                Fault(contingent, None if table is None else table[0],
+                      f"ledger_heads says {table}, the last entry held is {chain}")
+            )  # fmt: skip
+    return faults
+
+
+def _attachment_faults(conn: Connection) -> list[Fault]:
+    a = t.attachments
+    faults = []
+    for digest, content in conn.execute(select(a.c.sha256, a.c.content)):
+        if hashlib.sha256(bytes(content)).hexdigest() != digest:
+            faults.append(Fault("attachments", None, f"attachment {digest[:12]}… was changed"))
+    return faults
+
+
+def _run_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
+    """Every assessment run of this node is logged."""
+    here = conn.execute(select(t.nodes.c.id)).scalar()
+    logged = {
+        int(e.payload["run"])
+        for e in entries
+        if e.action == actions.ASSESSMENT_RUN and e.payload.get("node", here) == here
+    }
+    r = t.assessment_runs
     return [
-        Fault(entry.contingent, entry.seq, "the signed report does not match its sha256")
-        for entry in entries
-        if entry.action == "report_signed"
-        and canonical_sha256(entry.payload.get("report")) != entry.payload.get("sha256")
+        Fault("assessment_runs", None, f"assessment run {run} is in no contingent's log")
+        for (run,) in conn.execute(select(r.c.id).order_by(r.c.id))
+        if int(run) not in logged
     ]
+
+
+def _sealed_faults(conn: Connection) -> list[Fault]:
+    """A position sealed here must still open its commitment."""
+    from truceline.domain.cases import Position, commitment
+
+    s, a = t.sealed_positions, t.assessments
+    rows = conn.execute(
+        select(s, a.c.case_key, a.c.round, a.c.contingent).join(
+            a, a.c.commitment == s.c.commitment, isouter=True
+        )
+    )
+    faults = []
+    for row in rows:
+        position = Position(row.verdict, row.attribution, row.rationale)
+        if (
+            row.case_key is None
+            or commitment(
+                position,
+                row.salt,
+                case=row.case_key,
+                round=int(row.round),
+                contingent=row.contingent,
+            )
+            != row.commitment
+        ):
+            faults.append(
+                Fault("sealed_positions", None,
+                      f"the sealed position {row.commitment[:12]}… no longer opens its commitment")
+            )  # fmt: skip
+    return faults
+
+
+def _engine_faults(conn: Connection, mission: Mission) -> list[Fault]:
+    """The active incidents and findings must be what the engine makes of the evidence now
+    held (it is a pure function of the mission, the observations, the positions and the
+    retractions): an edited finding or incident shows as a difference."""
+    from truceline.services.assess import assess_window
+    from truceline.store import compliance
+
+    last = compliance.last_run(conn)
+    if last is None:
+        return []
+    if compliance.new_data_window(conn, last.last_observation_id, last.last_position_id):
+        return []  # evidence not assessed yet: the findings are checked once `assess` has run
+    result = assess_window(conn, mission, None, None)
+    expected = {f.key: f for f in result.findings}
+    stored = compliance.active_findings_for_check(conn)
+    faults = []
+    for key in sorted(set(expected) | set(stored)):
+        if key not in stored:
+            faults.append(
+                Fault("findings", None, f"finding {key}: the evidence makes it, not stored")
+            )
+        elif key not in expected:
+            faults.append(
+                Fault("findings", None, f"finding {key}: stored, the evidence does not make it")
+            )
+        elif compliance.finding_facts(expected[key]) != stored[key]:
+            faults.append(
+                Fault(
+                    "findings", None, f"finding {key}: stored otherwise than the evidence makes it"
+                )
+            )
+    made = sorted(compliance.incident_facts(i) for i in result.incidents)
+    held = compliance.active_incidents_for_check(conn)
+    if made != held:
+        first = next(
+            (m for m, h in zip(made, held, strict=False) if m != h),
+            made[len(held) :][:1] or held[len(made) :][:1],
+        )
+        faults.append(
+            Fault(
+                "incidents",
+                None,
+                f"the stored incidents differ from what the evidence makes (first: {first})",
+            )
+        )
+    return faults
 
 
 def _mission_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
@@ -264,7 +429,7 @@ def _mission_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     logged: set[str] = set()
     for entry in entries:
         sha = entry.payload.get("mission_sha256")
-        if entry.action not in (GENESIS, "mission_changed") or not isinstance(sha, str):
+        if entry.action not in (GENESIS, actions.MISSION_CHANGED) or not isinstance(sha, str):
             continue
         logged.add(sha)
         document = stored.get(sha)
@@ -314,7 +479,7 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     logged: set[int] = set()
     here = conn.execute(select(t.nodes.c.id)).scalar()  # verifying writes nothing
     for entry in entries:
-        if entry.action != "import_batch" or entry.payload.get("node") != here:
+        if entry.action != actions.IMPORT_BATCH or entry.payload.get("node") != here:
             continue
         payload = entry.payload
         batch = int(payload["batch"])
@@ -336,40 +501,27 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     return faults
 
 
-def _assessment_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
-    """A revealed position must hash to the commitment filed before it; a stored position
-    must still match its commitment."""
-    from truceline.domain.cases import Position, commitment
-
-    a = t.assessments
-    faults = []
-    for entry in entries:
-        p = entry.payload
-        if entry.action == "assessment_revealed":
-            position = Position(p["verdict"], p["attribution"], p["rationale"])
-            if commitment(position, p["salt"]) != p["commitment"]:
-                faults.append(
-                    Fault(
-                        entry.contingent,
-                        entry.seq,
-                        "the revealed position is not the one committed to",
-                    )
-                )
-        if entry.action != "assessment_filed":
-            continue
-        row = conn.execute(select(a).where(a.c.commitment == p["commitment"])).first()
-        if row is None:
-            faults.append(
-                Fault(entry.contingent, entry.seq, "the assessment it commits to is not stored")
-            )
-        elif row.verdict is not None:
-            stored = Position(row.verdict, row.attribution, row.rationale)
-            if commitment(stored, row.salt) != p["commitment"]:
-                faults.append(
-                    Fault(
-                        entry.contingent,
-                        entry.seq,
-                        f"assessment {row.id} was changed after it was filed",
-                    )
-                )
-    return faults
+def read_checkpoint(path: Path) -> dict[str, tuple[int, str]]:
+    """The checkpoint `{contingent: (seq, hash)}` of a published report's JSON (its
+    `checkpoint`) or of a bundle (the last entry of each log it holds)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise TrucelineError(
+            f"{path}: not a checkpoint (a published report's JSON, or a bundle)"
+        ) from None
+    try:
+        if isinstance(data, dict) and isinstance(data.get("checkpoint"), dict):
+            return {str(c): (int(h["seq"]), str(h["hash"])) for c, h in data["checkpoint"].items()}
+        if isinstance(data, dict) and isinstance(data.get("entries"), list):
+            heads: dict[str, tuple[int, str]] = {}
+            for item in data["entries"]:
+                c, seq = str(item["contingent"]), int(item["seq"])
+                if c not in heads or seq > heads[c][0]:
+                    heads[c] = (seq, str(item["hash"]))
+            return heads
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TrucelineError(f"{path}: a malformed checkpoint ({exc})") from None
+    raise TrucelineError(f"{path}: holds no checkpoint (a published report's JSON, or a bundle)")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine
 
+from truceline.domain import actions
 from truceline.errors import MissionError, Problem, TrucelineError
 from truceline.mission import Mission, parse_mission
 from truceline.services.ledger import KeyRing, append, node_id, start_logs
@@ -86,6 +87,6 @@ def _log_mission_change(
                 mission,
                 contingent_id,
                 actor="init",
-                action="mission_changed",
+                action=actions.MISSION_CHANGED,
                 payload=payload,
             )

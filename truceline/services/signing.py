@@ -14,20 +14,23 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import Entry
 from truceline.domain.timeutil import iso
 from truceline.errors import TrucelineError
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, append, pinned_key
+from truceline.services.projector import apply_entry
 from truceline.services.report import daily_summary
-from truceline.services.verification import case_view
+from truceline.services.verification import case_view, cases_on_findings
 from truceline.store import ledger as repo
 from truceline.store import tables as t
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
 
-SIGNED = "report_signed"
+SIGNED = actions.REPORT_SIGNED
+SHOWN = ("round", "contingent", "verdict", "attribution", "rationale")  # of a revealed filing
 
 
 def report_content(engine: Engine, day: date) -> dict[str, Any]:
@@ -37,18 +40,15 @@ def report_content(engine: Engine, day: date) -> dict[str, Any]:
     ids = [f["id"] for clause in summary["findings"] for f in clause["findings"]]
     with engine.connect() as conn:
         mission = load_mission(conn)
-        c = t.cases
-        rows = conn.execute(
-            select(c.c.id).where(c.c.finding_id.in_(ids)).order_by(c.c.id)
-        ).scalars()
+        rows = cases_on_findings(conn, ids)
         cases = []
         for case_id in rows:
             view = case_view(conn, mission, int(case_id), viewer=None)
             cases.append({
                 "case": view["key"], "finding": view["finding"], "verdict": view["verdict"],
+                "state": view["state"],
                 "assessments": [
-                    {k: a[k] for k in ("contingent", "verdict", "attribution", "rationale")}
-                    for a in view["assessments"]
+                    {k: a[k] for k in SHOWN} for a in view["history"] if a["revealed"]
                 ],
             })  # fmt: skip
     return {"format": "truceline/report@1", "summary": summary, "cases": cases}
@@ -112,6 +112,7 @@ def _published(
     return {
         "date": day.isoformat(),
         "sha256": sha,
+        "checkpoint": checkpoint_of([s.entry for s in holders.values()]),
         "published": iso(max(s.entry.time for s in holders.values())),
         "report": first.payload["report"],
         "signatures": [
@@ -120,6 +121,22 @@ def _published(
             for c in mission.contingents
         ],
     }  # fmt: skip
+
+
+def checkpoint_of(signed: list[Entry]) -> dict[str, dict[str, Any]]:
+    """The heads of the logs the signers had seen, and their own signing entries: whoever
+    holds a published report can tell a log rolled back below it (`ledger verify
+    --checkpoint`). It sits beside the signed content, not inside it."""
+    best: dict[str, tuple[int, str]] = {}
+    for entry in signed:
+        seen = {
+            c: (int(h["seq"]), str(h["hash"])) for c, h in entry.payload.get("heads", {}).items()
+        }
+        seen[entry.contingent] = (entry.seq, entry.hash)
+        for contingent, head in seen.items():
+            if contingent not in best or head[0] > best[contingent][0]:
+                best[contingent] = head
+    return {c: {"seq": s, "hash": h} for c, (s, h) in sorted(best.items())}
 
 
 def report_state(engine: Engine, day: date) -> dict[str, Any]:
@@ -180,10 +197,19 @@ def sign_report(
         if mine and mine[-1].sha256 == sha256:
             raise TrucelineError(f"{contingent} has already signed this report")
         key = keyring.load(contingent, pinned_key(conn, mission, contingent))
-        append(
-            conn, keyring, mission, contingent, actor=actor, action=SIGNED,
-            payload={"date": day.isoformat(), "sha256": sha256, "report": content}, key=key,
-        )  # fmt: skip
+        heads = {c: {"seq": s, "hash": h} for c, (s, h) in repo.heads(conn).items()}
+        payload = {"date": day.isoformat(), "sha256": sha256, "report": content, "heads": heads}
+        entry = append(
+            conn,
+            keyring,
+            mission,
+            contingent,
+            actor=actor,
+            action=SIGNED,
+            payload=payload,
+            key=key,
+        )
+        apply_entry(conn, mission, entry)
         return _state(conn, mission, day, current)
 
 

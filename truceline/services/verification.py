@@ -1,24 +1,39 @@
-"""Complaints, cases and blind assessments: the joint verification of findings and
-complaints. Every change is an entry in the acting contingent's log."""
+"""Complaints, cases and blind rounds: the joint verification of findings and complaints.
+Every change is an entry in the acting contingent's log, applied by the one projector; what a
+viewer may see of a case (nobody sees another contingent's pending position) is decided here."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, and_, insert, select
 
-from truceline.domain.cases import POSITIONS, UNDETERMINED, Position, commitment, new_salt, verdict
+from truceline.domain import actions
+from truceline.domain.actions.complaint_received import NARRATIVE_MAX, Attachment, Complaint
+from truceline.domain.cases import (
+    COMMITTING,
+    DECIDED,
+    POSITIONS,
+    RECONSIDERING,
+    REVEALED,
+    SEALED,
+    UNDETERMINED,
+    Position,
+    commitment,
+    new_salt,
+)
 from truceline.domain.timeutil import iso
 from truceline.domain.vocabulary import KINDS, UNKNOWN_ACTOR
 from truceline.errors import TrucelineError
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, local_signers, signer
+from truceline.services.projector import record
 from truceline.store import tables as t
 from truceline.store.db import require_schema, writing
 from truceline.store.missions import load_mission
@@ -67,14 +82,49 @@ def _check_complaint(mission: Mission, c: ComplaintInput) -> None:
         problems.append("the time window ends before it starts")
     if not c.narrative.strip():
         problems.append("--narrative is empty")
+    if len(c.narrative) > NARRATIVE_MAX:
+        problems.append(f"--narrative is longer than {NARRATIVE_MAX} characters")
     if problems:
         raise TrucelineError("the complaint is not filed: " + "; ".join(problems))
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What a liaison is given: the complaint's number here, its sha256 (the same on every
+    node), when it was received and when a joint answer is due; who received it."""
+
+    id: int
+    sha256: str
+    received: str
+    due: str
+    received_by: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "sha256": self.sha256, "received": self.received, "due": self.due,
+            "received_by": self.received_by,
+        }  # fmt: skip
+
+
+def _receivers(
+    conn: Connection, mission: Mission, keyring: KeyRing | None, acting: str | None
+) -> list[Signer | None]:
+    """Who receives a complaint here: the contingent named, else every contingent whose key
+    this node holds (neutral: no contingent is preferred), else, before the logs start, none
+    signs."""
+    if acting is not None:
+        return [signer(conn, mission, keyring, acting)]
+    held = local_signers(conn, mission, keyring)
+    if held:
+        return list(held.values())
+    return [signer(conn, mission, keyring, None)]
+
+
 def file_complaint(
     engine: Engine, complaint: ComplaintInput, *, keyring: KeyRing | None, acting: str | None
-) -> int:
-    """Record a party's complaint, received by a contingent; its response clock starts now."""
+) -> Receipt:
+    """Record a party's complaint: received in the log of every contingent whose key is here
+    (or the one named), each entry naming the same complaint sha256; its clock starts now."""
     require_schema(engine)
     files = []
     for path in complaint.attachments:
@@ -86,8 +136,7 @@ def file_complaint(
     with writing(engine) as conn:
         mission = load_mission(conn)
         _check_complaint(mission, complaint)
-        sign = signer(conn, mission, keyring, acting)
-        received_by = sign.contingent if sign else (acting or next(iter(mission.contingents)))
+        receivers = _receivers(conn, mission, keyring, acting)
         stored = {row[0] for row in conn.execute(select(t.attachments.c.sha256))}
         for _, digest, content in files:
             if digest not in stored:
@@ -95,41 +144,62 @@ def file_complaint(
                     insert(t.attachments).values(sha256=digest, size=len(content), content=content)
                 )
                 stored.add(digest)
-        now = _now()
-        listing = [
-            {"name": name, "sha256": digest, "size": len(content)}
-            for name, digest, content in files
-        ]
-        result = conn.execute(
-            insert(t.complaints).values(
-                party=complaint.party,
-                received_at_us=now,
-                due_us=now + int(mission.response_hours * 3600 * US),
-                observed_from_us=complaint.observed_from_us,
-                observed_to_us=complaint.observed_to_us,
-                lat_e7=None if complaint.lat is None else round(complaint.lat * 1e7),
-                lon_e7=None if complaint.lon is None else round(complaint.lon * 1e7),
-                zone=complaint.zone,
-                kind=complaint.kind,
-                against=complaint.against,
-                narrative=complaint.narrative,
-                attachments=json.dumps(listing),
-                filed_by=complaint.filed_by,
-                received_by=received_by,
-            )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        complaint_id = int(key[0])
-        if sign is not None:
-            payload = {
-                "complaint": complaint_id, "party": complaint.party, "kind": complaint.kind,
-                "against": complaint.against,
-                "narrative_sha256": hashlib.sha256(complaint.narrative.encode()).hexdigest(),
-                "attachments": [a["sha256"] for a in listing],
-            }  # fmt: skip
-            sign.log(conn, mission, "complaint_received", payload)
-    return complaint_id
+        document = Complaint(
+            party=complaint.party, kind=complaint.kind, against=complaint.against,
+            observed_from=complaint.observed_from_us, observed_to=complaint.observed_to_us,
+            lat_e7=None if complaint.lat is None else round(complaint.lat * 1e7),
+            lon_e7=None if complaint.lon is None else round(complaint.lon * 1e7),
+            zone=complaint.zone, narrative=complaint.narrative,
+            attachments=[Attachment(name=n, sha256=d, size=len(c)) for n, d, c in files],
+            filed_by=complaint.filed_by, nonce=secrets.token_hex(8),
+        )  # fmt: skip
+        key = document.sha256()
+        payload = {"complaint": key, "document": document.model_dump(mode="json")}
+        first = next(iter(mission.contingents))
+        for sign in receivers:
+            record(
+                conn, mission, sign, actions.COMPLAINT_RECEIVED, payload,
+                acting=sign.contingent if sign else (acting or first), actor=complaint.filed_by,
+            )  # fmt: skip
+        return receipt(conn, key)
+
+
+def receipt(conn: Connection, key: str) -> Receipt:
+    c, r = t.complaints, t.complaint_receipts
+    row = conn.execute(select(c).where(c.c.key == key)).one()
+    by = conn.execute(
+        select(r.c.contingent).where(r.c.complaint_key == key).order_by(r.c.contingent)
+    ).scalars()
+    return Receipt(int(row.id), key, iso(row.received_at_us), iso(row.due_us), list(by))
+
+
+def receive_complaints(conn: Connection, mission: Mission, signers: dict[str, Signer]) -> int:
+    """Complaints another node received that this node's contingents have not: each logs its
+    own receipt (of the same document) when it syncs. The number of receipts logged."""
+    if not signers:
+        return 0
+    e, r = t.ledger_entries, t.complaint_receipts
+    had = {(k, c) for k, c in conn.execute(select(r.c.complaint_key, r.c.contingent))}
+    keys = {k for k, _ in had}
+    logged = 0
+    rows = conn.execute(
+        select(e.c.payload).where(e.c.action == actions.COMPLAINT_RECEIVED).order_by(e.c.id)
+    ).scalars()
+    seen: set[str] = set()
+    for text in list(rows):
+        payload = json.loads(text)
+        key = payload["complaint"]
+        if key in seen or key not in keys:
+            continue
+        seen.add(key)
+        for contingent, sign in signers.items():
+            if (key, contingent) not in had:
+                record(
+                    conn, mission, sign, actions.COMPLAINT_RECEIVED, payload,
+                    acting=contingent, actor="sync",
+                )  # fmt: skip
+                logged += 1
+    return logged
 
 
 def complaint_dict(row: Any, now_us: int, answered_at: int | None) -> dict[str, Any]:
@@ -140,8 +210,8 @@ def complaint_dict(row: Any, now_us: int, answered_at: int | None) -> dict[str, 
     else:
         status = "overdue" if now_us > row.due_us else "awaiting a joint verdict"
     return {
-        "id": row.id, "party": row.party, "kind": row.kind, "against": row.against,
-        "received": iso(row.received_at_us), "due": iso(row.due_us),
+        "id": row.id, "sha256": row.key, "party": row.party, "kind": row.kind,
+        "against": row.against, "received": iso(row.received_at_us), "due": iso(row.due_us),
         "observed_from": iso(row.observed_from_us), "observed_to": iso(row.observed_to_us),
         "lat": None if row.lat_e7 is None else row.lat_e7 / 1e7,
         "lon": None if row.lon_e7 is None else row.lon_e7 / 1e7,
@@ -150,24 +220,32 @@ def complaint_dict(row: Any, now_us: int, answered_at: int | None) -> dict[str, 
     }  # fmt: skip
 
 
+def _primary(subject_key: Any) -> Any:
+    c = t.cases
+    return and_(c.c.subject_key == subject_key, c.c.duplicate_of.is_(None))
+
+
 def list_complaints(
     conn: Connection, *, now_us: int | None = None, party: str | None = None, overdue: bool = False
 ) -> list[dict[str, Any]]:
     """Complaints with their response status: answered (by a joint verdict in time), answered
-    late, awaiting a joint verdict, or overdue."""
+    late, awaiting a joint verdict, or overdue; with their case and its verdict."""
     now_us = _now() if now_us is None else now_us
-    mission = load_mission(conn)
     query = select(t.complaints).order_by(t.complaints.c.id)
     if party is not None:
         query = query.where(t.complaints.c.party == party)
+    c, r = t.cases, t.rounds
     result = []
-    for row in conn.execute(query):
-        case = conn.execute(select(t.cases).where(t.cases.c.complaint_id == row.id)).first()
+    for row in conn.execute(query).all():
+        case = conn.execute(select(c).where(_primary(f"complaint:{row.key}"))).first()
         answered = None
-        if case is not None and case.revealed_at_us is not None:
-            decided = _verdict(conn, mission, int(case.id)) != "pending"
-            answered = int(case.revealed_at_us) if decided else None
-        item = complaint_dict(row, now_us, answered)
+        if case is not None and case.verdict != "pending":
+            answered = conn.execute(
+                select(r.c.revealed_at_us).where(r.c.case_key == case.key, r.c.number == 1)
+            ).scalar()
+        item = complaint_dict(row, now_us, None if answered is None else int(answered))
+        item["case"] = None if case is None else int(case.id)
+        item["verdict"] = None if case is None else case.verdict
         if not overdue or item["overdue"]:
             result.append(item)
     return result
@@ -180,15 +258,14 @@ def _subject(conn: Connection, finding: int | None, complaint: int | None) -> di
         if row is None:
             raise TrucelineError(f"no finding {finding}")
         return {"finding": row.key}
-    row = conn.execute(select(t.complaints).where(t.complaints.c.id == complaint)).first()
+    row = conn.execute(select(t.complaints.c.key).where(t.complaints.c.id == complaint)).first()
     if row is None:
         raise TrucelineError(f"no complaint {complaint}")
-    return {
-        "complaint": {
-            "party": row.party, "kind": row.kind, "received": iso(row.received_at_us),
-            "narrative_sha256": hashlib.sha256(row.narrative.encode()).hexdigest(),
-        }
-    }  # fmt: skip
+    return {"complaint": row.key}
+
+
+def _case_id(conn: Connection, key: str) -> int:
+    return int(conn.execute(select(t.cases.c.id).where(t.cases.c.key == key)).scalar_one())
 
 
 def open_case(
@@ -209,85 +286,48 @@ def open_case(
         subject = _subject(conn, finding, complaint)
         sign = signer(conn, mission, keyring, acting)
         opened_by = sign.contingent if sign else (acting or next(iter(mission.contingents)))
-        existing = conn.execute(
-            select(t.cases.c.id).where(
-                t.cases.c.finding_id == finding
-                if finding is not None
-                else t.cases.c.complaint_id == complaint
-            )
-        ).scalar()
         what = f"finding {finding}" if finding is not None else f"complaint {complaint}"
+        subject_key = next(f"{k}:{v}" for k, v in subject.items())
+        # Openings take turns on the subject's row lock (PostgreSQL); SQLite's writers do anyway.
+        locked = (
+            select(t.findings.c.id).where(t.findings.c.id == finding)
+            if finding is not None
+            else select(t.complaints.c.id).where(t.complaints.c.id == complaint)
+        )
+        conn.execute(locked.with_for_update())
+        existing = conn.execute(select(t.cases.c.id).where(_primary(subject_key))).scalar()
         if existing is not None:
             raise TrucelineError(f"case {existing} is open on {what} already")
-        key = None
-        if sign is not None:
-            key = sign.log(conn, mission, "case_opened", {"subject": subject}).hash
-        try:
-            result = conn.execute(
-                insert(t.cases).values(
-                    key=key,
-                    subject=json.dumps(subject),
-                    finding_id=finding,
-                    complaint_id=complaint,
-                    opened_at_us=_now(),
-                    opened_by=opened_by,
-                )
-            )
-        except IntegrityError:  # another opened it between the check and here
-            raise TrucelineError(f"a case is open on {what} already") from None
-        inserted = result.inserted_primary_key
-        assert inserted is not None
-        return case_view(conn, mission, int(inserted[0]), viewer=opened_by)
+        entry = record(
+            conn, mission, sign, actions.CASE_OPENED, {"subject": subject}, acting=opened_by
+        )
+        return case_view(conn, mission, _case_id(conn, entry.hash), viewer=opened_by)
 
 
-def _current(conn: Connection, case_id: int) -> dict[str, Any]:
-    """Each contingent's current (not superseded) filing of the case."""
-    a = t.assessments
-    rows = conn.execute(
-        select(a).where(a.c.case_id == case_id, a.c.superseded_by.is_(None)).order_by(a.c.id)
-    )
-    return {row.contingent: row for row in rows}
+def _case_row(conn: Connection, case_id: int, *, lock: bool = False) -> Any:
+    query = select(t.cases).where(t.cases.c.id == case_id)
+    case = conn.execute(query.with_for_update() if lock else query).first()
+    if case is None:
+        raise TrucelineError(f"no case {case_id}")
+    return case
 
 
-def _verdict(conn: Connection, mission: Mission, case_id: int) -> str:
-    """Derived from the positions once every contingent has filed and every current position
-    is known here (a position filed on another node arrives with its reveal)."""
-    current = {
-        c: Position(row.verdict, row.attribution, row.rationale)
-        for c, row in _current(conn, case_id).items()
-        if row.verdict is not None
-    }
-    return verdict(list(mission.contingents), current)
+def _check_position(mission: Mission, position: Position) -> None:
+    if position.verdict not in POSITIONS:
+        raise TrucelineError(f"--verdict {position.verdict!r} is not one of {', '.join(POSITIONS)}")
+    if position.attribution != UNDETERMINED and position.attribution not in mission.parties:
+        parties = ", ".join(mission.parties)
+        raise TrucelineError(
+            f"--attribution {position.attribution!r} is not a party ({parties}) or {UNDETERMINED}"
+        )
+    if not position.rationale.strip():
+        raise TrucelineError("--rationale is empty: say why")
+    if len(position.rationale) > NARRATIVE_MAX:
+        raise TrucelineError(f"--rationale is longer than {NARRATIVE_MAX} characters")
 
 
-def reveal_ready(
-    conn: Connection, mission: Mission, case_id: int, signers: dict[str, Signer]
-) -> None:
-    """Once every contingent has filed, reveal the positions filed here: each in its own
-    contingent's log (when the logs are started), all at once."""
-    current = _current(conn, case_id)
-    if not all(c in current for c in mission.contingents):
-        return
-    case = conn.execute(select(t.cases).where(t.cases.c.id == case_id)).one()
-    a = t.assessments
-    for contingent, row in current.items():
-        if row.revealed or row.verdict is None:
-            continue
-        sign = signers.get(contingent)
-        if sign is not None and case.key is not None:
-            payload = {
-                "case": case.key, "commitment": row.commitment, "verdict": row.verdict,
-                "attribution": row.attribution, "rationale": row.rationale, "salt": row.salt,
-            }  # fmt: skip
-            sign.log(conn, mission, "assessment_revealed", payload)
-        elif signers:
-            continue  # this contingent's key is on another node: it reveals there
-        conn.execute(update(a).where(a.c.id == row.id).values(revealed=True))
-    conn.execute(
-        update(t.cases)
-        .where(t.cases.c.id == case_id, t.cases.c.revealed_at_us.is_(None))
-        .values(revealed_at_us=_now())
-    )
+class Conflict(TrucelineError):
+    """A filing or a round that the case's state does not allow now (HTTP 409)."""
 
 
 def file_assessment(
@@ -298,10 +338,12 @@ def file_assessment(
     position: Position,
     actor: str,
     keyring: KeyRing | None,
+    round: int | None = None,
 ) -> dict[str, Any]:
-    """File (or supersede) `contingent`'s assessment of a case. Its log entry carries only a
-    commitment; the position is revealed (to the other contingents, and in the log) once
-    every contingent has filed, all together."""
+    """File `contingent`'s position in the open round of a case (or the round named, which
+    must be the open one). The log entry carries only a commitment, which binds: no second
+    filing in the round. Once every contingent has committed, the positions filed here are
+    revealed, each in its own contingent's log."""
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
@@ -309,129 +351,200 @@ def file_assessment(
             raise TrucelineError(
                 f"--as {contingent!r} is not a contingent ({', '.join(mission.contingents)})"
             )
-        if position.verdict not in POSITIONS:
-            raise TrucelineError(
-                f"--verdict {position.verdict!r} is not one of {', '.join(POSITIONS)}"
+        _check_position(mission, position)
+        case = _case_row(conn, case_id, lock=True)
+        if case.duplicate_of is not None:
+            raise Conflict(
+                f"case {case_id} is a duplicate of case {_case_id(conn, case.duplicate_of)}: "
+                "file there"
             )
-        if position.attribution != UNDETERMINED and position.attribution not in mission.parties:
-            parties = ", ".join(mission.parties)
-            raise TrucelineError(
-                f"--attribution {position.attribution!r} is not a party ({parties}) "
-                f"or {UNDETERMINED}"
+        number = int(case.round)
+        if round is not None and round != number:
+            raise Conflict(f"round {round} is not open: case {case_id}'s open round is {number}")
+        state = conn.execute(
+            select(t.rounds.c.state).where(
+                t.rounds.c.case_key == case.key, t.rounds.c.number == number
             )
-        if not position.rationale.strip():
-            raise TrucelineError("--rationale is empty: say why")
-        # Filings of one case take turns (the row lock), so the last one sees every other
-        # and reveals the case; SQLite's write transactions take turns anyway.
-        locked = select(t.cases).where(t.cases.c.id == case_id).with_for_update()
-        case = conn.execute(locked).first()
-        if case is None:
-            raise TrucelineError(f"no case {case_id}")
+        ).scalar_one()
+        if state != COMMITTING:
+            raise Conflict(
+                f"every contingent has filed in round {number} of case {case_id}: a filing binds; "
+                "open a new round to reconsider"
+            )
+        a = t.assessments
+        if conn.execute(
+            select(a.c.id).where(a.c.case_key == case.key, a.c.round == number,
+                                 a.c.contingent == contingent)
+        ).first() is not None:  # fmt: skip
+            raise Conflict(
+                f"{contingent} has filed in round {number} of case {case_id} already: a filing "
+                "binds its contingent for the round"
+            )
         sign = signer(conn, mission, keyring, contingent)
         salt = new_salt()
-        sealed = commitment(position, salt)
-        previous = _current(conn, case_id).get(contingent)
-        record_filing(
-            conn, case_id, contingent, sealed, actor=actor, at=_now(),
-            previous=None if previous is None else previous.commitment,
-            position=position, salt=salt,
+        sealed = commitment(position, salt, case=case.key, round=number, contingent=contingent)
+        conn.execute(
+            insert(t.sealed_positions).values(
+                commitment=sealed, verdict=position.verdict, attribution=position.attribution,
+                rationale=position.rationale, salt=salt,
+            )
         )  # fmt: skip
-        if sign is not None:
-            payload = {
-                "case": case.key, "commitment": sealed,
-                "supersedes": None if previous is None else previous.commitment,
-            }  # fmt: skip
-            sign.log(conn, mission, "assessment_filed", payload)
-        reveal_ready(conn, mission, case_id, local_signers(conn, mission, keyring))
+        payload = {"case": case.key, "round": number, "commitment": sealed}
+        record(
+            conn, mission, sign, actions.ASSESSMENT_FILED, payload, acting=contingent, actor=actor
+        )
+        reveal_ready(conn, mission, local_signers(conn, mission, keyring), unsigned=sign is None)
         return case_view(conn, mission, case_id, viewer=contingent)
 
 
-def record_filing(
-    conn: Connection,
+def reconsider(
+    engine: Engine,
     case_id: int,
-    contingent: str,
-    sealed: str,
     *,
+    contingent: str,
+    reason: str,
     actor: str,
-    at: int,
-    previous: str | None,
-    position: Position | None = None,
-    salt: str | None = None,
-) -> None:
-    """Store a filing (its position only when known here), superseding `previous`."""
-    a = t.assessments
-    result = conn.execute(
-        insert(a).values(
-            case_id=case_id,
-            contingent=contingent,
-            commitment=sealed,
-            filed_at_us=at,
-            actor=actor,
-            verdict=None if position is None else position.verdict,
-            attribution=None if position is None else position.attribution,
-            rationale=None if position is None else position.rationale,
-            salt=salt,
-        )
-    )
-    key = result.inserted_primary_key
-    assert key is not None
-    if previous is not None:
-        moved = conn.execute(
-            update(a)
-            .where(a.c.commitment == previous, a.c.superseded_by.is_(None))
-            .values(superseded_by=int(key[0]))
-        )
-        if moved.rowcount != 1:
-            raise TrucelineError(
-                f"{contingent}'s assessment of case {case_id} changed meanwhile; try again"
+    keyring: KeyRing | None,
+) -> dict[str, Any]:
+    """Open the next round of a decided case: every contingent files again, blind again; the
+    previous verdict stands until the new round completes."""
+    require_schema(engine)
+    if not reason.strip():
+        raise TrucelineError("--reason is empty: say why the case is reconsidered")
+    with writing(engine) as conn:
+        mission = load_mission(conn)
+        if contingent not in mission.contingents:
+            raise TrucelineError(f"--as {contingent!r} is not a contingent")
+        case = _case_row(conn, case_id, lock=True)
+        if case.state != DECIDED:
+            raise Conflict(
+                f"case {case_id} has no complete round to reconsider yet (its round "
+                f"{case.round} is open)"
             )
+        sign = signer(conn, mission, keyring, contingent)
+        payload = {"case": case.key, "round": int(case.round) + 1, "reason": reason.strip()}
+        record(conn, mission, sign, actions.ROUND_OPENED, payload, acting=contingent, actor=actor)
+        return case_view(conn, mission, case_id, viewer=contingent)
+
+
+def reveal_ready(
+    conn: Connection, mission: Mission, signers: dict[str, Signer], *, unsigned: bool = False
+) -> list[str]:
+    """Reveal every position sealed here whose round every contingent has committed to, each
+    in its own contingent's log (on a node holding that key). The case keys revealed in."""
+    s, a, r = t.sealed_positions, t.assessments, t.rounds
+    rows = conn.execute(
+        select(s, a.c.case_key, a.c.round, a.c.contingent)
+        .join(a, a.c.commitment == s.c.commitment)
+        .join(r, and_(r.c.case_key == a.c.case_key, r.c.number == a.c.round))
+        .where(r.c.state == SEALED)
+        .order_by(a.c.id)
+    ).all()
+    touched = []
+    for row in rows:
+        sign = signers.get(row.contingent)
+        if sign is None and not unsigned:
+            continue  # its key is on another node: it reveals there
+        payload = {
+            "case": row.case_key, "round": int(row.round), "commitment": row.commitment,
+            "verdict": row.verdict, "attribution": row.attribution, "rationale": row.rationale,
+            "salt": row.salt,
+        }  # fmt: skip
+        record(conn, mission, sign, actions.ASSESSMENT_REVEALED, payload, acting=row.contingent)
+        touched.append(row.case_key)
+    return touched
 
 
 def case_view(
     conn: Connection, mission: Mission, case_id: int, viewer: str | None
 ) -> dict[str, Any]:
-    """A case as `viewer` (a contingent, or None for anyone else) may see it: before every
-    contingent has filed, only who has filed and the viewer's own assessment."""
-    case = conn.execute(select(t.cases).where(t.cases.c.id == case_id)).first()
-    if case is None:
-        raise TrucelineError(f"no case {case_id}")
-    current = _current(conn, case_id)
-    revealed = case.revealed_at_us is not None
-    a = t.assessments
-    history = conn.execute(select(a).where(a.c.case_id == case_id).order_by(a.c.id)).all()
+    """A case as `viewer` (a contingent, or None for anyone else) may see it: every round with
+    who has filed; a position only once revealed, or the viewer's own."""
+    case = _case_row(conn, case_id)
+    a, r, s = t.assessments, t.rounds, t.sealed_positions
+    rounds = conn.execute(select(r).where(r.c.case_key == case.key).order_by(r.c.number)).all()
+    filings = conn.execute(
+        select(a, s.c.verdict.label("own_verdict"), s.c.attribution.label("own_attribution"),
+               s.c.rationale.label("own_rationale"))
+        .join(s, s.c.commitment == a.c.commitment, isouter=True)
+        .where(a.c.case_key == case.key)
+        .order_by(a.c.round, a.c.id)
+    ).all()  # fmt: skip
 
     def shown(row: Any) -> dict[str, Any]:
+        known = row.revealed_at_us is not None
+        own = viewer is not None and row.contingent == viewer and row.own_verdict is not None
         return {
-            "id": row.id, "contingent": row.contingent, "verdict": row.verdict,
-            "attribution": row.attribution, "rationale": row.rationale,
-            "filed": iso(row.filed_at_us), "superseded_by": row.superseded_by,
-            "known": row.verdict is not None,
+            "id": row.id, "round": int(row.round), "contingent": row.contingent,
+            "verdict": row.verdict if known else (row.own_verdict if own else None),
+            "attribution": row.attribution if known else (row.own_attribution if own else None),
+            "rationale": row.rationale if known else (row.own_rationale if own else None),
+            "filed": iso(row.filed_at_us), "known": known or own, "revealed": known,
         }  # fmt: skip
 
-    visible = [shown(r) for r in history if revealed or r.contingent == viewer]
-    waiting = [c for c in mission.contingents if c not in current]
-    if revealed:
-        unknown = [c for c, row in current.items() if row.verdict is None]
-        note = "every contingent has filed; all assessments are shown"
-        if unknown:
-            note += f" (awaiting the reveal of {', '.join(unknown)} from its node)"
-    else:
-        filed = ", ".join(c for c in mission.contingents if c in current) or "nobody"
+    def visible(row: Any) -> bool:
+        return row.revealed_at_us is not None or (viewer is not None and row.contingent == viewer)
+
+    listed = []
+    for rnd in rounds:
+        mine = [f for f in filings if int(f.round) == int(rnd.number)]
+        filed = [c for c in mission.contingents if any(f.contingent == c for f in mine)]
+        unrevealed = [f.contingent for f in mine if f.revealed_at_us is None]
+        listed.append({
+            "number": int(rnd.number), "state": rnd.state, "opened": iso(rnd.opened_at_us),
+            "opened_by": rnd.opened_by, "reason": rnd.reason, "verdict": rnd.verdict,
+            "filed": filed, "waiting_for": [c for c in mission.contingents if c not in filed],
+            "awaiting_reveal": unrevealed if rnd.state == SEALED else [],
+            "assessments": [shown(f) for f in mine if visible(f)],
+        })  # fmt: skip
+    latest = listed[-1]
+    if latest["state"] == COMMITTING:
+        filed_text = ", ".join(latest["filed"]) or "nobody"
         note = (
-            f"{filed} filed; assessments open when all have filed "
-            f"(waiting for {', '.join(waiting)})"
+            f"round {latest['number']}: {filed_text} filed; positions open when all have filed "
+            f"(waiting for {', '.join(latest['waiting_for'])})"
         )
+    elif latest["state"] == SEALED:
+        note = (
+            f"round {latest['number']}: every contingent has filed; awaiting the reveal of "
+            f"{', '.join(latest['awaiting_reveal'])} from its node"
+        )
+    else:
+        note = f"round {latest['number']}: every contingent has filed; all positions are shown"
+    if case.state == RECONSIDERING:
+        note = f"under reconsideration: the verdict of the previous round stands. {note}"
+    subject = json.loads(case.subject)
+    finding = complaint = None
+    if "finding" in subject:
+        finding = conn.execute(
+            select(t.findings.c.id).where(t.findings.c.key == subject["finding"])
+        ).scalar()
+    complaint_row = None
+    if "complaint" in subject:
+        complaint_row = conn.execute(
+            select(t.complaints).where(t.complaints.c.key == subject["complaint"])
+        ).first()
+        complaint = None if complaint_row is None else int(complaint_row.id)
+    duplicate_of = None if case.duplicate_of is None else _case_id(conn, case.duplicate_of)
+    decided = [x for x in listed if x["state"] == REVEALED]
     return {
-        "id": case.id, "key": case.key,
-        "subject": json.loads(case.subject) if case.subject else None,
-        "finding": case.finding_id, "complaint": case.complaint_id,
-        "opened": iso(case.opened_at_us), "opened_by": case.opened_by,
-        "verdict": _verdict(conn, mission, case_id),
-        "filed": [c for c in mission.contingents if c in current],
-        "waiting_for": waiting, "revealed": revealed,
-        "revealed_at": None if case.revealed_at_us is None else iso(case.revealed_at_us),
-        "assessments": [v for v in visible if v["superseded_by"] is None],
-        "history": visible, "note": note,
+        "id": case.id, "key": case.key, "subject": subject,
+        "finding": None if finding is None else int(finding), "complaint": complaint,
+        "complaint_detail": None if complaint_row is None
+        else complaint_dict(complaint_row, _now(), None),
+        "opened": iso(case.opened_at_us), "opened_by": case.opened_by, "state": case.state,
+        "verdict": case.verdict, "under_reconsideration": case.state == RECONSIDERING,
+        "duplicate_of": duplicate_of, "round": latest["number"], "rounds": listed,
+        "filed": latest["filed"], "waiting_for": latest["waiting_for"],
+        "revealed": bool(decided),
+        "can_file": viewer is not None and duplicate_of is None
+        and latest["state"] == COMMITTING and viewer not in latest["filed"],
+        "can_reconsider": viewer is not None and case.state == DECIDED and duplicate_of is None,
+        "assessments": decided[-1]["assessments"] if decided else [
+            x for x in latest["assessments"]
+        ],
+        "history": [shown(f) for f in filings if visible(f)],
+        "note": note,
     }  # fmt: skip
 
 
@@ -447,14 +560,14 @@ def verdicts(conn: Connection, mission: Mission) -> tuple[dict[int, str], dict[i
     positions only, so they read the same to everyone."""
     c, f = t.cases, t.findings
     rows = conn.execute(
-        select(c.c.id, c.c.finding_id, f.c.incident_id)
-        .join(f, c.c.finding_id == f.c.id)
+        select(c.c.verdict, f.c.id, f.c.incident_id)
+        .join(f, c.c.subject_key == "finding:" + f.c.key)
+        .where(c.c.duplicate_of.is_(None))
         .order_by(c.c.id)
     ).all()
     by_finding: dict[int, str] = {}
     by_incident: dict[int, str] = {}
-    for case_id, finding, incident in rows:
-        outcome = _verdict(conn, mission, int(case_id))
+    for outcome, finding, incident in rows:
         by_finding[int(finding)] = outcome
         if incident is not None:
             by_incident.setdefault(int(incident), outcome)
@@ -463,6 +576,15 @@ def verdicts(conn: Connection, mission: Mission) -> tuple[dict[int, str], dict[i
 
 def cases_of_findings(conn: Connection, findings: list[int]) -> dict[int, int]:
     """The case open on each of these findings (finding id → case id)."""
-    c = t.cases
-    rows = conn.execute(select(c.c.finding_id, c.c.id).where(c.c.finding_id.in_(findings)))
+    c, f = t.cases, t.findings
+    rows = conn.execute(
+        select(f.c.id, c.c.id)
+        .join(f, c.c.subject_key == "finding:" + f.c.key)
+        .where(f.c.id.in_(findings), c.c.duplicate_of.is_(None))
+    )
     return {int(finding): int(case) for finding, case in rows}
+
+
+def cases_on_findings(conn: Connection, findings: list[int]) -> list[int]:
+    """The case ids on these findings, in order."""
+    return sorted(cases_of_findings(conn, findings).values())

@@ -47,7 +47,10 @@ def load_observation_facts(
         o.c.id, o.c.observed_from_us, o.c.observed_to_us, o.c.lat_e7, o.c.lon_e7,
         o.c.uncertainty_m, o.c.kind, o.c.subtype, o.c.count, o.c.actor, o.c.source_kind,
         o.c.source, o.c.reporter,
-    ).where(_overlapping(o.c.observed_from_us, o.c.observed_to_us, f0, f1))  # fmt: skip
+    ).where(
+        _overlapping(o.c.observed_from_us, o.c.observed_to_us, f0, f1),
+        ~o.c.uid.in_(select(t.retractions.c.observation_uid)),  # a retraction stops it counting
+    )  # fmt: skip
     return [
         ObservationFact(
             r[0],
@@ -533,3 +536,43 @@ def finding_ids_in_zone(conn: Connection, zone: str, geometry: Any) -> set[int]:
 def get_finding(conn: Connection, finding_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(t.findings).where(t.findings.c.id == finding_id)).first()
     return None if row is None else finding_dict(row)
+
+
+# What `ledger verify` compares: the engine's findings and incidents as made from the evidence
+# now, and the active rows stored (incidents named by their anchor, not by local ids).
+def finding_facts(finding: Finding) -> tuple[Any, ...]:
+    anchors = {} if finding.incident is None else {finding.incident: finding.incident}
+    row = _finding_row(finding, anchors)
+    return tuple(row[c] for c in _FINDING_FACTS)
+
+
+_FINDING_FACTS = (
+    "clause_id", "clause_version", "rule", "zone", "subject", "start_us", "end_us",
+    "incident_id", "unit", "observation_id", "evidence",
+)  # fmt: skip
+_INCIDENT_FACTS = (
+    "anchor", "family", "kind", "kinds", "subtypes", "start_us", "end_us", "lat_e7", "lon_e7",
+    "count", "actor", "observations", "sources",
+)  # fmt: skip
+
+
+def active_findings_for_check(conn: Connection) -> dict[str, tuple[Any, ...]]:
+    f, i = t.findings, t.incidents
+    columns = [f.c[c] if c != "incident_id" else i.c.anchor for c in _FINDING_FACTS]
+    rows = conn.execute(
+        select(f.c.key, *columns)
+        .join(i, i.c.id == f.c.incident_id, isouter=True)
+        .where(f.c.status == "active")
+    )
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def incident_facts(incident: Incident) -> tuple[Any, ...]:
+    row = _incident_row(incident)
+    return tuple(row[c] for c in _INCIDENT_FACTS)
+
+
+def active_incidents_for_check(conn: Connection) -> list[tuple[Any, ...]]:
+    i = t.incidents
+    rows = conn.execute(select(*[i.c[c] for c in _INCIDENT_FACTS]).where(i.c.status == "active"))
+    return sorted(tuple(row) for row in rows)

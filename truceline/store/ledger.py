@@ -37,6 +37,7 @@ def entries_of(rows: Any) -> list[Entry]:
             payload=json.loads(row.payload),
             hash=row.hash,
             sig=row.sig,
+            v=int(row.v),
         )
         for row in rows
     ]
@@ -65,6 +66,7 @@ def insert_entry(conn: Connection, entry: Entry) -> None:
             payload=json.dumps(dict(entry.payload), sort_keys=True, ensure_ascii=False),
             hash=entry.hash,
             sig=entry.sig,
+            v=entry.v,
         )
     )
 
@@ -87,3 +89,14 @@ def advance_head(
         .values(seq=new[0], hash=new[1])
     )
     return result.rowcount == 1
+
+
+def time_of(conn: Connection, contingent: str, head: tuple[int, str] | None) -> int:
+    """The time of a log's head entry (0 for a log not started)."""
+    if head is None:
+        return 0
+    e = t.ledger_entries
+    found = conn.execute(
+        select(e.c.time_us).where(e.c.contingent == contingent, e.c.hash == head[1])
+    ).scalar()
+    return 0 if found is None else int(found)

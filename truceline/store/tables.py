@@ -241,6 +241,7 @@ ledger_entries = Table(
     Column("payload", Text, nullable=False),  # JSON
     Column("hash", String(64), nullable=False),
     Column("sig", Text, nullable=False),
+    Column("v", Integer, nullable=False, server_default="1"),  # the log format
     # Not unique on (contingent, seq): two signed entries with one seq are kept as the proof
     # of equivocation. Appending goes through ledger_heads, so this node never forks a log.
     UniqueConstraint("contingent", "seq", "hash"),
@@ -266,9 +267,10 @@ attachments = Table(
 complaints = Table(
     "complaints",
     metadata,
-    Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("party", String(64), ForeignKey("parties.id"), nullable=False),  # who complains
-    Column("received_at_us", BigInteger, nullable=False),
+    Column("id", RowId, primary_key=True, autoincrement=True),  # this node's number for it
+    Column("key", String(64), nullable=False, unique=True),  # sha256 of the complaint: global
+    Column("party", String(64), nullable=False),  # who complains
+    Column("received_at_us", BigInteger, nullable=False),  # its first receipt
     Column("due_us", BigInteger, nullable=False),  # a joint verdict is due by then
     Column("observed_from_us", BigInteger, nullable=False),
     Column("observed_to_us", BigInteger, nullable=False),
@@ -280,7 +282,16 @@ complaints = Table(
     Column("narrative", Text, nullable=False),
     Column("attachments", Text, nullable=False),  # JSON: [{name, sha256, size}]
     Column("filed_by", Text, nullable=False),
-    Column("received_by", String(64), ForeignKey("contingents.id"), nullable=False),
+    Column("received_by", String(64), nullable=False),  # the contingent of the first receipt
+)
+
+complaint_receipts = Table(
+    "complaint_receipts",
+    metadata,
+    Column("complaint_key", String(64), nullable=False),
+    Column("contingent", String(64), nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("complaint_key", "contingent"),
 )
 
 nodes = Table(
@@ -289,38 +300,76 @@ nodes = Table(
     Column("id", String(32), primary_key=True),  # this database's own id (one row)
 )
 
+# Projections of the entries (cases, rounds, assessments, complaints and their receipts,
+# retractions, users' roles and state): `ledger rebuild` re-derives them, `ledger verify`
+# re-derives and compares. They refer to each other by global keys, never by local ids.
 cases = Table(
     "cases",
     metadata,
-    Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("key", String(64), unique=True),  # the hash of the entry that opened it: global
-    Column("subject", Text),  # JSON: what the case is about, as every node can name it
-    Column("finding_id", RowId, ForeignKey("findings.id")),
-    Column("complaint_id", RowId, ForeignKey("complaints.id")),
+    Column("id", RowId, primary_key=True, autoincrement=True),  # this node's number for it
+    Column("key", String(64), nullable=False, unique=True),  # the hash of its opening entry
+    Column("subject_key", Text, nullable=False, index=True),  # finding:<key> | complaint:<sha>
+    Column("subject", Text, nullable=False),  # JSON: {"finding": key} | {"complaint": sha256}
     Column("opened_at_us", BigInteger, nullable=False),
-    Column("opened_by", String(64), ForeignKey("contingents.id"), nullable=False),
-    Column("revealed_at_us", BigInteger),  # set once, when every contingent has filed
-    UniqueConstraint("finding_id"),  # one case per finding, one per complaint
-    UniqueConstraint("complaint_id"),
+    Column("opened_by", String(64), nullable=False),
+    Column("state", String(16), nullable=False),  # open | decided | reconsidering
+    Column("duplicate_of", String(64)),  # the key of the case that speaks for its subject
+    Column("round", Integer, nullable=False),  # its latest round
+    Column("verdict", String(16), nullable=False),  # the latest complete round's, or pending
+)
+
+rounds = Table(
+    "rounds",
+    metadata,
+    Column("case_key", String(64), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # committing | sealed | revealed
+    Column("opened_at_us", BigInteger, nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("reason", Text),  # why it was reconsidered (rounds after the first)
+    Column("verdict", String(16)),  # once revealed
+    Column("revealed_at_us", BigInteger),
+    PrimaryKeyConstraint("case_key", "number"),
 )
 
 assessments = Table(
     "assessments",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("case_id", RowId, ForeignKey("cases.id"), nullable=False, index=True),
-    Column("contingent", String(64), ForeignKey("contingents.id"), nullable=False),
-    # The position: known at once for a filing made here; for one made on another node, only
-    # once its contingent reveals it (after every contingent has filed).
+    Column("case_key", String(64), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("contingent", String(64), nullable=False),
+    Column("commitment", String(64), nullable=False, unique=True),  # what the log carries
+    Column("filed_at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    # The position, once its contingent has revealed it (after every contingent has filed).
     Column("verdict", String(16)),
     Column("attribution", String(64)),
     Column("rationale", Text),
-    Column("salt", String(64)),
-    Column("commitment", String(64), nullable=False, unique=True),  # what the log carries
-    Column("revealed", Boolean, nullable=False, server_default=false()),  # its reveal is logged
-    Column("filed_at_us", BigInteger, nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("superseded_by", RowId),  # the contingent's later assessment of the case
+    Column("salt", String(128)),
+    Column("revealed_at_us", BigInteger),
+    UniqueConstraint("case_key", "round", "contingent"),  # a filing binds for its round
+)
+
+# Local to this node, never a projection: the positions this node's contingents filed and have
+# not revealed yet (a node holding one key holds only its own).
+sealed_positions = Table(
+    "sealed_positions",
+    metadata,
+    Column("commitment", String(64), primary_key=True),
+    Column("verdict", String(16), nullable=False),
+    Column("attribution", String(64), nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("salt", String(128), nullable=False),
+)
+
+retractions = Table(
+    "retractions",
+    metadata,
+    Column("observation_uid", Text, primary_key=True),
+    Column("contingent", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
 )
 
 users = Table(
@@ -329,10 +378,13 @@ users = Table(
     Column("id", RowId, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("role", String(16), nullable=False),  # officer | chief | liaison | admin
-    Column("contingent", String(64), ForeignKey("contingents.id")),
-    Column("party", String(64), ForeignKey("parties.id")),
-    Column("password_hash", Text, nullable=False),  # scrypt, with its parameters and salt
+    Column("contingent", String(64)),
+    Column("party", String(64)),
+    # Local to this node: scrypt, with its parameters and salt (none: no login on this node).
+    Column("password_hash", Text),
     Column("created_at_us", BigInteger, nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("logged_by", String(64)),  # the contingent whose log holds the account
 )
 
 tokens = Table(
@@ -364,8 +416,12 @@ ORDERED = [
     nodes,
     attachments,
     complaints,
+    complaint_receipts,
     cases,
+    rounds,
     assessments,
+    sealed_positions,
+    retractions,
     users,
     tokens,
 ]

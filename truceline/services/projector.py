@@ -1,0 +1,182 @@
+"""The one projector: every joint state is derived from the entries by applying each entry's
+action (`domain/actions/`) to the tables. A local use case appends its entry and applies it
+(`record`); an imported entry is applied the same way; `rebuild` re-applies every entry from
+scratch; `derive` does so into a scratch database, for `ledger verify` to compare."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, delete, select
+
+from truceline.domain import actions
+from truceline.domain.actions.base import Refused
+from truceline.domain.ledger import Entry, Fault
+from truceline.errors import TrucelineError
+from truceline.mission import Mission
+from truceline.services.ledger import Signer
+from truceline.store import ledger as repo
+from truceline.store import projection
+from truceline.store import tables as t
+
+US = 1_000_000
+
+
+def state_of(conn: Connection, mission: Mission, **extra: Any) -> projection.SqlState:
+    return projection.SqlState(
+        conn,
+        contingents=list(mission.contingents),
+        parties=set(mission.parties),
+        response_us=int(mission.response_hours * 3600 * US),
+        **extra,
+    )
+
+
+def apply_entry(conn: Connection, mission: Mission, entry: Entry) -> None:
+    """Apply one entry to the tables; refused (naming why) when it cannot take effect."""
+    try:
+        actions.apply(state_of(conn, mission), entry)
+    except Refused as exc:
+        raise TrucelineError(str(exc)) from None
+
+
+def record(
+    conn: Connection,
+    mission: Mission,
+    sign: Signer | None,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    acting: str,
+    actor: str | None = None,
+) -> Entry:
+    """A local change: appended to the acting contingent's log (once the logs are started),
+    then applied by the projector like any entry. Before the logs start, the same entry is
+    applied unsigned and not kept."""
+    if sign is not None:
+        entry = sign.log(conn, mission, action, payload, actor=actor)
+    else:
+        body = Entry(acting, 0, None, {}, time.time_ns() // 1000, actor or acting, action, payload)
+        entry = Entry(**{**body.__dict__, "hash": body.computed_hash()})
+    apply_entry(conn, mission, entry)
+    return entry
+
+
+def causal_order(entries: Iterable[Entry]) -> list[Entry]:
+    """The entries in an order every node computes alike: each after its log's previous entry
+    and after every entry it had seen; among those ready, by (time, contingent, seq)."""
+    entries = list(entries)
+    by_hash = {(e.contingent, e.hash): e for e in entries}
+    waiting: dict[int, int] = {}
+    dependants: dict[int, list[Entry]] = {}
+    by_seq = {(e.contingent, e.seq): e for e in entries}
+    ready: list[tuple[int, str, int, int]] = []
+    index = {id(e): e for e in entries}
+    for entry in entries:
+        needs = []
+        before = by_seq.get((entry.contingent, entry.seq - 1)) if entry.seq > 0 else None
+        if before is not None:
+            needs.append(before)
+        needs += [by_hash[(c, h)] for c, h in entry.seen.items() if (c, h) in by_hash]
+        waiting[id(entry)] = len(needs)
+        for need in needs:
+            dependants.setdefault(id(need), []).append(entry)
+        if not needs:
+            heapq.heappush(ready, (entry.time, entry.contingent, entry.seq, id(entry)))
+    ordered = []
+    while ready:
+        *_, ident = heapq.heappop(ready)
+        entry = index[ident]
+        ordered.append(entry)
+        for after in dependants.get(ident, []):
+            waiting[id(after)] -= 1
+            if waiting[id(after)] == 0:
+                heapq.heappush(ready, (after.time, after.contingent, after.seq, id(after)))
+    if len(ordered) != len(entries):  # a cycle of `seen` (only a forged log can make one)
+        placed = {id(e) for e in ordered}
+        ordered += sorted(
+            (e for e in entries if id(e) not in placed), key=lambda e: (e.contingent, e.seq)
+        )
+    return ordered
+
+
+@dataclass
+class Replay:
+    applied: int = 0
+    faults: list[Fault] = field(default_factory=list)
+
+
+def _replay(state: projection.SqlState, entries: list[Entry]) -> Replay:
+    result = Replay()
+    for entry in causal_order(entries):
+        try:
+            actions.apply(state, entry)
+            result.applied += 1
+        except Refused as exc:
+            result.faults.append(Fault(entry.contingent, entry.seq, f"cannot take effect: {exc}"))
+    return result
+
+
+def rebuild(conn: Connection, mission: Mission) -> Replay:
+    """Re-derive every projection from the entries alone (in the caller's transaction).
+    Accounts keep their local password hashes; an account that no entry made is removed."""
+    entries = repo.all_entries(conn)
+    if not entries:
+        raise TrucelineError("the logs are not started: there is nothing to rebuild from")
+    projection.clear(conn)
+    state = state_of(conn, mission)
+    state.rebuilding = True
+    result = _replay(state, entries)
+    u = t.users
+    stale = [
+        int(i) for i, name in conn.execute(select(u.c.id, u.c.name)) if name not in state.users_seen
+    ]
+    if stale:
+        conn.execute(delete(t.tokens).where(t.tokens.c.user_id.in_(stale)))
+        conn.execute(delete(u).where(u.c.id.in_(stale)))
+    return result
+
+
+SCRATCH_TABLES = [t.metadata.tables[name] for name in projection.PROJECTIONS] + [t.sealed_positions]
+
+
+def derive(
+    conn: Connection, mission: Mission, entries: list[Entry]
+) -> tuple[dict[str, Any], Replay]:
+    """The projections as the entries alone make them, computed in a scratch database (the
+    one verified is only read), with whatever could not take effect."""
+    scratch = create_engine("sqlite://")
+    try:
+        t.metadata.create_all(scratch, tables=SCRATCH_TABLES)
+        with scratch.begin() as target:
+            replay = _replay(state_of(target, mission, evidence=conn), entries)
+            return projection.snapshot(target), replay
+    finally:
+        scratch.dispose()
+
+
+def differences(actual: dict[str, Any], derived: dict[str, Any]) -> list[Fault]:
+    """Where the tables differ from what the entries make: table, row, and how."""
+    faults = []
+    for name, rows in derived.items():
+        held = actual[name]
+        columns = projection.PROJECTIONS[name][0]
+        for key in sorted(set(held) | set(rows), key=repr):
+            mine, theirs = held.get(key), rows.get(key)
+            row = f"{name} {'/'.join(str(k) for k in key)}"
+            if mine is None:
+                faults.append(Fault(name, None, f"{row}: made by the entries, missing here"))
+            elif theirs is None:
+                faults.append(Fault(name, None, f"{row}: in the table, made by no entry"))
+            elif mine != theirs:
+                changed = [
+                    f"{c} is {a!r}, the entries make {b!r}"
+                    for c, a, b in zip(columns, mine, theirs, strict=True)
+                    if a != b
+                ]
+                faults.append(Fault(name, None, f"{row}: {'; '.join(changed)}"))
+    return faults
