@@ -176,18 +176,34 @@ def keys_generate(
 
 
 @ledger_app.command("verify")
-def ledger_verify(as_json: Json = False, db: Db = None) -> None:
-    """Check every log: chains, signatures, pinned keys, mission files and import batches."""
-    from truceline.services.ledger import verify_ledger
+def ledger_verify(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A published report (JSON, HTML or PDF) or a bundle whose heads the logs must "
+            "still hold.",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print a JSON array of every problem found ([] when intact)."),
+    ] = False,
+    db: Db = None,
+) -> None:
+    """Check every log (chains, signatures, pinned keys, seen references, heads), the evidence
+    against its logged hashes, and every projection re-derived from the entries."""
+    from truceline.services.ledger import read_checkpoint, verify_ledger
     from truceline.store.db import require_schema
     from truceline.store.missions import load_mission
 
     engine = engine_for(db)
     require_schema(engine)
+    points = [read_checkpoint(path) for path in checkpoint or []]
     with engine.connect() as conn:
-        report = verify_ledger(conn, load_mission(conn))
+        report = verify_ledger(conn, load_mission(conn), checkpoints=points)
     if as_json:
-        sys.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(report.problems(), ensure_ascii=False) + "\n")
     elif not report.started:
         err.print("the logs are not started: run `truceline init MISSION --generate-keys`")
     elif report.ok:
@@ -200,6 +216,25 @@ def ledger_verify(as_json: Json = False, db: Db = None) -> None:
         for fault in report.faults:
             err.print(f"  {fault}")
     if not report.ok:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("rebuild")
+def ledger_rebuild(db: Db = None) -> None:
+    """Re-derive every projection (cases, rounds, assessments, complaints, retractions,
+    accounts' roles and state) from the entries alone."""
+    from truceline.services.projector import rebuild
+    from truceline.store.db import require_schema, writing
+    from truceline.store.missions import load_mission
+
+    engine = engine_for(db)
+    require_schema(engine)
+    with writing(engine) as conn:
+        result = rebuild(conn, load_mission(conn))
+    out.print(f"rebuilt the projections from {result.applied} entries")
+    for fault in result.faults:
+        err.print(f"  {fault}")
+    if result.faults:
         raise typer.Exit(1)
 
 
@@ -384,6 +419,26 @@ def ingest_positions_command(
     )
 
 
+@observations_app.command("retract")
+def observations_retract(
+    observation: Annotated[int, typer.Argument(help="The observation's id.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is withdrawn.")],
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Retract an observation (an entry of the contingent that reported it): it stays stored,
+    shown as retracted, stops counting, and its time window is assessed again."""
+    from truceline.services.corrections import retract_observation
+
+    done = retract_observation(
+        engine_for(db), observation, reason=reason, keyring=keyring_for(key_dir)
+    )
+    out.print(
+        f"observation {observation} retracted by {done.contingent}; re-assessed: "
+        f"{done.assessed.incidents} incidents, {len(done.assessed.findings)} findings in the window"
+    )
+
+
 @observations_app.command("list")
 def observations_list(
     since: Since = None,
@@ -563,7 +618,8 @@ def complaints_file(
     acting: As = None,
     db: Db = None,
 ) -> None:
-    """Record a party's complaint (received and signed by a contingent); prints its id."""
+    """Record a party's complaint, received in the log of every contingent whose key is here
+    (or the one given with --as); prints its id, and the receipt on standard error."""
     from truceline.services.verification import ComplaintInput, file_complaint
 
     if at is not None and (start or end):
@@ -576,8 +632,12 @@ def complaints_file(
         party=party, kind=kind, narrative=narrative, observed_from_us=first, observed_to_us=last,
         against=against, lat=lat, lon=lon, zone=zone, attachments=tuple(attach or ()),
     )  # fmt: skip
-    ident = file_complaint(engine_for(db), complaint, keyring=keyring_for(key_dir), acting=acting)
-    out.print(str(ident))
+    receipt = file_complaint(engine_for(db), complaint, keyring=keyring_for(key_dir), acting=acting)
+    out.print(str(receipt.id))
+    err.print(
+        f"received by {', '.join(receipt.received_by)} at {receipt.received}; sha256 "
+        f"{receipt.sha256}; a joint answer is due by {receipt.due}"
+    )
 
 
 @complaints_app.command("list")
@@ -629,19 +689,42 @@ def cases_assess(
     attribution: Annotated[
         str, typer.Option("--attribution", help="The party responsible, or undetermined.")
     ] = "undetermined",
+    round_: Annotated[
+        int | None,
+        typer.Option("--round", help="The round filed for; refused unless it is the open one."),
+    ] = None,
     key_dir: KeyDir = None,
     db: Db = None,
 ) -> None:
-    """File (or supersede) a contingent's assessment; blind until every contingent has filed."""
+    """File a contingent's position in the case's open round: it binds (no second filing in
+    the round) and stays blind until every contingent has filed."""
     from truceline.domain.cases import Position
     from truceline.services.verification import file_assessment
 
     position = Position(verdict, attribution, rationale)
     view = file_assessment(
         engine_for(db), case, contingent=contingent, position=position, actor=contingent,
-        keyring=keyring_for(key_dir),
+        keyring=keyring_for(key_dir), round=round_,
     )  # fmt: skip
     out.print(f"case {case}: {contingent} has filed; verdict {view['verdict']}; {view['note']}")
+
+
+@cases_app.command("reconsider")
+def cases_reconsider(
+    case: Annotated[int, typer.Argument(help="The case's id.")],
+    contingent: Annotated[str, typer.Option("--as", help="The contingent asking.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why the case is reconsidered.")],
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Open a new blind round on a decided case; its verdict stands until the round completes."""
+    from truceline.services.verification import reconsider
+
+    view = reconsider(
+        engine_for(db), case, contingent=contingent, reason=reason, actor=contingent,
+        keyring=keyring_for(key_dir),
+    )  # fmt: skip
+    out.print(f"case {case}: round {view['round']} is open; {view['note']}")
 
 
 @cases_app.command("show")

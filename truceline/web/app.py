@@ -30,7 +30,7 @@ from truceline.domain.cases import Position
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR, supported_day
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
-from truceline.services import accounts, exchange, ingest, signing, verification
+from truceline.services import accounts, corrections, exchange, ingest, signing, verification
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.settings import database_url, key_dir
 from truceline.store import compliance
@@ -87,6 +87,16 @@ class AssessmentRequest(Strict):
     verdict: Literal["confirmed", "not_confirmed", "inconclusive"]
     attribution: str = "undetermined"
     rationale: str = Field(min_length=1)
+    round: int | None = Field(default=None, ge=1, le=10_000)  # must be the open round
+
+
+class RoundRequest(Strict):
+    contingent: str
+    reason: str = Field(min_length=1)
+
+
+class RetractRequest(Strict):
+    reason: str = Field(min_length=1)
 
 
 class ComplaintRequest(Strict):
@@ -290,7 +300,8 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     @app.exception_handler(TrucelineError)
     def refused(_: Request, exc: TrucelineError) -> JSONResponse:
         message = str(exc)
-        status = 404 if message.startswith("no ") else 409 if "already" in message else 400
+        conflict = isinstance(exc, verification.Conflict) or "already" in message
+        status = 404 if message.startswith("no ") else 409 if conflict else 400
         return error(status, "refused", message)
 
     # The dependencies below run on the event loop (each is quick: a pool checkout, one
@@ -493,7 +504,28 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
             position=position,
             actor=who.name,
             keyring=keyring,
+            round=body.round,
         )
+
+    @app.post("/api/v1/cases/{case_id}/rounds", status_code=201)
+    def reconsider_case(case_id: CaseId, body: RoundRequest, who: Monitor) -> dict[str, Any]:
+        if body.contingent != who.contingent:
+            raise ApiError(
+                403, "forbidden", f"{who.name} acts for {who.contingent}, not {body.contingent}"
+            )
+        return verification.reconsider(
+            engine, case_id, contingent=body.contingent, reason=body.reason, actor=who.name,
+            keyring=keyring,
+        )  # fmt: skip
+
+    @app.post("/api/v1/observations/{observation_id}/retract")
+    def retract(observation_id: CaseId, body: RetractRequest, who: Monitor) -> dict[str, Any]:
+        done = corrections.retract_observation(
+            engine, observation_id, reason=body.reason, keyring=keyring,
+            acting=who.contingent, actor=who.name,
+        )  # fmt: skip
+        return {"observation": done.observation, "uid": done.uid, "retracted_by": done.contingent,
+                "reason": done.reason}  # fmt: skip
 
     @app.get("/api/v1/complaints")
     def complaints(who: Anyone, conn: Conn) -> list[dict[str, Any]]:
@@ -513,8 +545,8 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
             observed_to_us=last, against=body.against, lat=body.lat, lon=body.lon, zone=body.zone,
             filed_by=who.name,
         )  # fmt: skip
-        ident = verification.file_complaint(engine, request, keyring=keyring, acting=None)
-        return {"id": ident}
+        receipt = verification.file_complaint(engine, request, keyring=keyring, acting=None)
+        return receipt.as_dict()
 
     def day_of(value: date) -> date:
         if not supported_day(value):

@@ -169,6 +169,7 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         attribution: Annotated[str, Form()],
         rationale: Annotated[str, Form()],
         csrf: Annotated[str, Form()],
+        round_: Annotated[int | None, Form(alias="round")] = None,
     ) -> Response:
         user = form_user(request, csrf)
         if isinstance(user, Response):
@@ -181,9 +182,32 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
             verification.file_assessment(
                 engine, case_id, contingent=user.contingent,
                 position=Position(verdict, attribution, rationale), actor=user.name,
-                keyring=keyring,
+                keyring=keyring, round=round_,
             )  # fmt: skip
         except TrucelineError as exc:  # e.g. an empty rationale: the page says why
+            return case_page(request, case_id, message=str(exc))
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @app.post("/cases/{case_id}/reconsider", include_in_schema=False)
+    def reconsider_page(
+        request: Request,
+        case_id: RowId,
+        reason: Annotated[str, Form()],
+        csrf: Annotated[str, Form()],
+    ) -> Response:
+        user = form_user(request, csrf)
+        if isinstance(user, Response):
+            return user
+        if user.role not in MONITORS or user.contingent is None:
+            return HTMLResponse(
+                "only a contingent's officers and chiefs reconsider a case", status_code=403
+            )
+        try:
+            verification.reconsider(
+                engine, case_id, contingent=user.contingent, reason=reason, actor=user.name,
+                keyring=keyring,
+            )  # fmt: skip
+        except TrucelineError as exc:
             return case_page(request, case_id, message=str(exc))
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
