@@ -35,7 +35,15 @@ def test_a_third_contingent_keeps_the_case_pending_until_it_files() -> None:
 
 
 def test_a_commitment_binds_the_position_and_hides_it() -> None:
-    a = commitment(p("confirmed"), "salt-1")
-    assert a == commitment(p("confirmed"), "salt-1")
-    assert a != commitment(p("not_confirmed"), "salt-1")
-    assert a != commitment(p("confirmed"), "salt-2")
+    where = {"case": "c", "round": 1, "contingent": "blue"}
+    a = commitment(p("confirmed"), "salt-1", **where)  # type: ignore[arg-type]
+    assert a == commitment(p("confirmed"), "salt-1", **where)  # type: ignore[arg-type]
+    assert a != commitment(p("not_confirmed"), "salt-1", **where)  # type: ignore[arg-type]
+    assert a != commitment(p("confirmed"), "salt-2", **where)  # type: ignore[arg-type]
+
+
+def test_a_commitment_copied_from_another_contingent_or_round_opens_to_nothing() -> None:
+    a = commitment(p("confirmed"), "s", case="c", round=1, contingent="blue")
+    assert a != commitment(p("confirmed"), "s", case="c", round=1, contingent="green")
+    assert a != commitment(p("confirmed"), "s", case="c", round=2, contingent="blue")
+    assert a != commitment(p("confirmed"), "s", case="d", round=1, contingent="blue")

@@ -24,7 +24,9 @@ def log(key, contingent: str, n: int) -> list[Entry]:  # type: ignore[no-untyped
                 time=1_000 + seq,
                 actor="officer",
                 action=GENESIS if seq == 0 else "note",
-                payload={"n": seq},
+                payload={"public_keys": {contingent: keys.public_text(key)}}
+                if seq == 0
+                else {"n": seq},
             )
         )
     return entries
@@ -100,3 +102,43 @@ def test_the_first_entry_must_be_a_genesis_entry() -> None:
     entries = log(BLUE, "blue", 2)
     del entries[0]
     assert faults(entries)[0].startswith("blue#1: expected entry 0 here")
+
+
+def test_a_time_going_back_in_a_log_is_named() -> None:
+    entries = log(BLUE, "blue", 3)
+    last = entries[-1]
+    entries[-1] = make_entry(
+        BLUE, contingent="blue", seq=2, prev=entries[1].hash, seen={}, time=last.time - 500,
+        actor="officer", action="note", payload={"n": 2},
+    )  # fmt: skip
+    assert faults(entries) == [
+        "blue#2: its time is before the previous entry's (a log's clock never goes back)"
+    ]
+
+
+def test_a_seen_reference_that_resolves_to_nothing_is_named() -> None:
+    blue, green = log(BLUE, "blue", 2), log(GREEN, "green", 1)
+    seeing = make_entry(
+        GREEN, contingent="green", seq=1, prev=green[0].hash, seen={"blue": "f" * 64},
+        time=2_000, actor="officer", action="note", payload={},
+    )  # fmt: skip
+    found = faults([*blue, *green, seeing])
+    assert found == ["green#1: it has seen blue's entry ffffffffffff…, which is not held here"]
+
+
+def test_a_log_of_a_contingent_not_in_the_mission_is_named() -> None:
+    entries = log(MALLORY, "red", 1)
+    report = verify_chains(entries, {**FILE_KEYS}, contingents=["blue", "green"])
+    assert [str(f) for f in report.faults] == [
+        "red: a log of a contingent that is not in the mission"
+    ]
+
+
+def test_a_genesis_stating_another_key_than_the_pinned_one_is_named() -> None:
+    entries = log(BLUE, "blue", 1)
+    forged = make_entry(
+        BLUE, contingent="blue", seq=0, prev=None, seen={}, time=1_000, actor="init",
+        action=GENESIS, payload={"public_keys": {"blue": keys.public_text(MALLORY)}},
+    )  # fmt: skip
+    assert entries[0].hash != forged.hash
+    assert "its genesis states key" in faults([forged])[0]

@@ -134,7 +134,7 @@ def test_a_tampered_bundle_is_refused_whole(
         nodes,
         tmp_path,
         tamper,
-        r"does not verify, nothing imported: blue#1: content does not match",
+        r"refused, nothing imported: blue#1: content does not match",
     )
 
 
@@ -145,7 +145,7 @@ def test_a_forged_bundle_is_refused_whole(
         last = bundle["entries"][-1]
         forged = make_entry(
             keys.generate(), contingent=last["contingent"], seq=last["seq"] + 1, prev=last["hash"],
-            seen={}, time=last["time"] + 1, actor="mallory", action="note", payload={},
+            seen={}, time=last["time"] + 1, actor="mallory", action="mission_changed", payload={},
         )  # fmt: skip
         bundle["entries"].append(forged.as_dict())
 
@@ -178,4 +178,4 @@ def test_a_bundle_that_equivocates_is_refused_and_named(
         )  # fmt: skip
         bundle["entries"][-1] = other.as_dict()
 
-    refused(nodes, tmp_path, equivocate, r"blue#\d+: equivocation")
+    refused(nodes, tmp_path, equivocate, r"blue#\d+: conflict: held as")

@@ -1,4 +1,5 @@
-"""Joint verification: blind assessments, derived verdicts, supersession, complaints' clocks."""
+"""Joint verification: blind rounds, binding filings, derived verdicts, reconsideration,
+complaints' clocks and receipts."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from tests.conftest import signed_centre
+from truceline.domain.actions import ASSESSMENT_REVEALED, COMPLAINT_RECEIVED
 from truceline.domain.cases import Position
 from truceline.errors import TrucelineError
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.verification import (
     ComplaintInput,
+    Conflict,
     case_view,
     file_assessment,
     file_complaint,
     list_complaints,
     open_case,
+    reconsider,
 )
 from truceline.store import ledger as ledger_repo
 from truceline.store import tables as t
@@ -99,32 +103,73 @@ def test_every_verdict_is_derived_from_both_positions(
     assert file(engine, keyring, case, "green", *green)["verdict"] == expected
 
 
-def test_a_contingent_supersedes_its_own_assessment_and_the_history_is_kept(
+def test_a_filing_binds_its_contingent_for_the_round(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    file(engine, keyring, case, "blue", "inconclusive", "undetermined")
+    with pytest.raises(Conflict, match=r"blue has filed in round 1 of case .* already"):
+        file(engine, keyring, case, "blue", "confirmed")  # before the reveal
+    file(engine, keyring, case, "green", "confirmed")
+    assert view(engine, case, None)["verdict"] == "disputed"
+    with pytest.raises(Conflict, match="every contingent has filed in round 1"):
+        file(engine, keyring, case, "blue", "not_confirmed")  # after it: no flip
+    assert view(engine, case, None)["verdict"] == "disputed"
+    assert not view(engine, case, "blue")["can_file"]
+
+
+def test_reconsidering_opens_a_blind_round_and_the_old_verdict_stands_until_it_completes(
     engine: Engine, keyring: KeyRing, finding: int
 ) -> None:
     case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
     file(engine, keyring, case, "blue", "inconclusive", "undetermined")
     file(engine, keyring, case, "green", "confirmed")
-    assert view(engine, case, None)["verdict"] == "disputed"
+    again = reconsider(
+        engine, case, contingent="green", reason="new UAV footage", actor="g", keyring=keyring
+    )
+    assert again["round"] == 2 and again["under_reconsideration"]
+    assert again["verdict"] == "disputed" and again["waiting_for"] == ["blue", "green"]
     file(engine, keyring, case, "blue", "confirmed")
+    as_green = view(engine, case, "green")
+    assert as_green["rounds"][1]["assessments"] == []  # blue's new position: blind again
+    assert as_green["verdict"] == "disputed" and "under reconsideration" in as_green["note"]
+    with pytest.raises(Conflict, match="round 1 is not open"):
+        file_assessment(
+            engine, case, contingent="green", position=Position("confirmed", "west", "x"),
+            actor="g", keyring=keyring, round=1,
+        )  # fmt: skip
+    file(engine, keyring, case, "green", "confirmed")
     after = view(engine, case, None)
-    assert after["verdict"] == "confirmed"
-    assert [(a["contingent"], a["verdict"]) for a in after["history"]] == [
-        ("blue", "inconclusive"), ("green", "confirmed"), ("blue", "confirmed"),
+    assert after["verdict"] == "confirmed" and not after["under_reconsideration"]
+    assert [(r["number"], r["verdict"]) for r in after["rounds"]] == [
+        (1, "disputed"), (2, "confirmed"),
+    ]  # fmt: skip
+    assert [(a["round"], a["contingent"], a["verdict"]) for a in after["history"]] == [
+        (1, "blue", "inconclusive"), (1, "green", "confirmed"),
+        (2, "blue", "confirmed"), (2, "green", "confirmed"),
     ]  # fmt: skip
     with engine.connect() as conn:
         assert verify_ledger(conn, load_mission(conn)).ok
 
 
-def test_a_changed_assessment_is_seen_by_ledger_verify(
+def test_a_round_cannot_be_reconsidered_before_it_is_revealed(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    file(engine, keyring, case, "blue", "confirmed")
+    with pytest.raises(Conflict, match="no complete round to reconsider"):
+        reconsider(engine, case, contingent="blue", reason="r", actor="b", keyring=keyring)
+
+
+def test_a_sealed_position_edited_in_the_database_is_seen_by_ledger_verify(
     engine: Engine, keyring: KeyRing, finding: int
 ) -> None:
     case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
     file(engine, keyring, case, "blue", "not_confirmed", "undetermined")
     with engine.begin() as conn:
-        conn.execute(update(t.assessments).values(verdict="confirmed"))
+        conn.execute(update(t.sealed_positions).values(verdict="confirmed"))
         faults = [str(f) for f in verify_ledger(conn, load_mission(conn)).faults]
-    assert len(faults) == 1 and "was changed after it was filed" in faults[0]
+    assert len(faults) == 1 and "no longer opens its commitment" in faults[0]
 
 
 def test_a_case_is_opened_once_per_finding(engine: Engine, keyring: KeyRing, finding: int) -> None:
@@ -165,8 +210,8 @@ def test_a_complaint_without_a_joint_verdict_in_time_is_overdue(
         party="east", kind="explosion", narrative="shelling", observed_from_us=T, observed_to_us=T,
         zone="contact-line", against="west",
     )  # fmt: skip
-    first = file_complaint(engine, complaint, keyring=keyring, acting="green")
-    second = file_complaint(engine, complaint, keyring=keyring, acting="green")
+    first = file_complaint(engine, complaint, keyring=keyring, acting="green").id
+    second = file_complaint(engine, complaint, keyring=keyring, acting="green").id
     case = open_case(engine, complaint=second, keyring=keyring, acting="green")["id"]
     file(engine, keyring, case, "blue", "confirmed")
     file(engine, keyring, case, "green", "confirmed")
@@ -180,7 +225,7 @@ def test_a_complaint_without_a_joint_verdict_in_time_is_overdue(
         assert [(c["id"], c["status"]) for c in later] == [(first, "overdue"), (second, "answered")]
         assert [c["id"] for c in list_complaints(conn, now_us=due + 1, overdue=True)] == [first]
         assert list_complaints(conn, now_us=due - 1)[0]["status"] == "awaiting a joint verdict"
-        received = [e for e in ledger_repo.all_entries(conn) if e.action == "complaint_received"]
+        received = [e for e in ledger_repo.all_entries(conn) if e.action == COMPLAINT_RECEIVED]
     assert [e.contingent for e in received] == ["green", "green"]
 
 
@@ -204,6 +249,25 @@ def test_two_contingents_filing_at_once_reveal_each_position_exactly_once(
     assert errors == []
     assert view(engine, case, None)["verdict"] == "confirmed"
     with writing(engine) as conn:
-        reveals = [e for e in ledger_repo.all_entries(conn) if e.action == "assessment_revealed"]
+        reveals = [e for e in ledger_repo.all_entries(conn) if e.action == ASSESSMENT_REVEALED]
         assert sorted(e.contingent for e in reveals) == ["blue", "green"]  # each reveals once
         assert verify_ledger(conn, load_mission(conn)).ok
+
+
+def test_a_complaint_is_received_in_every_log_whose_key_is_here_and_the_liaison_gets_a_receipt(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    complaint = ComplaintInput(
+        party="east", kind="explosion", narrative="shelling", observed_from_us=T, observed_to_us=T,
+        zone="contact-line", against="west",
+    )  # fmt: skip
+    receipt = file_complaint(engine, complaint, keyring=keyring, acting=None)
+    assert receipt.received_by == ["blue", "green"] and len(receipt.sha256) == 64
+    assert receipt.due > receipt.received
+    with engine.connect() as conn:
+        received = [e for e in ledger_repo.all_entries(conn) if e.action == COMPLAINT_RECEIVED]
+        assert sorted(e.contingent for e in received) == ["blue", "green"]
+        assert {e.payload["complaint"] for e in received} == {receipt.sha256}
+    case = open_case(engine, complaint=receipt.id, keyring=keyring, acting="blue")
+    assert case["complaint_detail"]["narrative"] == "shelling"
+    assert case["complaint_detail"]["against"] == "west"

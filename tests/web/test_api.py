@@ -15,6 +15,8 @@ from truceline.store import tables as t
 ASSESS = {"contingent": "blue", "verdict": "confirmed", "attribution": "west", "rationale": "seen"}
 COMPLAIN = {"party": "east", "kind": "explosion", "narrative": "shelling", "zone": "contact-line",
             "observed_from": "2020-11-21T10:00:00+04:00", "against": "west"}  # fmt: skip
+ROUND = {"contingent": "blue", "reason": "new footage"}
+RETRACT = {"reason": "wrong grid"}
 OK = "ok"
 # route → expected status per role (anonymous, blue officer, blue chief, east liaison, admin)
 TABLE = [
@@ -25,6 +27,8 @@ TABLE = [
     ("GET", "/api/v1/cases/{case}", None, (401, OK, OK, 403, OK)),
     ("POST", "/api/v1/cases", "finding", (401, OK, OK, 403, 403)),
     ("POST", "/api/v1/cases/{case}/assessments", ASSESS, (401, OK, OK, 403, 403)),
+    ("POST", "/api/v1/cases/{case}/rounds", ROUND, (401, OK, OK, 403, 403)),
+    ("POST", "/api/v1/observations/{observation_id}/retract", RETRACT, (401, OK, OK, 403, 403)),
     ("GET", "/api/v1/complaints", None, (401, OK, OK, OK, OK)),
     ("POST", "/api/v1/complaints", COMPLAIN, (401, 403, 403, OK, 403)),
     ("GET", "/api/v1/ledger/verify", None, (401, OK, OK, 403, OK)),
@@ -46,7 +50,7 @@ def test_every_route_checks_the_role(
     api: dict[str, Any], method: str, path: str, body: Any, expected: tuple[Any, ...]
 ) -> None:
     client, tokens = api["client"], api["tokens"]
-    url = path.format(case=api["case"], day=DAY)
+    url = path.format(case=api["case"], day=DAY, observation_id=1)
     url += "?seconds=0" if path.endswith("/events") else ""
     payload = {"finding": api["finding"]} if body == "finding" else body
     if body == "bundle":  # this node's own entries: importing them adds nothing
@@ -206,7 +210,7 @@ def test_posted_observations_are_stored_once_and_signed_as_a_batch(
         ).scalars()
         assert any('"source": "api:blue-officer"' in p and '"rows": 2' in p for p in logged)
     verified = client.get("/api/v1/ledger/verify", headers=auth(token)).json()
-    assert verified["ok"], verified
+    assert verified["ok"], verified["faults"]
 
 
 def test_one_bad_posted_observation_stores_none_and_names_where_and_why(

@@ -92,7 +92,7 @@ def test_a_tampered_bundle_posted_is_refused_whole_and_officers_may_not_post(
     assert officer.status_code == 403
     bundle["entries"][-1]["actor"] = "someone else"
     reply = b.post("/api/v1/ledger/entries", json=bundle, headers={"Authorization": tb["chief"]})
-    assert reply.status_code == 400 and "does not verify, nothing imported" in reply.text
+    assert reply.status_code == 400 and "the bundle is refused, nothing imported" in reply.text
     with pair["engine_b"].connect() as conn:
         held = {row[0] for row in conn.execute(select(t.ledger_entries.c.contingent))}
     assert held == {"green"}  # nothing of blue's log was stored

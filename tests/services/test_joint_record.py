@@ -1,0 +1,400 @@
+"""The joint record against a hostile peer and a corrupted database: entries of a rogue
+contingent, absurd times, altered copies and binding-breaking filings are refused, naming why
+and storing nothing; every tampering with the tables is named by `ledger verify`; `ledger
+rebuild` re-derives the tables from the entries alone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from tests.conftest import signed_centre
+from tests.services.test_exchange import exchange, two_nodes
+from truceline.domain import keys
+from truceline.domain.actions import ASSESSMENT_FILED
+from truceline.domain.cases import Position
+from truceline.domain.ledger import make_entry
+from truceline.errors import TrucelineError
+from truceline.services.accounts import add_user
+from truceline.services.corrections import retract_observation
+from truceline.services.exchange import bundle_of, export_bundle, import_bundle_data
+from truceline.services.ledger import KeyRing, verify_ledger
+from truceline.services.projector import rebuild
+from truceline.services.verification import (
+    ComplaintInput,
+    case_view,
+    file_assessment,
+    file_complaint,
+    open_case,
+)
+from truceline.store import projection
+from truceline.store import tables as t
+from truceline.store.db import writing
+from truceline.store.missions import load_mission
+
+T = 1_605_938_400_000_000
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(t.ledger_entries)).scalar_one())
+
+
+def forged(key: Any, last: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A validly signed entry following `last` in its log."""
+    fields = {
+        "contingent": last["contingent"], "seq": last["seq"] + 1, "prev": last["hash"],
+        "seen": {}, "time": last["time"] + 1, "actor": "mallory", "action": "user_added",
+        "payload": {"user": "mallory", "role": "admin", "contingent": None, "party": None},
+    }  # fmt: skip
+    fields.update(changes)
+    return make_entry(key, **fields).as_dict()
+
+
+@pytest.fixture
+def nodes(engine: Engine, tmp_path: Path) -> tuple[Engine, KeyRing, Engine, KeyRing]:
+    return two_nodes(engine, tmp_path)
+
+
+def refused_by(target: Engine, keyring: KeyRing, bundle: dict[str, Any], match: str) -> None:
+    before = _count(target)
+    with pytest.raises(TrucelineError, match=match):
+        import_bundle_data(target, bundle, "bundle", keyring=keyring)
+    assert _count(target) == before
+
+
+def test_a_rogue_contingents_log_is_refused(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, _, b, green = nodes
+    bundle = bundle_of(a)
+    rogue = keys.generate()
+    genesis = make_entry(
+        rogue, contingent="red", seq=0, prev=None, seen={}, time=bundle["entries"][0]["time"],
+        actor="init", action="genesis",
+        payload={"mission": "demo", "mission_sha256": bundle["mission_sha256"],
+                 "public_keys": {"red": keys.public_text(rogue)}},
+    )  # fmt: skip
+    bundle["entries"].append(genesis.as_dict())
+    refused_by(b, green, bundle, "red#0: a contingent that is not in the mission")
+
+
+def test_an_entry_whose_time_goes_back_or_lies_far_ahead_is_refused(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, blue, b, green = nodes
+    key = blue.load("blue", None)
+    bundle = bundle_of(a)
+    last = bundle["entries"][-1]
+    back = {**bundle, "entries": [*bundle["entries"], forged(key, last, time=last["time"] - 10)]}
+    refused_by(b, green, back, "time is before the previous entry's")
+    ahead = {
+        **bundle,
+        "entries": [*bundle["entries"], forged(key, last, time=4_000_000_000_000_000)],
+    }
+    refused_by(b, green, ahead, "after this node's clock")
+    absurd = {**bundle, "entries": [*bundle["entries"], forged(key, last, time=-(10**18))]}
+    refused_by(b, green, absurd, "before the previous entry's|outside the supported years")
+
+
+def test_an_altered_copy_of_a_held_entry_is_a_conflict_not_nothing_new(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, _, b, green = nodes
+    bundle = bundle_of(a)
+    import_bundle_data(b, bundle, "first", keyring=green)
+    altered = json.loads(json.dumps(bundle))
+    altered["entries"][1]["payload"]["rows"] = 99  # the hash and signature left as they were
+    refused_by(b, green, altered, r"blue#1: conflict: held as [0-9a-f]+…, received with content")
+
+
+def test_a_second_filing_in_a_round_forged_by_a_hostile_node_is_refused(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
+) -> None:
+    """Green files, sees blue's reveal in the bundle before importing it, and signs a second
+    filing to change its position: refused, the verdict stays the one committed to."""
+    a, blue, b, green = nodes
+    with a.connect() as conn:
+        finding = int(conn.execute(select(t.findings.c.id)).scalar_one())
+    case_a = open_case(a, finding=finding, keyring=blue, acting="blue")["id"]
+    file_assessment(a, case_a, contingent="blue", position=Position("confirmed", "west", "OP-1"),
+                    actor="blue", keyring=blue)  # fmt: skip
+    exchange(a, b, green, tmp_path / "1.json")
+    with b.connect() as conn:
+        case_b = int(conn.execute(select(t.cases.c.id)).scalar_one())
+        key = conn.execute(select(t.cases.c.key)).scalar_one()
+    file_assessment(b, case_b, contingent="green",
+                    position=Position("not_confirmed", "undetermined", "no"), actor="green",
+                    keyring=green)  # fmt: skip
+    exchange(b, a, blue, tmp_path / "2.json")  # A reveals blue's position
+    from_a = bundle_of(a)
+    greens = [e for e in from_a["entries"] if e["contingent"] == "green"]
+    second = forged(
+        green.load("green", None), greens[-1], action=ASSESSMENT_FILED,
+        payload={"case": key, "round": 1, "commitment": "0" * 64},
+    )  # fmt: skip
+    from_a["entries"].append(second)
+    refused_by(a, blue, from_a, "green has filed for round 1 already|every contingent has filed")
+    exchange(a, b, green, tmp_path / "3.json")
+    with b.connect() as conn:
+        assert case_view(conn, load_mission(conn), case_b, None)["verdict"] == "disputed"
+
+
+def test_a_reveal_before_every_contingent_has_filed_is_refused(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, blue, b, green = nodes
+    with a.connect() as conn:
+        finding = int(conn.execute(select(t.findings.c.id)).scalar_one())
+    open_case(a, finding=finding, keyring=blue, acting="blue")
+    bundle = bundle_of(a)
+    case_entry = bundle["entries"][-1]
+    early = forged(
+        blue.load("blue", None), case_entry, action="assessment_revealed",
+        payload={"case": case_entry["hash"], "round": 1, "commitment": "1" * 64,
+                 "verdict": "confirmed", "attribution": "west", "rationale": "r",
+                 "salt": "0" * 32},
+    )  # fmt: skip
+    bundle["entries"].append(early)
+    refused_by(b, green, bundle, "before every contingent has filed")
+
+
+def test_entries_of_the_old_log_format_are_refused_by_name(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, _, b, green = nodes
+    bundle = bundle_of(a)
+    del bundle["entries"][0]["v"]
+    with pytest.raises(TrucelineError, match="log format 1; this truceline reads log format 2"):
+        import_bundle_data(b, bundle, "old", keyring=green)
+
+
+# Tampering with one database, each seen by ledger verify.
+@pytest.fixture
+def centre(engine: Engine, tmp_path: Path) -> tuple[Engine, KeyRing]:
+    """A centre holding both keys: a finding with a decided case, a complaint with a case, a
+    chief, a unit's positions."""
+    keyring = KeyRing(tmp_path / "keys")
+    csv = (
+        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+        "a1,2020-11-21T10:00:00+04:00,40.27,46.75,explosion,5,observation_post,OP-1,blue\n"
+        "a2,2020-11-21T11:00:00+04:00,40.10,46.70,explosion,2,patrol,P-2,green\n"
+    )
+    finding = signed_centre(engine, keyring, tmp_path, csv=csv)
+    assert finding is not None
+    case = open_case(engine, finding=finding, keyring=keyring, acting="blue")["id"]
+    for contingent in ("blue", "green"):
+        file_assessment(engine, case, contingent=contingent,
+                        position=Position("confirmed", "west", f"{contingent} saw it"),
+                        actor=contingent, keyring=keyring)  # fmt: skip
+    complaint = ComplaintInput(
+        party="east", kind="explosion", narrative="shelling at dawn", observed_from_us=T,
+        observed_to_us=T, zone="contact-line", against="west",
+    )  # fmt: skip
+    receipt = file_complaint(engine, complaint, keyring=keyring, acting=None)
+    open_case(engine, complaint=receipt.id, keyring=keyring, acting="green")
+    add_user(engine, "blue-chief", role="chief", password="correct horse", contingent="blue",
+             keyring=keyring)  # fmt: skip
+    add_user(engine, "blue-officer", role="officer", password="correct horse",
+             contingent="blue", keyring=keyring)  # fmt: skip
+    positions = tmp_path / "positions.csv"
+    positions.write_text(
+        "unit,time,lat,lon\n"
+        "blue-uav-1,2020-11-21T10:00:00+04:00,40.0,46.6\n"
+        "blue-uav-1,2020-11-21T10:05:00+04:00,40.01,46.61\n"
+    )
+    from truceline.services.ingest import ingest_positions
+
+    ingest_positions(engine, positions, keyring=keyring)
+    with engine.connect() as conn:
+        report = verify_ledger(conn, load_mission(conn))
+        assert report.ok, report.faults
+    return engine, keyring
+
+
+Tamper = Callable[[Any], None]
+
+
+def last_entry_deleted(rewind: bool) -> Tamper:
+    def tamper(conn: Any) -> None:
+        e = t.ledger_entries
+        last = conn.execute(
+            select(e).where(e.c.contingent == "green").order_by(e.c.seq.desc())
+        ).first()
+        conn.execute(delete(e).where(e.c.id == last.id))
+        if rewind:
+            prev = conn.execute(
+                select(e).where(e.c.contingent == "green", e.c.seq == last.seq - 1)
+            ).one()
+            conn.execute(
+                update(t.ledger_heads).where(t.ledger_heads.c.contingent == "green")
+                .values(seq=prev.seq, hash=prev.hash)
+            )  # fmt: skip
+
+    return tamper
+
+
+def set_(table: Any, match: str, **values: Any) -> Tamper:
+    def tamper(conn: Any) -> None:
+        conn.execute(update(table).values(**values))
+
+    return tamper
+
+
+TAMPERINGS: dict[str, tuple[Tamper, str]] = {
+    "the last entry of a log deleted, its head left": (
+        last_entry_deleted(False),
+        "green.*ledger_heads says",
+    ),
+    "the last entry of a log deleted, its head rewound": (
+        last_entry_deleted(True),
+        "made by no entry|missing here|not held here",
+    ),
+    "a complaint's narrative edited": (
+        set_(t.complaints, "", narrative="nothing happened"),
+        "complaints .*narrative",
+    ),
+    "a complaint's time edited": (
+        set_(t.complaints, "", received_at_us=T),
+        "complaints .*received_at_us",
+    ),
+    "a user's role raised": (
+        lambda conn: conn.execute(
+            update(t.users).where(t.users.c.name == "blue-officer").values(role="chief")
+        ),
+        "users blue-officer: role is 'chief', the entries make 'officer'",
+    ),
+    "a chief row added": (
+        lambda conn: conn.execute(
+            insert(t.users).values(
+                name="mole",
+                role="chief",
+                contingent="green",
+                password_hash="x",
+                created_at_us=T,
+                logged_by="green",
+            )
+        ),
+        "users mole: in the table, made by no entry",
+    ),
+    "a finding edited": (set_(t.findings, "", subject="east"), "finding .*stored otherwise"),
+    "an incident edited": (set_(t.incidents, "", count=1), "stored incidents differ"),
+    "a case's target edited": (
+        lambda conn: conn.execute(
+            update(t.cases)
+            .where(t.cases.c.subject_key.like("finding:%"))
+            .values(subject_key="finding:other")
+        ),
+        "cases .*subject_key",
+    ),
+    "a reveal flag edited": (
+        set_(t.assessments, "", revealed_at_us=None),
+        "assessments .*revealed_at_us",
+    ),
+    "an assessment edited": (
+        set_(t.assessments, "", verdict="not_confirmed"),
+        "assessments .*verdict",
+    ),
+    "a case deleted": (
+        lambda conn: (
+            conn.execute(delete(t.rounds)),
+            conn.execute(delete(t.assessments)),
+            conn.execute(delete(t.cases)),
+        ),
+        "cases .*made by the entries, missing here",
+    ),
+    "a position edited": (
+        set_(t.positions, "", lat_e7=400_500_000),
+        "positions of import batch .* do not match",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPERINGS))
+def test_each_tampering_with_the_database_is_named_by_ledger_verify(
+    centre: tuple[Engine, KeyRing], name: str
+) -> None:
+    engine, _ = centre
+    tamper, expected = TAMPERINGS[name]
+    with engine.begin() as conn:
+        tamper(conn)
+    with engine.connect() as conn:
+        report = verify_ledger(conn, load_mission(conn))
+    problems = [str(f) for f in report.faults]
+    assert not report.ok
+    import re
+
+    assert any(re.search(expected, p) for p in problems), problems
+
+
+def test_rebuild_from_the_entries_gives_the_tables_back(centre: tuple[Engine, KeyRing]) -> None:
+    engine, _ = centre
+    with engine.connect() as conn:
+        before = projection.snapshot(conn)
+    with writing(engine) as conn:
+        conn.execute(update(t.users).values(role="admin"))
+        conn.execute(delete(t.retractions))
+        conn.execute(update(t.cases).values(verdict="rejected"))
+        result = rebuild(conn, load_mission(conn))
+    assert result.faults == []
+    with engine.connect() as conn:
+        assert projection.snapshot(conn) == before
+        assert verify_ledger(conn, load_mission(conn)).ok
+
+
+def test_a_retracted_observation_stops_counting_and_only_its_reporter_may_retract_it(
+    centre: tuple[Engine, KeyRing],
+) -> None:
+    engine, keyring = centre
+    with engine.connect() as conn:
+        o = t.observations
+        ident = conn.execute(select(o.c.id).where(o.c.reporter == "green")).scalar_one()
+        before = conn.execute(select(func.count()).select_from(t.findings)
+                              .where(t.findings.c.status == "active")).scalar_one()  # fmt: skip
+    with pytest.raises(TrucelineError, match="only green may retract it"):
+        retract_observation(engine, ident, reason="typo", keyring=keyring, acting="blue")
+    done = retract_observation(engine, ident, reason="wrong grid", keyring=keyring)
+    assert done.contingent == "green"
+    with engine.connect() as conn:
+        assert conn.execute(select(t.retractions.c.reason)).scalars().all() == ["wrong grid"]
+        after = conn.execute(select(func.count()).select_from(t.findings)
+                             .where(t.findings.c.status == "active")).scalar_one()  # fmt: skip
+        assert after == before - 1
+        report = verify_ledger(conn, load_mission(conn))
+        assert report.ok, report.faults
+
+
+def test_two_nodes_exchanging_both_ways_hold_equal_joint_records(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
+) -> None:
+    a, blue, b, green = nodes
+    complaint = ComplaintInput(
+        party="east", kind="explosion", narrative="shelling", observed_from_us=T,
+        observed_to_us=T, zone="contact-line",
+    )  # fmt: skip
+    receipt = file_complaint(a, complaint, keyring=blue, acting=None)
+    assert receipt.received_by == ["blue"]
+    case_a = open_case(a, complaint=receipt.id, keyring=blue, acting="blue")["id"]
+    file_assessment(a, case_a, contingent="blue", position=Position("inconclusive", "undetermined",
+                    "one report"), actor="blue", keyring=blue)  # fmt: skip
+    exchange(a, b, green, tmp_path / "a1.json")  # B logs its own receipt of the complaint
+    with b.connect() as conn:
+        case_b = int(conn.execute(select(t.cases.c.id)).scalar_one())
+    file_assessment(b, case_b, contingent="green", position=Position("inconclusive",
+                    "undetermined", "no trace"), actor="green", keyring=green)  # fmt: skip
+    exchange(b, a, blue, tmp_path / "b1.json")
+    exchange(a, b, green, tmp_path / "a2.json")
+    with a.connect() as ca, b.connect() as cb:
+        left, right = projection.snapshot(ca), projection.snapshot(cb)
+        for name in ("cases", "rounds", "assessments", "complaints", "complaint_receipts"):
+            assert left[name] == right[name], name
+        assert case_view(ca, load_mission(ca), case_a, None)["verdict"] == "inconclusive"
+        for conn in (ca, cb):
+            report = verify_ledger(conn, load_mission(conn))
+            assert report.ok, report.faults
+    export_bundle(b, tmp_path / "checkpoint.json")
