@@ -211,6 +211,9 @@ def centre(engine: Engine, tmp_path: Path) -> tuple[Engine, KeyRing]:
     from truceline.services.ingest import ingest_positions
 
     ingest_positions(engine, positions, keyring=keyring)
+    from truceline.services.assess import assess
+
+    assess(engine, keyring=keyring)  # the engine's findings are checked once it has run
     with engine.connect() as conn:
         report = verify_ledger(conn, load_mission(conn))
         assert report.ok, report.faults
