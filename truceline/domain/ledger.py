@@ -25,12 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from truceline.domain import keys
 from truceline.domain.canonical import canonical_sha256, ijson_problem
+from truceline.domain.records import LAST_US
 
 GENESIS = "genesis"
 LOG_FORMAT = 2
-# The years an entry's time may fall in (as for observations): anything else is absurd.
-EARLIEST_US = 0
-LATEST_US = 4_102_444_800_000_000  # 2100-01-01T00:00:00Z
 
 
 @dataclass(frozen=True)
@@ -164,17 +162,14 @@ def verify_chains(
     file_keys: Mapping[str, str | None],
     *,
     contingents: Collection[str] | None = None,
-    pinned: Mapping[str, str] | None = None,
 ) -> ChainReport:
     """Check every log: its contingent is one of the mission's; hashes, signatures under the
-    pinned keys (`pinned`, else the mission file's, else each genesis), a genesis stating its
+    pinned keys (the mission file's, else each log's first genesis held), a genesis stating its
     own pinned key; the chain of `prev`, the sequence from 0 without gaps, times that never go
     back and stay within the supported years, canonical payloads, equivocation; and every
     `seen` reference resolving to an entry held. Faults name the entry (contingent, seq)."""
     entries = list(entries)
-    report = ChainReport(
-        pinned=dict(pinned) if pinned is not None else pinned_keys(file_keys, entries)
-    )
+    report = ChainReport(pinned=pinned_keys(file_keys, entries))
     public: dict[str, Ed25519PublicKey] = {}
     for contingent, text in report.pinned.items():
         try:
@@ -266,7 +261,7 @@ def _entry_faults(
     def fault(problem: str) -> None:
         faults.append(Fault(entry.contingent, entry.seq, problem))
 
-    if not EARLIEST_US <= entry.time < LATEST_US:
+    if not 0 <= entry.time < LAST_US:  # the years times are accepted in, as for observations
         fault(f"its time {entry.time} µs is outside the supported years (1970–2099)")
     problem = ijson_problem(dict(entry.payload), "payload")
     if problem:
@@ -330,21 +325,15 @@ def admit(
     skew_us: int,
 ) -> Admission:
     """Check another node's entries against the held ones; never trusts the sender. Refused:
-    a contingent not in the mission; an altered copy of a held entry (a conflict: forgery or
-    equivocation, both hashes named); a time after this node's clock plus `skew_us`; and
-    whatever `verify_chains` finds in the logs held and received together (a genesis whose
-    key differs from the pinned one, times going back, unresolved `seen`, bad signatures)."""
+    an altered copy of a held entry (a conflict: forgery or equivocation, both hashes named);
+    a time after this node's clock plus `skew_us`; and whatever `verify_chains` finds in the
+    logs held and received together (a contingent not in the mission, a genesis whose key
+    differs from the pinned one, times going back, unresolved `seen`, bad signatures)."""
     result = Admission()
     at = {(e.contingent, e.seq): e for e in held}
     taken: set[str] = set()
     for entry in incoming:
-        where = (entry.contingent, entry.seq)
-        if entry.contingent not in contingents:
-            result.faults.append(
-                Fault(entry.contingent, entry.seq, "a contingent that is not in the mission")
-            )
-            continue
-        mine = at.get(where)
+        mine = at.get((entry.contingent, entry.seq))
         if mine is not None:
             if mine.as_dict() != entry.as_dict():
                 result.faults.append(
@@ -373,10 +362,8 @@ def admit(
         result.fresh.append(entry)
     if result.faults:
         return result
-    pinned = pinned_keys(file_keys, [*held, *result.fresh])
-    chains = verify_chains(
-        [*held, *result.fresh], file_keys, contingents=contingents, pinned=pinned
-    )
+    # Held entries come first: a log's first genesis held here pins its key.
+    chains = verify_chains([*held, *result.fresh], file_keys, contingents=contingents)
     result.faults = chains.faults
     result.heads = chains.heads
     return result

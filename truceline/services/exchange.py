@@ -118,15 +118,15 @@ def import_bundle_data(
             repo.insert_entry(conn, entry)
         for contingent, head in admitted.heads.items():
             _set_head(conn, contingent, head)
-        fresh_ids = {id(e) for e in fresh}
-        for entry in causal_order([*held, *fresh]):
-            if id(entry) in fresh_ids:
-                try:
-                    apply_entry(conn, mission, entry)
-                except TrucelineError as exc:
-                    raise TrucelineError(
-                        f"{name}: the bundle is refused, nothing imported: {exc}"
-                    ) from None
+        # Held entries are applied already and never depend on fresh ones: ordering the fresh
+        # ones alone gives the order a rebuild from every entry gives them.
+        for entry in causal_order(fresh):
+            try:
+                apply_entry(conn, mission, entry)
+            except TrucelineError as exc:
+                raise TrucelineError(
+                    f"{name}: the bundle is refused, nothing imported: {exc}"
+                ) from None
         signers = local_signers(conn, mission, keyring)
         revealed = reveal_ready(conn, mission, signers)
         receive_complaints(conn, mission, signers)

@@ -403,20 +403,14 @@ def _engine_faults(conn: Connection, mission: Mission) -> list[Fault]:
                     "findings", None, f"finding {key}: stored otherwise than the evidence makes it"
                 )
             )
-    made = sorted(compliance.incident_facts(i) for i in result.incidents)
-    held = compliance.active_incidents_for_check(conn)
-    if made != held:
-        first = next(
-            (m for m, h in zip(made, held, strict=False) if m != h),
-            made[len(held) :][:1] or held[len(made) :][:1],
-        )
-        faults.append(
-            Fault(
-                "incidents",
-                None,
-                f"the stored incidents differ from what the evidence makes (first: {first})",
-            )
-        )
+    made = {compliance.incident_facts(i) for i in result.incidents}
+    held = set(compliance.active_incidents_for_check(conn))
+    for facts in sorted(held - made):
+        faults.append(Fault("incidents", None, f"incident {facts[0]}: stored, the evidence makes "
+                            f"it otherwise or not at all: {facts}"))  # fmt: skip
+    for facts in sorted(made - held):
+        faults.append(Fault("incidents", None, f"incident {facts[0]}: the evidence makes it, "
+                            f"not stored so: {facts}"))  # fmt: skip
     return faults
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, delete, select
+from sqlalchemy import Connection, create_engine
 
 from truceline.domain import actions
 from truceline.domain.actions.base import Refused
@@ -61,7 +61,7 @@ def record(
         entry = sign.log(conn, mission, action, payload, actor=actor)
     else:
         body = Entry(acting, 0, None, {}, time.time_ns() // 1000, actor or acting, action, payload)
-        entry = Entry(**{**body.__dict__, "hash": body.computed_hash()})
+        entry = replace(body, hash=body.computed_hash())
     apply_entry(conn, mission, entry)
     return entry
 
@@ -128,16 +128,8 @@ def rebuild(conn: Connection, mission: Mission) -> Replay:
     if not entries:
         raise TrucelineError("the logs are not started: there is nothing to rebuild from")
     projection.clear(conn)
-    state = state_of(conn, mission)
-    state.rebuilding = True
-    result = _replay(state, entries)
-    u = t.users
-    stale = [
-        int(i) for i, name in conn.execute(select(u.c.id, u.c.name)) if name not in state.users_seen
-    ]
-    if stale:
-        conn.execute(delete(t.tokens).where(t.tokens.c.user_id.in_(stale)))
-        conn.execute(delete(u).where(u.c.id.in_(stale)))
+    result = _replay(state_of(conn, mission), entries)
+    projection.drop_unlogged_users(conn)
     return result
 
 

@@ -176,30 +176,30 @@ def receipt(conn: Connection, key: str) -> Receipt:
 def receive_complaints(conn: Connection, mission: Mission, signers: dict[str, Signer]) -> int:
     """Complaints another node received that this node's contingents have not: each logs its
     own receipt (of the same document) when it syncs. The number of receipts logged."""
-    if not signers:
+    c, r, e = t.complaints, t.complaint_receipts, t.ledger_entries
+    missing: dict[str, list[str]] = {}
+    for contingent in signers:
+        mine = select(r.c.complaint_key).where(r.c.contingent == contingent)
+        for key in conn.execute(select(c.c.key).where(c.c.key.not_in(mine))).scalars():
+            missing.setdefault(key, []).append(contingent)
+    if not missing:
         return 0
-    e, r = t.ledger_entries, t.complaint_receipts
-    had = {(k, c) for k, c in conn.execute(select(r.c.complaint_key, r.c.contingent))}
-    keys = {k for k, _ in had}
-    logged = 0
+    # The document as received elsewhere: from the first receipt's entry of each complaint.
+    documents: dict[str, dict[str, Any]] = {}
     rows = conn.execute(
         select(e.c.payload).where(e.c.action == actions.COMPLAINT_RECEIVED).order_by(e.c.id)
     ).scalars()
-    seen: set[str] = set()
-    for text in list(rows):
+    for text in rows:
         payload = json.loads(text)
-        key = payload["complaint"]
-        if key in seen or key not in keys:
-            continue
-        seen.add(key)
-        for contingent, sign in signers.items():
-            if (key, contingent) not in had:
-                record(
-                    conn, mission, sign, actions.COMPLAINT_RECEIVED, payload,
-                    acting=contingent, actor="sync",
-                )  # fmt: skip
-                logged += 1
-    return logged
+        if payload["complaint"] in missing:
+            documents.setdefault(payload["complaint"], payload)
+    for key, contingents in missing.items():
+        for contingent in contingents:
+            record(
+                conn, mission, signers[contingent], actions.COMPLAINT_RECEIVED, documents[key],
+                acting=contingent, actor="sync",
+            )  # fmt: skip
+    return sum(len(v) for v in missing.values())
 
 
 def complaint_dict(row: Any, now_us: int, answered_at: int | None) -> dict[str, Any]:
@@ -231,21 +231,22 @@ def list_complaints(
     """Complaints with their response status: answered (by a joint verdict in time), answered
     late, awaiting a joint verdict, or overdue; with their case and its verdict."""
     now_us = _now() if now_us is None else now_us
-    query = select(t.complaints).order_by(t.complaints.c.id)
+    p, c, r = t.complaints, t.cases, t.rounds
+    query = (
+        select(p, c.c.id.label("case_id"), c.c.verdict.label("case_verdict"),
+               r.c.revealed_at_us.label("answered_at"))
+        .join(c, _primary("complaint:" + p.c.key), isouter=True)
+        .join(r, and_(r.c.case_key == c.c.key, r.c.number == 1), isouter=True)
+        .order_by(p.c.id)
+    )  # fmt: skip
     if party is not None:
-        query = query.where(t.complaints.c.party == party)
-    c, r = t.cases, t.rounds
+        query = query.where(p.c.party == party)
     result = []
-    for row in conn.execute(query).all():
-        case = conn.execute(select(c).where(_primary(f"complaint:{row.key}"))).first()
-        answered = None
-        if case is not None and case.verdict != "pending":
-            answered = conn.execute(
-                select(r.c.revealed_at_us).where(r.c.case_key == case.key, r.c.number == 1)
-            ).scalar()
-        item = complaint_dict(row, now_us, None if answered is None else int(answered))
-        item["case"] = None if case is None else int(case.id)
-        item["verdict"] = None if case is None else case.verdict
+    for row in conn.execute(query):
+        answered = None if row.answered_at is None else int(row.answered_at)
+        item = complaint_dict(row, now_us, answered)
+        item["case"] = None if row.case_id is None else int(row.case_id)
+        item["verdict"] = row.case_verdict
         if not overdue or item["overdue"]:
             result.append(item)
     return result

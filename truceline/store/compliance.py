@@ -575,4 +575,4 @@ def incident_facts(incident: Incident) -> tuple[Any, ...]:
 def active_incidents_for_check(conn: Connection) -> list[tuple[Any, ...]]:
     i = t.incidents
     rows = conn.execute(select(*[i.c[c] for c in _INCIDENT_FACTS]).where(i.c.status == "active"))
-    return sorted(tuple(row) for row in rows)
+    return [tuple(row) for row in rows]

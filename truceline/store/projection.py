@@ -63,11 +63,23 @@ def snapshot(conn: Connection) -> dict[str, dict[tuple[Any, ...], tuple[Any, ...
 
 
 def clear(conn: Connection) -> None:
-    """Empty every projection, keeping what is local (password hashes of the accounts that
-    the entries re-derive, sealed positions)."""
+    """Empty every projection, keeping what is local: an account's row stays with its password
+    hash but is no account until an entry makes it again (`logged_by` cleared); sealed
+    positions stay."""
     for name in PROJECTIONS:
         if name != "users":
             conn.execute(delete(t.metadata.tables[name]))
+    conn.execute(update(t.users).values(logged_by=None))
+
+
+def drop_unlogged_users(conn: Connection) -> int:
+    """Remove the account rows that no entry made (and their tokens); how many."""
+    u = t.users
+    stale = [int(i) for i in conn.execute(select(u.c.id).where(u.c.logged_by.is_(None))).scalars()]
+    if stale:
+        conn.execute(delete(t.tokens).where(t.tokens.c.user_id.in_(stale)))
+        conn.execute(delete(u).where(u.c.id.in_(stale)))
+    return len(stale)
 
 
 class SqlState:
@@ -88,7 +100,6 @@ class SqlState:
         self.contingents = contingents
         self.parties = parties
         self.response_us = response_us
-        self.users_seen: set[str] = set()
 
     # cases
     def _case(self, row: Any) -> CaseRec:
@@ -239,13 +250,9 @@ class SqlState:
         row = self.conn.execute(select(u).where(u.c.name == name)).first()
         if row is None or row.logged_by is None:
             return None  # a row no entry made is no account of the joint record
-        if name not in self.users_seen and self.rebuilding:
-            return None  # an account that the entries replayed so far have not made
         return UserRec(
             row.name, row.role, row.contingent, row.party, bool(row.disabled), row.logged_by
         )
-
-    rebuilding = False
 
     def put_user(self, rec: UserRec, at: int) -> None:
         u = t.users
@@ -253,7 +260,6 @@ class SqlState:
             "role": rec.role, "contingent": rec.contingent, "party": rec.party,
             "disabled": rec.disabled, "logged_by": rec.logged_by,
         }  # fmt: skip
-        self.users_seen.add(rec.name)
         moved = self.conn.execute(update(u).where(u.c.name == rec.name).values(**values))
         if moved.rowcount == 0:
             self.conn.execute(insert(u).values(name=rec.name, created_at_us=at, **values))

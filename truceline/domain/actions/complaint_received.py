@@ -10,7 +10,8 @@ from pydantic import Field, model_validator
 from truceline.domain.actions.assessment_filed import SHA256
 from truceline.domain.actions.base import Payload, Refused, State, who
 from truceline.domain.canonical import canonical_sha256
-from truceline.domain.ledger import EARLIEST_US, LATEST_US, Entry
+from truceline.domain.ledger import Entry
+from truceline.domain.records import LAST_US
 from truceline.domain.vocabulary import KINDS, UNKNOWN_ACTOR
 
 NAME = "complaint_received"
@@ -29,8 +30,8 @@ class Complaint(Payload):
     party: str
     kind: str
     against: str
-    observed_from: int = Field(ge=EARLIEST_US, lt=LATEST_US)
-    observed_to: int = Field(ge=EARLIEST_US, lt=LATEST_US)
+    observed_from: int = Field(ge=0, lt=LAST_US)
+    observed_to: int = Field(ge=0, lt=LAST_US)
     lat_e7: int | None = Field(default=None, ge=-900_000_000, le=900_000_000)
     lon_e7: int | None = Field(default=None, ge=-1_800_000_000, le=1_800_000_000)
     zone: str | None = None
