@@ -57,6 +57,7 @@ def test_init_is_idempotent(cli: Cli, db_url: str) -> None:
     second = cli("init", MISSION_FILE, "--db", db_url)
     assert first.code == second.code == 0
     assert "loaded;" in first.out and "already loaded, nothing changed" in second.out
+    assert "pins no key for blue, green: this node trusts the first genesis" in first.err
 
 
 def test_init_refuses_another_mission_in_the_same_database(
@@ -144,6 +145,8 @@ def test_the_demo_builds_a_fresh_database_and_refuses_to_overwrite_without_force
     assert again.code == 1 and "--force" in again.err
     forced = cli("demo", "--days", "2", "--db", db, "--data-dir", data, "--force")
     assert forced.code == 0
+    pinned = (data / "mission.yaml").read_text()
+    assert pinned.count('public_key: "ed25519:') == 2  # the demo pins its keys
     listed = json.loads(cli("observations", "list", "--json", "--db", db).out)
     kinds = {o["kind"] for o in listed}
     assert {"explosion", "flare", "count", "restriction", "presence"} <= kinds

@@ -155,6 +155,14 @@ def init_command(
     for contingent in result.started:
         out.print(f"started {contingent}'s log (genesis entry signed)")
     m = result.mission
+    unpinned = [c.id for c in m.contingents.values() if c.public_key is None]
+    if unpinned:
+        err.print(
+            f"warning: the mission file pins no key for {', '.join(unpinned)}: this node trusts "
+            "the first genesis entry it holds for each; pin each contingent's key in the "
+            'mission file (contingents: - {id: …, public_key: "ed25519:…"}) so that a re-keyed '
+            "log is refused"
+        )
     state = "loaded" if result.changed else "already loaded, nothing changed"
     out.print(f"mission {m.id} ({m.name}) {state}; sha256 {m.sha256}")
     out.print(
@@ -771,6 +779,33 @@ def cases_list(
         str(r["id"]), f"finding {r['finding']}" if r["finding"] else f"complaint {r['complaint']}",
         r["opened"], r["verdict"], ", ".join(r["filed"]), ", ".join(r["waiting_for"]),
     ), "case")  # fmt: skip
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Disable an account: an entry of the log that holds it; its tokens stop working and it
+    can no longer log in, on every node, until `users enable`."""
+    from truceline.services.accounts import set_disabled
+
+    set_disabled(engine_for(db), name, disabled=True, keyring=keyring_for(key_dir))
+    out.print(f"{name} is disabled")
+
+
+@users_app.command("enable")
+def users_enable(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Enable a disabled account again."""
+    from truceline.services.accounts import set_disabled
+
+    set_disabled(engine_for(db), name, disabled=False, keyring=keyring_for(key_dir))
+    out.print(f"{name} is enabled")
 
 
 @users_app.command("add")

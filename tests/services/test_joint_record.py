@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,18 @@ from truceline.domain.actions import ASSESSMENT_FILED
 from truceline.domain.cases import Position
 from truceline.domain.ledger import make_entry
 from truceline.errors import TrucelineError
-from truceline.services.accounts import add_user
+from truceline.services.accounts import (
+    add_user,
+    authenticate,
+    issue_token,
+    set_disabled,
+    user_for_token,
+)
 from truceline.services.corrections import retract_observation
 from truceline.services.exchange import bundle_of, export_bundle, import_bundle_data
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.projector import rebuild
+from truceline.services.signing import published, report_state, sign_report
 from truceline.services.verification import (
     ComplaintInput,
     case_view,
@@ -32,6 +40,7 @@ from truceline.services.verification import (
     file_complaint,
     open_case,
 )
+from truceline.store import ledger as ledger_repo
 from truceline.store import projection
 from truceline.store import tables as t
 from truceline.store.db import writing
@@ -404,3 +413,119 @@ def test_two_nodes_exchanging_both_ways_hold_equal_joint_records(
             report = verify_ledger(conn, load_mission(conn))
             assert report.ok, report.faults
     export_bundle(b, tmp_path / "checkpoint.json")
+
+
+def last_of(bundle: dict[str, Any], contingent: str) -> dict[str, Any]:
+    return max((e for e in bundle["entries"] if e["contingent"] == contingent),
+               key=lambda e: e["seq"])  # fmt: skip
+
+
+def test_a_peer_may_not_add_or_change_another_contingents_accounts(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, blue, b, green = nodes
+    bundle = bundle_of(a)
+    chief = forged(
+        blue.load("blue", None), last_of(bundle, "blue"),
+        payload={"user": "mole", "role": "chief", "contingent": "green", "party": None},
+    )  # fmt: skip
+    refused_by(b, green, {**bundle, "entries": [*bundle["entries"], chief]},
+               "only green's log holds its accounts")  # fmt: skip
+    add_user(b, "green-chief", role="chief", password="correct horse", contingent="green",
+             keyring=green)  # fmt: skip
+    import_bundle_data(a, bundle_of(b), "b", keyring=blue)  # A holds green's account now
+    held = bundle_of(a)
+    demote = forged(
+        blue.load("blue", None), last_of(held, "blue"), action="user_changed",
+        payload={"user": "green-chief", "disabled": True},
+    )  # fmt: skip
+    refused_by(b, green, {**held, "entries": [*held["entries"], demote]},
+               "changes 'green-chief', whose account is in green's log")  # fmt: skip
+
+
+def test_a_disabled_account_cannot_log_in_and_stays_disabled_after_a_rebuild(
+    centre: tuple[Engine, KeyRing],
+) -> None:
+    engine, keyring = centre
+    with writing(engine) as conn:
+        user = authenticate(conn, "blue-officer", "correct horse")
+        assert user is not None
+        token = issue_token(conn, user)
+    set_disabled(engine, "blue-officer", disabled=True, keyring=keyring)
+    with writing(engine) as conn:
+        assert authenticate(conn, "blue-officer", "correct horse") is None
+        assert user_for_token(conn, token) is None
+        rebuild(conn, load_mission(conn))
+        assert authenticate(conn, "blue-officer", "correct horse") is None
+        assert verify_ledger(conn, load_mission(conn)).ok
+    set_disabled(engine, "blue-officer", disabled=False, keyring=keyring)
+    with engine.connect() as conn:
+        assert authenticate(conn, "blue-officer", "correct horse") is not None
+
+
+def test_a_re_keyed_log_that_another_log_has_seen_is_named_by_verify(
+    centre: tuple[Engine, KeyRing],
+) -> None:
+    """Green's key replaced and its whole log re-signed (possible where the mission pins no
+    key): blue's log has seen green's old entries, which are no longer held."""
+    engine, _ = centre
+    other = keys.generate()
+    e = t.ledger_entries
+    with engine.begin() as conn:
+        greens = [x for x in ledger_repo.all_entries(conn) if x.contingent == "green"]
+        conn.execute(delete(e).where(e.c.contingent == "green"))
+        prev = None
+        for old in greens:
+            payload = dict(old.payload)
+            if old.seq == 0:
+                payload["public_keys"] = {
+                    **payload["public_keys"],
+                    "green": keys.public_text(other),
+                }
+            new = make_entry(
+                other, contingent="green", seq=old.seq, prev=prev, seen=old.seen, time=old.time,
+                actor=old.actor, action=old.action, payload=payload,
+            )  # fmt: skip
+            ledger_repo.insert_entry(conn, new)
+            prev = new.hash
+        conn.execute(update(t.ledger_heads).where(t.ledger_heads.c.contingent == "green")
+                     .values(hash=prev))  # fmt: skip
+        problems = [str(f) for f in verify_ledger(conn, load_mission(conn)).faults]
+    assert any(p.startswith("blue#") and "it has seen green's entry" in p for p in problems)
+
+
+def test_a_published_reports_checkpoint_catches_a_rollback_and_an_equivocation(
+    centre: tuple[Engine, KeyRing], cli: Any, tmp_path: Path
+) -> None:
+    engine, keyring = centre
+    day = date(2020, 11, 21)
+    sha = report_state(engine, day)["sha256"]
+    for contingent in ("blue", "green"):
+        sign_report(engine, day, sha256=sha, contingent=contingent, actor="chief",
+                    keyring=keyring)  # fmt: skip
+    with engine.connect() as conn:
+        public = published(conn, load_mission(conn), day)
+    assert public is not None and set(public["checkpoint"]) == {"blue", "green"}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(public))
+    db = engine.url.render_as_string(hide_password=False)
+    intact = cli("ledger", "verify", "--checkpoint", path, "--json", "--db", db)
+    assert intact.code == 0 and json.loads(intact.out) == []
+    after = public["checkpoint"]["green"]
+    e = t.ledger_entries
+    with engine.begin() as conn:  # roll green's log back below the checkpoint, heads and all
+        conn.execute(delete(e).where(e.c.contingent == "green", e.c.seq == after["seq"]))
+        prev = conn.execute(
+            select(e.c.seq, e.c.hash).where(e.c.contingent == "green", e.c.seq == after["seq"] - 1)
+        ).one()
+        conn.execute(update(t.ledger_heads).where(t.ledger_heads.c.contingent == "green")
+                     .values(seq=prev.seq, hash=prev.hash))  # fmt: skip
+    rolled = cli("ledger", "verify", "--checkpoint", path, "--json", "--db", db)
+    assert rolled.code == 1
+    assert {"contingent": "green", "seq": after["seq"],
+            "problem": "the checkpoint holds this entry; the log here is shorter (rolled back)"
+            } in json.loads(rolled.out)  # fmt: skip
+    public["checkpoint"]["blue"]["hash"] = "0" * 64
+    path.write_text(json.dumps(public))
+    forked = cli("ledger", "verify", "--checkpoint", path, "--db", db)
+    assert forked.code == 1 and "equivocation: the checkpoint has 000000000000" in forked.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -88,6 +89,28 @@ def write_demo_files(data_dir: Path, days: int, seed: int) -> dict[str, Path]:
     return files
 
 
+def pin_keys(mission_file: Path, keyring: KeyRing) -> None:
+    """Make each contingent's key (if missing) and pin it in the demo's mission file, as a
+    centre should: a log re-keyed later is then refused."""
+    from truceline.domain import keys
+    from truceline.services.missions import read_mission
+
+    mission, text = read_mission(mission_file)
+    for contingent in mission.contingents:
+        if not keyring.has(contingent):
+            keyring.generate(contingent)
+        public = keys.public_text(keyring.load(contingent, None))
+        # The demo file writes each contingent on one line: `- {id: blue, name: …}`.
+        text, found = re.subn(
+            rf"(- \{{id: {re.escape(contingent)},[^}}\n]*)\}}",
+            rf'\1, public_key: "{public}"}}',
+            text,
+        )
+        if found != 1:
+            raise TrucelineError(f"{mission_file}: cannot pin {contingent}'s key")
+    mission_file.write_text(text, encoding="utf-8")
+
+
 def build_demo(
     engine: Engine,
     *,
@@ -110,7 +133,8 @@ def build_demo(
         clear_database(engine)
     files = write_demo_files(data_dir, days, seed)
     keyring = KeyRing(key_dir or data_dir / "keys")
-    result = init_database(engine, files["mission"], keyring=keyring, generate_keys=True)
+    pin_keys(files["mission"], keyring)
+    result = init_database(engine, files["mission"], keyring=keyring)
     lines = [
         f"demo mission {result.mission.id!r} ({result.mission.name}): {days} day(s), seed {seed}",
         NOTE,
