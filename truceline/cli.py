@@ -268,7 +268,12 @@ def ledger_import(
     from truceline.services.exchange import import_bundle
 
     result = import_bundle(engine_for(db), bundle, keyring=keyring_for(key_dir))
-    out.print(f"{bundle}: {result.received} entries, {result.new} new")
+    out.print(
+        f"{bundle}: {result.received} entries, {result.new} new, {result.evidence} rows of "
+        "evidence stored" + ("; run `truceline assess` to assess them" if result.evidence else "")
+    )
+    for problem in result.differing:
+        err.print(f"warning: {problem}")
     for case in result.revealed:
         out.print(f"case {case}: every contingent has filed; the positions filed here are revealed")
 

@@ -20,6 +20,7 @@ from truceline.domain import keys
 from truceline.domain.actions import ASSESSMENT_FILED
 from truceline.domain.cases import Position
 from truceline.domain.ledger import make_entry
+from truceline.domain.observations import FIELDS as OBS_FIELDS
 from truceline.errors import TrucelineError
 from truceline.services.accounts import (
     add_user,
@@ -28,8 +29,10 @@ from truceline.services.accounts import (
     set_disabled,
     user_for_token,
 )
+from truceline.services.assess import assess
 from truceline.services.corrections import retract_observation
-from truceline.services.exchange import bundle_of, export_bundle, import_bundle_data
+from truceline.services.exchange import bundle_of, import_bundle_data
+from truceline.services.ingest import ingest_observations
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.projector import rebuild
 from truceline.services.signing import published, report_state, sign_report
@@ -44,6 +47,7 @@ from truceline.store import ledger as ledger_repo
 from truceline.store import projection
 from truceline.store import tables as t
 from truceline.store.db import writing
+from truceline.store.imports import OBSERVATIONS, batch_digest
 from truceline.store.missions import load_mission
 
 T = 1_605_938_400_000_000
@@ -412,7 +416,95 @@ def test_two_nodes_exchanging_both_ways_hold_equal_joint_records(
         for conn in (ca, cb):
             report = verify_ledger(conn, load_mission(conn))
             assert report.ok, report.faults
-    export_bundle(b, tmp_path / "checkpoint.json")
+
+
+def evidence_of(conn: Any) -> dict[str, Any]:
+    """What two nodes must hold alike: observations and positions by identity, the active
+    findings by key, the retractions."""
+    o, p, f = t.observations, t.positions, t.findings
+    fields = [o.c[name] for name in OBS_FIELDS]
+    return {
+        "observations": sorted(tuple(r) for r in conn.execute(select(o.c.uid, *fields))),
+        "positions": sorted(tuple(r) for r in conn.execute(select(p.c.uid, p.c.unit, p.c.time_us))),
+        "findings": sorted(
+            tuple(r)
+            for r in conn.execute(
+                select(f.c.key, f.c.rule, f.c.zone, f.c.subject, f.c.start_us, f.c.end_us).where(
+                    f.c.status == "active"
+                )
+            )
+        ),
+        "retractions": projection.snapshot(conn)["retractions"],
+    }
+
+
+def test_evidence_travels_with_the_entries_and_both_nodes_hold_the_same_findings(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
+) -> None:
+    """Node B starts with nothing of A's evidence; after bundles both ways (and each node's
+    own assess) both hold the same observations, positions, findings and retractions, and a
+    complaint case on B shows the complaint."""
+    a, blue, b, green = nodes
+    seen_by_green = tmp_path / "green.csv"
+    seen_by_green.write_text(
+        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+        "g1,2020-11-21T10:01:00+04:00,40.271,46.751,explosion,3,uav,UAV-7,green\n"
+        "g2,2020-11-21T15:00:00+04:00,40.10,46.70,shot,1,patrol,GP-2,green\n"
+    )
+    ingest_observations(b, seen_by_green, keyring=green)
+    assess(b, keyring=green)
+    exchange(a, b, green, tmp_path / "a1.json")
+    exchange(b, a, blue, tmp_path / "b1.json")
+    with a.connect() as conn:
+        ident = conn.execute(
+            select(t.observations.c.id).where(t.observations.c.record_id == "a1")
+        ).scalar_one()
+    retract_observation(a, ident, reason="wrong grid", keyring=blue)  # assesses A again
+    exchange(a, b, green, tmp_path / "a2.json")
+    assess(b, keyring=green)
+    exchange(b, a, blue, tmp_path / "b2.json")
+    assess(a, keyring=blue)  # A's retraction re-assessed only the observation's own window
+    with a.connect() as ca, b.connect() as cb:
+        left, right = evidence_of(ca), evidence_of(cb)
+        assert len(left["observations"]) == 3 and left["retractions"]
+        assert left == right
+        for conn in (ca, cb):
+            report = verify_ledger(conn, load_mission(conn))
+            assert report.ok, report.faults
+
+
+def test_rows_that_do_not_match_their_logged_hash_or_are_missing_are_refused(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, _, b, green = nodes
+    bundle = bundle_of(a)
+    altered = json.loads(json.dumps(bundle))
+    altered["evidence"][0]["rows"][0][8] = 500  # the count of an explosion, after signing
+    refused_by(b, green, altered, r"blue#\d+: the rows carried do not match its logged hash")
+    missing = {**bundle, "evidence": []}
+    refused_by(b, green, missing, r"blue#\d+: the bundle carries no rows for its import batch")
+
+
+def test_a_peer_cannot_store_rows_that_would_break_this_node_even_when_it_signed_them(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, blue, b, green = nodes
+    bundle = bundle_of(a)
+    row = list(bundle["evidence"][0]["rows"][0])
+    row[3] = "north of the river"  # lat_e7 as text
+    rows, digest = batch_digest(OBSERVATIONS, [tuple(row)])
+    entry = forged(
+        blue.load("blue", None), last_of(bundle, "blue"), action="import_batch",
+        payload={"node": "elsewhere", "batch": 9, "kind": "observations", "source": "x",
+                 "format": "csv", "rows": rows, "duplicates": 0, "rejected": 0,
+                 "sha256": digest},
+    )  # fmt: skip
+    hostile = {
+        **bundle, "entries": [*bundle["entries"], entry],
+        "evidence": [*bundle["evidence"],
+                     {"node": "elsewhere", "batch": 9, "kind": "observations", "rows": [row]}],
+    }  # fmt: skip
+    refused_by(b, green, hostile, "row 0 of its import batch: lat_e7 is not an integer")
 
 
 def last_of(bundle: dict[str, Any], contingent: str) -> dict[str, Any]:
@@ -529,3 +621,23 @@ def test_a_published_reports_checkpoint_catches_a_rollback_and_an_equivocation(
     path.write_text(json.dumps(public))
     forked = cli("ledger", "verify", "--checkpoint", path, "--db", db)
     assert forked.code == 1 and "equivocation: the checkpoint has 000000000000" in forked.err
+
+
+def test_a_node_runs_the_engine_over_a_peers_evidence_and_names_a_run_it_disagrees_with(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    a, blue, b, green = nodes
+    bundle = bundle_of(a)
+    run = next(e for e in bundle["entries"] if e["action"] == "assessment_run")
+    lying = forged(
+        blue.load("blue", None), last_of(bundle, "blue"), action="assessment_run",
+        payload={**run["payload"], "run": 99, "sha256": "0" * 64},
+    )  # fmt: skip
+    honest = import_bundle_data(b, bundle, "a", keyring=green)
+    assert honest.differing == [] and honest.evidence == 1
+    told = import_bundle_data(b, {**bundle, "entries": [*bundle["entries"], lying]}, "a",
+                              keyring=green)  # fmt: skip
+    assert told.differing == [
+        f"blue#{lying['seq']}: its assessment run found other findings than this node's engine "
+        "makes of the same evidence"
+    ]

@@ -40,13 +40,25 @@ def pair(engine: Engine, tmp_path: Path) -> dict[str, Any]:
 
 
 def sync(source: TestClient, source_token: str, target: TestClient, target_token: str) -> Any:
-    bundle = source.get("/api/v1/ledger/entries", headers={"Authorization": source_token})
-    assert bundle.status_code == 200, bundle.text
-    reply = target.post(
-        "/api/v1/ledger/entries", json=bundle.json(), headers={"Authorization": target_token}
-    )
-    assert reply.status_code == 200, reply.text
-    return reply.json()
+    """Pull every page (a few entries each) from the source and post each to the target."""
+    total = {"received": 0, "new": 0, "revealed": []}
+    after: str | None = ""
+    while after is not None:
+        page = source.get(
+            "/api/v1/ledger/entries", params={"after": after, "limit": 3},
+            headers={"Authorization": source_token},
+        )  # fmt: skip
+        assert page.status_code == 200, page.text
+        assert len(page.json()["entries"]) <= 3
+        reply = target.post(
+            "/api/v1/ledger/entries", json=page.json(), headers={"Authorization": target_token}
+        )
+        assert reply.status_code == 200, reply.text
+        for key in ("received", "new"):
+            total[key] += reply.json()[key]
+        total["revealed"] += reply.json()["revealed"]
+        after = page.json()["next"]
+    return total
 
 
 def test_two_nodes_sync_over_http_and_reach_the_same_verdict(pair: dict[str, Any]) -> None:

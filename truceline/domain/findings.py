@@ -47,11 +47,15 @@ class Finding:
     unit: str | None = None  # for an excursion
     observation: int | None = None  # for a reported count
     evidence: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    about: str | None = None  # what it is about by global names (uids), where ids are local
 
     @property
     def key(self) -> str:
-        """A stable name: the same breach found again is the same finding."""
-        if self.incident is not None:
+        """A stable name, the same on every node holding the same evidence: the same breach
+        found again is the same finding."""
+        if self.about is not None:
+            what = self.about
+        elif self.incident is not None:
             what = f"incident:{self.incident}"
         elif self.unit is not None:
             what = f"unit:{self.unit}:{self.start}"
@@ -180,6 +184,7 @@ def incident_finding(
         start=incident.start,
         end=incident.end,
         incident=incident.anchor,
+        about=f"incident:{incident.name}" if incident.name else None,
         evidence={
             "kind": incident.kind,
             "count": incident.count,

@@ -34,6 +34,7 @@ class ObservationFact:
     source_kind: str
     source: str
     reporter: str
+    uid: str = ""  # its identity, the same on every node
 
     @property
     def source_key(self) -> tuple[str, str, str]:
@@ -65,6 +66,7 @@ class Incident:
     actors: tuple[str, ...]  # parties or contingents named by its observations (not `unknown`)
     observations: tuple[int, ...]
     sources: tuple[SourceCount, ...]
+    name: str = ""  # the smallest identity (uid) among its observations: the same on every node
 
     @property
     def actor(self) -> str:
@@ -120,6 +122,7 @@ def incident_of(members: Sequence[ObservationFact]) -> Incident:
         actors=tuple(sorted({f.actor for f in members} - {UNKNOWN_ACTOR})),
         observations=tuple(f.id for f in members),
         sources=sources,
+        name=min(f.uid for f in members),
     )
 
 

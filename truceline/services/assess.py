@@ -88,12 +88,10 @@ def assess_window(conn: Connection, mission: Mission, f0: int | None, f1: int | 
 
 
 def findings_digest(found: list[Finding]) -> str:
-    """sha256 over the canonical JSON of a run's findings (for the contingent's log)."""
+    """sha256 over the canonical JSON of a run's findings (for the contingent's log), by the
+    global names only: any node holding the same evidence computes the same digest."""
     return canonical_sha256(
-        sorted(
-            [f.key, f.rule, f.zone, f.subject, f.start, f.end, f.incident, f.unit, f.observation]
-            for f in found
-        )
+        sorted([f.key, f.rule, f.zone, f.subject, f.start, f.end, f.unit] for f in found)
     )
 
 

@@ -15,8 +15,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, insert, select
 
 from truceline.domain import actions, keys
-from truceline.domain import observations as obs
-from truceline.domain import positions as pos
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import GENESIS, Entry, Fault, make_entry, pinned_keys, verify_chains
 from truceline.errors import TrucelineError
@@ -451,46 +449,39 @@ def _mission_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     return faults
 
 
-def batch_hash_from_rows(conn: Connection, kind: str, batch: int) -> tuple[int, str]:
-    """(rows, sha256) of an import batch, recomputed from the stored rows."""
-    spec = imports.OBSERVATIONS if kind == "observations" else imports.POSITIONS
-    table = spec.table
-    rehash = obs.row_hash if kind == "observations" else pos.row_hash
-    digest = imports.BatchHash()
-    query = (
-        select(*[table.c[f] for f in spec.fields])
-        .where(table.c.batch_id == batch)
-        .order_by(table.c.id)
-    )
-    hashes = [rehash(tuple(row)) for row in conn.execute(query)]
-    digest.add(hashes)
-    return len(hashes), digest.hexdigest()
-
-
 def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
-    """Import batches of this node (other nodes keep their own rows)."""
+    """Every logged import batch's rows are held here (this node's own, or stored from a
+    bundle) and still hash to what its entry says; every batch held is logged."""
     faults = []
-    logged: set[int] = set()
     here = conn.execute(select(t.nodes.c.id)).scalar()  # verifying writes nothing
+    logged: set[tuple[str | None, int]] = set()
     for entry in entries:
-        if entry.action != actions.IMPORT_BATCH or entry.payload.get("node") != here:
+        if entry.action != actions.IMPORT_BATCH:
             continue
-        payload = entry.payload
-        batch = int(payload["batch"])
-        logged.add(batch)
-        rows, sha = batch_hash_from_rows(conn, str(payload["kind"]), batch)
-        if (rows, sha) != (payload["rows"], payload["sha256"]):
+        p = entry.payload
+        node, batch, kind = str(p["node"]), int(p["batch"]), str(p["kind"])
+        logged.add((None if node == here else node, batch))
+        local = imports.local_batch(conn, here, node, batch)
+        where = f"import batch {batch}" + ("" if node == here else f" of node {node}")
+        if local is None:
+            faults.append(Fault(entry.contingent, entry.seq, f"the rows of {where} are not held"))
+            continue
+        spec = imports.SPECS[kind]
+        rows, sha = imports.batch_digest(spec, imports.batch_rows(conn, spec, local))
+        if (rows, sha) != (p["rows"], p["sha256"]):
             faults.append(
                 Fault(
                     entry.contingent,
                     entry.seq,
-                    f"the stored {payload['kind']} of import batch {batch} do not match the logged "
-                    f"hash ({rows} rows now, {payload['rows']} logged): changed after import",
+                    f"the stored {kind} of {where} do not match the logged hash ({rows} rows "
+                    f"now, {p['rows']} logged): changed after import",
                 )
             )
     b = t.import_batches
-    for (batch,) in conn.execute(select(b.c.id).order_by(b.c.id)):
-        if int(batch) not in logged:
+    for batch, node, origin in conn.execute(
+        select(b.c.id, b.c.origin_node, b.c.origin_batch).order_by(b.c.id)
+    ):
+        if (node, int(origin if node else batch)) not in logged:
             faults.append(Fault("import", None, f"import batch {batch} is in no contingent's log"))
     return faults
 

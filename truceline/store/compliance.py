@@ -46,7 +46,7 @@ def load_observation_facts(
     query = select(
         o.c.id, o.c.observed_from_us, o.c.observed_to_us, o.c.lat_e7, o.c.lon_e7,
         o.c.uncertainty_m, o.c.kind, o.c.subtype, o.c.count, o.c.actor, o.c.source_kind,
-        o.c.source, o.c.reporter,
+        o.c.source, o.c.reporter, o.c.uid,
     ).where(
         _overlapping(o.c.observed_from_us, o.c.observed_to_us, f0, f1),
         ~o.c.uid.in_(select(t.retractions.c.observation_uid)),  # a retraction stops it counting
@@ -66,6 +66,7 @@ def load_observation_facts(
             r[10],
             r[11],
             r[12],
+            r[13],
         )
         for r in conn.execute(query)
     ]

@@ -9,6 +9,7 @@ a conflict: it is not stored, and the importer reports it.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
+from truceline.domain.records import LAST_US
 from truceline.store import tables as t
 from truceline.store.db import is_sqlite
 
@@ -218,3 +220,124 @@ def _reconcile(
             outcome.conflicts.append(index)
     outcome.hashes = [digest for _, digest in sorted(inserted)]
     return outcome
+
+
+SPECS = {"observations": OBSERVATIONS, "positions": POSITIONS}
+
+
+def local_batch(conn: Connection, here: str | None, node: str, batch: int) -> int | None:
+    """This database's number for the import batch `batch` that node `node` logged: its own
+    batch when `node` is this node, else the batch stored from a bundle."""
+    b = t.import_batches
+    if node == here:
+        found = conn.execute(select(b.c.id).where(b.c.id == batch, b.c.origin_node.is_(None)))
+    else:
+        found = conn.execute(
+            select(b.c.id).where(b.c.origin_node == node, b.c.origin_batch == batch)
+        )
+    value = found.scalar()
+    return None if value is None else int(value)
+
+
+def batch_rows(conn: Connection, spec: TableSpec, batch: int) -> list[tuple[Any, ...]]:
+    """A batch's rows (the spec's fields) in the order they were logged: its own rows in id
+    order, with the rows it shares with other batches put back at their places."""
+    table = spec.table
+    fields = [table.c[f] for f in spec.fields]
+    rows = [
+        tuple(row)
+        for row in conn.execute(
+            select(*fields).where(table.c.batch_id == batch).order_by(table.c.id)
+        )
+    ]
+    shared_text = conn.execute(
+        select(t.import_batches.c.shared).where(t.import_batches.c.id == batch)
+    ).scalar()
+    for index, uid in json.loads(shared_text or "[]"):
+        found = conn.execute(select(*fields).where(table.c.uid == uid)).one()
+        rows.insert(int(index), tuple(found))
+    return rows
+
+
+def batch_digest(spec: TableSpec, rows: Sequence[tuple[Any, ...]]) -> tuple[int, str]:
+    """(rows, sha256) of a batch's rows, as its log entry states them."""
+    digest = BatchHash()
+    digest.add([spec.rehash(row) for row in rows])
+    return len(rows), digest.hexdigest()
+
+
+def uid_of(spec: TableSpec, row: tuple[Any, ...]) -> str:
+    """A row's identity, derived from its content as the importers derive it (so a bundle
+    cannot name a row otherwise)."""
+    digest = spec.rehash(row)
+    if spec is POSITIONS:
+        return digest
+    fields = dict(zip(spec.fields, row, strict=True))
+    return obs.identity(str(fields["source"]), fields["record_id"], digest)
+
+
+def store_foreign_batch(
+    conn: Connection,
+    spec: TableSpec,
+    *,
+    node: str,
+    batch: int,
+    kind: str,
+    rows: Sequence[tuple[Any, ...]],
+    now_us: int,
+) -> list[int]:
+    """Store another node's batch (checked against its logged hash by the caller); rows held
+    already with the same content are shared, not stored twice. The rows' indexes whose
+    identity is held with other content (a conflict: nothing should be stored)."""
+    local = begin_batch(conn, kind=kind, source_name=f"{node}:{batch}", fmt="bundle", now_us=now_us)
+    uids = [uid_of(spec, row) for row in rows]
+    columns = [uids, *[[row[k] for row in rows] for k in range(len(spec.fields))]]
+    outcome = insert_chunk(conn, spec, local, columns, [spec.rehash(row) for row in rows])
+    if outcome.conflicts:
+        return outcome.conflicts
+    mine = set(
+        conn.execute(select(spec.table.c.uid).where(spec.table.c.batch_id == local)).scalars()
+    )
+    shared = [[index, uid] for index, uid in enumerate(uids) if uid not in mine]
+    conn.execute(
+        update(t.import_batches)
+        .where(t.import_batches.c.id == local)
+        .values(
+            rows=len(rows), duplicates=len(shared), rejected=0, origin_node=node,
+            origin_batch=batch, shared=json.dumps(shared) if shared else None,
+            sha256=batch_digest(spec, rows)[1],
+        )
+    )  # fmt: skip
+    return []
+
+
+def row_problem(spec: TableSpec, row: Any) -> str | None:
+    """Why a row carried in a bundle cannot be stored (its shape and types, the ranges of
+    coordinates and times), or None. Its content is the signer's testimony; its form is
+    checked so that no peer can store what would break this node's pages or engine."""
+    if not isinstance(row, list) or len(row) != len(spec.fields):
+        return f"not a list of the {len(spec.fields)} fields {', '.join(spec.fields)}"
+    for name, value in zip(spec.fields, row, strict=True):
+        column = spec.table.c[name]
+        if value is None:
+            if not column.nullable:
+                return f"{name} is missing"
+            continue
+        python = column.type.python_type
+        if python is int and (type(value) is not int or not -(2**63) < value < 2**63):
+            return f"{name} is not an integer"
+        if python is float and (
+            type(value) not in (int, float)
+            or value != value
+            or value in (float("inf"), float("-inf"))
+        ):
+            return f"{name} is not a finite number"
+        if python is str and (type(value) is not str or len(value) > 100_000):
+            return f"{name} is not a text"
+        if name.endswith("_us") and not 0 <= value < LAST_US:
+            return f"{name} is outside the years 1970–2099"
+        if name.endswith("lat_e7") and not -900_000_000 <= value <= 900_000_000:
+            return f"{name} is outside -90..90"
+        if name.endswith("lon_e7") and not -1_800_000_000 <= value <= 1_800_000_000:
+            return f"{name} is outside -180..180"
+    return None

@@ -115,6 +115,12 @@ import_batches = Table(
     Column("rejected", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),  # over the row hashes in id order
     Column("created_at_us", BigInteger, nullable=False),
+    # A batch another node logged, stored here from a bundle: its node and number there, and
+    # the rows it shares with batches held already ([index, uid]: stored once, in the other).
+    Column("origin_node", String(32)),
+    Column("origin_batch", BigInteger),
+    Column("shared", Text),
+    UniqueConstraint("origin_node", "origin_batch"),
 )
 
 observations = Table(

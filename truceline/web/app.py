@@ -589,10 +589,18 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     Syncer = Annotated[accounts.User, role("chief", "admin")]
 
     @app.get("/api/v1/ledger/entries")
-    def ledger_entries(who: Reader) -> Response:
-        """Every entry of every log this node holds, as a bundle (`truceline/bundle@1`, the
-        format of `ledger export`): what another node imports to sync."""
-        body = exchange.bundle_of(engine)
+    def ledger_entries(
+        who: Reader,
+        after: Annotated[
+            str | None,
+            Query(max_length=2000, description="the last seq held of each log: blue:5,green:3"),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=exchange.PAGE_MAX)] = 1000,
+    ) -> Response:
+        """A page of the entries this node holds after `after`, in causal order, with the
+        evidence they name (`truceline/bundle@2`, the format of `ledger export`): what another
+        node imports to sync. `next` is the `after` of the following page (null: the last)."""
+        body = exchange.bundle_of(engine, after=exchange.parse_cursor(after), limit=limit)
         return Response(orjson.dumps(body), media_type="application/json")
 
     @app.post("/api/v1/ledger/entries")

@@ -47,6 +47,7 @@ def evaluate(clause: str, versions: Versions, facts: Facts) -> list[Finding]:
                 start=report.t_from,
                 end=report.t_to,
                 observation=report.id,
+                about=f"observation:{report.uid}" if report.uid else None,
                 evidence={"count": report.count, "limit": p.limit, "resource": p.resource},
             )
         )

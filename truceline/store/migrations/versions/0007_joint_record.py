@@ -1,4 +1,5 @@
-"""The joint record (log format 2): cases with rounds, assessments bound to their round,
+"""The joint record (log format 2): import batches of other nodes (their rows travel with the
+entries), cases with rounds, assessments bound to their round,
 complaints by their sha256 with every contingent's receipt, retractions, users' state as
 projections of the entries; sealed positions kept locally.
 
@@ -21,6 +22,13 @@ RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("import_batches") as batch:
+        batch.add_column(sa.Column("origin_node", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("origin_batch", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("shared", sa.Text(), nullable=True))
+        batch.create_unique_constraint(
+            op.f("uq_import_batches_origin_node_origin_batch"), ["origin_node", "origin_batch"]
+        )
     with op.batch_alter_table("ledger_entries") as batch:
         batch.add_column(sa.Column("v", sa.Integer(), nullable=False, server_default="1"))
     with op.batch_alter_table("users") as batch:
