@@ -454,20 +454,25 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     bundle) and still hash to what its entry says; every batch held is logged."""
     faults = []
     here = conn.execute(select(t.nodes.c.id)).scalar()  # verifying writes nothing
+    b = t.import_batches
+    held = {  # (None for this node, or the other node; its batch number there) → batch here
+        (node, int(origin if node else ident)): int(ident)
+        for ident, node, origin in conn.execute(select(b.c.id, b.c.origin_node, b.c.origin_batch))
+    }
     logged: set[tuple[str | None, int]] = set()
     for entry in entries:
         if entry.action != actions.IMPORT_BATCH:
             continue
         p = entry.payload
         node, batch, kind = str(p["node"]), int(p["batch"]), str(p["kind"])
-        logged.add((None if node == here else node, batch))
-        local = imports.local_batch(conn, here, node, batch)
+        name = (None if node == here else node, batch)
+        logged.add(name)
         where = f"import batch {batch}" + ("" if node == here else f" of node {node}")
-        if local is None:
+        if name not in held:
             faults.append(Fault(entry.contingent, entry.seq, f"the rows of {where} are not held"))
             continue
         spec = imports.SPECS[kind]
-        rows, sha = imports.batch_digest(spec, imports.batch_rows(conn, spec, local))
+        rows, sha = imports.batch_digest(spec, imports.batch_rows(conn, spec, held[name]))
         if (rows, sha) != (p["rows"], p["sha256"]):
             faults.append(
                 Fault(
@@ -477,11 +482,8 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
                     f"now, {p['rows']} logged): changed after import",
                 )
             )
-    b = t.import_batches
-    for batch, node, origin in conn.execute(
-        select(b.c.id, b.c.origin_node, b.c.origin_batch).order_by(b.c.id)
-    ):
-        if (node, int(origin if node else batch)) not in logged:
+    for name, batch in sorted(held.items(), key=lambda item: item[1]):
+        if name not in logged:
             faults.append(Fault("import", None, f"import batch {batch} is in no contingent's log"))
     return faults
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Connection, create_engine
+from sqlalchemy import Connection
 
 from truceline.domain import actions
 from truceline.domain.actions.base import Refused
@@ -21,25 +21,26 @@ from truceline.mission import Mission
 from truceline.services.ledger import Signer
 from truceline.store import ledger as repo
 from truceline.store import projection
-from truceline.store import tables as t
 
 US = 1_000_000
 
 
-def state_of(conn: Connection, mission: Mission, **extra: Any) -> projection.SqlState:
-    return projection.SqlState(
-        conn,
+def state_of(
+    rows: projection.Rows, mission: Mission, evidence: Connection
+) -> projection.ProjectedState:
+    return projection.ProjectedState(
+        rows,
+        evidence=evidence,
         contingents=list(mission.contingents),
         parties=set(mission.parties),
         response_us=int(mission.response_hours * 3600 * US),
-        **extra,
     )
 
 
 def apply_entry(conn: Connection, mission: Mission, entry: Entry) -> None:
     """Apply one entry to the tables; refused (naming why) when it cannot take effect."""
     try:
-        actions.apply(state_of(conn, mission), entry)
+        actions.apply(state_of(projection.SqlRows(conn), mission, conn), entry)
     except Refused as exc:
         raise TrucelineError(str(exc)) from None
 
@@ -110,7 +111,7 @@ class Replay:
     faults: list[Fault] = field(default_factory=list)
 
 
-def _replay(state: projection.SqlState, entries: list[Entry]) -> Replay:
+def _replay(state: projection.ProjectedState, entries: list[Entry]) -> Replay:
     result = Replay()
     for entry in causal_order(entries):
         try:
@@ -122,33 +123,31 @@ def _replay(state: projection.SqlState, entries: list[Entry]) -> Replay:
 
 
 def rebuild(conn: Connection, mission: Mission) -> Replay:
-    """Re-derive every projection from the entries alone (in the caller's transaction).
-    Accounts keep their local password hashes; an account that no entry made is removed."""
+    """Re-derive every projection from the entries alone and write it to the tables (in the
+    caller's transaction). Accounts keep their local password hashes; an account that no entry
+    made is removed."""
     entries = repo.all_entries(conn)
     if not entries:
         raise TrucelineError("the logs are not started: there is nothing to rebuild from")
-    projection.clear(conn)
-    result = _replay(state_of(conn, mission), entries)
-    projection.drop_unlogged_users(conn)
+    rows, result = _derive_rows(conn, mission, entries)
+    projection.write(conn, rows)
     return result
 
 
-SCRATCH_TABLES = [t.metadata.tables[name] for name in projection.PROJECTIONS] + [t.sealed_positions]
+def _derive_rows(
+    conn: Connection, mission: Mission, entries: list[Entry]
+) -> tuple[projection.MemoryRows, Replay]:
+    rows = projection.MemoryRows()
+    return rows, _replay(state_of(rows, mission, conn), entries)
 
 
 def derive(
     conn: Connection, mission: Mission, entries: list[Entry]
 ) -> tuple[dict[str, Any], Replay]:
-    """The projections as the entries alone make them, computed in a scratch database (the
-    one verified is only read), with whatever could not take effect."""
-    scratch = create_engine("sqlite://")
-    try:
-        t.metadata.create_all(scratch, tables=SCRATCH_TABLES)
-        with scratch.begin() as target:
-            replay = _replay(state_of(target, mission, evidence=conn), entries)
-            return projection.snapshot(target), replay
-    finally:
-        scratch.dispose()
+    """The projections as the entries alone make them, derived in memory (the database
+    verified is only read), with whatever could not take effect."""
+    rows, replay = _derive_rows(conn, mission, entries)
+    return rows.snapshot(), replay
 
 
 def differences(actual: dict[str, Any], derived: dict[str, Any]) -> list[Fault]:
