@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from tests.conftest import signed_centre
@@ -21,6 +22,8 @@ from truceline.domain.actions import ASSESSMENT_FILED
 from truceline.domain.cases import Position
 from truceline.domain.ledger import make_entry
 from truceline.domain.observations import FIELDS as OBS_FIELDS
+from truceline.domain.reporting import reporting_day
+from truceline.domain.timeutil import from_us
 from truceline.errors import TrucelineError
 from truceline.services.accounts import (
     add_user,
@@ -49,6 +52,7 @@ from truceline.store import tables as t
 from truceline.store.db import writing
 from truceline.store.imports import OBSERVATIONS, batch_digest
 from truceline.store.missions import load_mission
+from truceline.web.app import create_app
 
 T = 1_605_938_400_000_000
 
@@ -601,7 +605,10 @@ def test_a_published_reports_checkpoint_catches_a_rollback_and_an_equivocation(
     path = tmp_path / "report.json"
     path.write_text(json.dumps(public))
     db = engine.url.render_as_string(hide_password=False)
-    intact = cli("ledger", "verify", "--checkpoint", path, "--json", "--db", db)
+    page = tmp_path / "report.html"  # the published page anyone may keep
+    page.write_text(TestClient(create_app(db, keyring.folder)).get("/reports/2020-11-21").text)
+    intact = cli("ledger", "verify", "--checkpoint", path, "--checkpoint", page, "--json",
+                 "--db", db)  # fmt: skip
     assert intact.code == 0 and json.loads(intact.out) == []
     after = public["checkpoint"]["green"]
     e = t.ledger_entries
@@ -612,11 +619,12 @@ def test_a_published_reports_checkpoint_catches_a_rollback_and_an_equivocation(
         ).one()
         conn.execute(update(t.ledger_heads).where(t.ledger_heads.c.contingent == "green")
                      .values(seq=prev.seq, hash=prev.hash))  # fmt: skip
-    rolled = cli("ledger", "verify", "--checkpoint", path, "--json", "--db", db)
-    assert rolled.code == 1
-    assert {"contingent": "green", "seq": after["seq"],
-            "problem": "the checkpoint holds this entry; the log here is shorter (rolled back)"
-            } in json.loads(rolled.out)  # fmt: skip
+    for kept in (path, page):
+        rolled = cli("ledger", "verify", "--checkpoint", kept, "--json", "--db", db)
+        assert rolled.code == 1
+        assert {"contingent": "green", "seq": after["seq"],
+                "problem": "the checkpoint holds this entry; the log here is shorter (rolled back)"
+                } in json.loads(rolled.out)  # fmt: skip
     public["checkpoint"]["blue"]["hash"] = "0" * 64
     path.write_text(json.dumps(public))
     forked = cli("ledger", "verify", "--checkpoint", path, "--db", db)
@@ -641,3 +649,28 @@ def test_a_node_runs_the_engine_over_a_peers_evidence_and_names_a_run_it_disagre
         f"blue#{lying['seq']}: its assessment run found other findings than this node's engine "
         "makes of the same evidence"
     ]
+
+
+def test_a_report_whose_findings_carry_coordinates_is_signed_and_published(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The demo's excursions carry floats (coordinates) in their evidence: the signed report
+    carries them as exact text, canonical data."""
+    from truceline.services.demo import build_demo
+
+    build_demo(engine, days=1, seed=7, data_dir=tmp_path / "demo", force=False)
+    keyring = KeyRing(tmp_path / "demo" / "keys")
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+        start = conn.execute(
+            select(t.findings.c.start_us).where(t.findings.c.unit.is_not(None)).limit(1)
+        ).scalar_one()  # an excursion, with coordinates in its evidence
+    day = reporting_day(from_us(int(start)), mission.report_cutoff, mission.timezone)
+    state = report_state(engine, day)
+    assert state["report"]["summary"]["findings"]
+    for contingent in ("blue", "green"):
+        sign_report(engine, day, sha256=state["sha256"], contingent=contingent, actor="chief",
+                    keyring=keyring)  # fmt: skip
+    with engine.connect() as conn:
+        assert published(conn, load_mission(conn), day) is not None
+        assert verify_ledger(conn, load_mission(conn)).ok

@@ -59,3 +59,15 @@ def ijson_problem(value: Any, where: str = "") -> str | None:
                 return found
         return None
     return f"{where or 'a value'}: {type(value).__name__} is not JSON"
+
+
+def without_floats(value: Any) -> Any:
+    """The same data with every float written as its shortest round-trip text, so that it
+    is canonical (I-JSON): what a signed report carries of coordinates and measures."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: without_floats(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_floats(v) for v in value]
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -488,11 +489,19 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     return faults
 
 
+CHECKPOINT_IN_HTML = re.compile(
+    r'<script type="application/json" id="truceline-checkpoint">(.*?)</script>', re.S
+)
+
+
 def read_checkpoint(path: Path) -> dict[str, tuple[int, str]]:
     """The checkpoint `{contingent: (seq, hash)}` of a published report's JSON (its
-    `checkpoint`) or of a bundle (the last entry of each log it holds)."""
+    `checkpoint`) or HTML page (the JSON it embeds), or of a bundle (the last entry of each
+    log it holds)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        embedded = CHECKPOINT_IN_HTML.search(text) if text.lstrip().startswith("<") else None
+        data = {"checkpoint": json.loads(embedded.group(1))} if embedded else json.loads(text)
     except OSError as exc:
         raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from truceline.domain import actions
-from truceline.domain.canonical import canonical_sha256
+from truceline.domain.canonical import canonical_sha256, without_floats
 from truceline.domain.ledger import Entry
 from truceline.domain.timeutil import iso
 from truceline.errors import TrucelineError
@@ -51,7 +51,8 @@ def report_content(engine: Engine, day: date) -> dict[str, Any]:
                     {k: a[k] for k in SHOWN} for a in view["history"] if a["revealed"]
                 ],
             })  # fmt: skip
-    return {"format": "truceline/report@1", "summary": summary, "cases": cases}
+    # Signed content is canonical data: floats (coordinates, evidence) as their shortest text.
+    return without_floats({"format": "truceline/report@1", "summary": summary, "cases": cases})
 
 
 @dataclass(frozen=True)
