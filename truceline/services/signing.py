@@ -52,7 +52,10 @@ def report_content(engine: Engine, day: date) -> dict[str, Any]:
                 ],
             })  # fmt: skip
     # Signed content is canonical data: floats (coordinates, evidence) as their shortest text.
-    return without_floats({"format": "truceline/report@1", "summary": summary, "cases": cases})
+    content: dict[str, Any] = without_floats(
+        {"format": "truceline/report@1", "summary": summary, "cases": cases}
+    )
+    return content
 
 
 @dataclass(frozen=True)
