@@ -1,7 +1,7 @@
 """The one projector: every joint state is derived from the entries by applying each entry's
 action (`domain/actions/`) to the tables. A local use case appends its entry and applies it
-(`record`); an imported entry is applied the same way; `rebuild` re-applies every entry from
-scratch; `derive` does so into a scratch database, for `ledger verify` to compare."""
+(`record`); an imported entry is applied the same way; `derive` re-applies every entry in
+memory, for `ledger verify` to compare with the tables, and `rebuild` writes what it derives."""
 
 from __future__ import annotations
 
