@@ -674,3 +674,36 @@ def test_a_report_whose_findings_carry_coordinates_is_signed_and_published(
     with engine.connect() as conn:
         assert published(conn, load_mission(conn), day) is not None
         assert verify_ledger(conn, load_mission(conn)).ok
+
+
+def test_a_peer_cannot_claim_this_nodes_import_batch_or_one_claimed_already(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing],
+) -> None:
+    """A hostile contingent naming the victim's own batch would make its verify fail for ever."""
+    a, blue, b, green = nodes
+    import_bundle_data(b, bundle_of(a), "a", keyring=green)
+    held = bundle_of(b)
+    own = next(e for e in held["entries"] if e["action"] == "import_batch")  # A's batch 1
+    key = green.load("green", None)
+
+    def claims(*batches: tuple[str, int]) -> dict[str, Any]:
+        entries, evidence = list(held["entries"]), list(held["evidence"])
+        for node, number in batches:
+            payload = {**own["payload"], "node": node, "batch": number}
+            entries.append(forged(key, entries[-1] if entries[-1]["contingent"] == "green"
+                                  else last_of(held, "green"), action="import_batch",
+                                  payload=payload))  # fmt: skip
+            evidence.append({**held["evidence"][0], "node": node, "batch": number})
+        return {**held, "entries": entries, "evidence": evidence}
+
+    refused_by(a, blue, claims((own["payload"]["node"], 1)), r"claims import batch 1 of node "
+               r"[0-9a-f]+, which blue#1 names already")  # fmt: skip
+    refused_by(
+        a,
+        blue,
+        claims(("elsewhere", 7), ("elsewhere", 7)),
+        r"claims import batch 7 of node elsewhere, which green#\d+ names already",
+    )
+    with a.connect() as conn:
+        node_a = conn.execute(select(t.nodes.c.id)).scalar_one()
+    refused_by(a, blue, claims((node_a, 5)), "names an import batch of this node")

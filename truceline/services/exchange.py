@@ -189,7 +189,7 @@ def import_bundle_data(
             raise TrucelineError(f"{name}: the bundle is refused, nothing imported: {reasons}")
         fresh = admitted.fresh
         try:
-            stored = _store_evidence(conn, bundle, fresh)
+            stored = _store_evidence(conn, bundle, held, fresh)
         except TrucelineError as exc:
             raise TrucelineError(
                 f"{name}: the bundle is refused, nothing imported: {exc}"
@@ -229,11 +229,20 @@ def _set_head(conn: Connection, contingent: str, head: tuple[int, str]) -> None:
         )
 
 
-def _store_evidence(conn: Connection, bundle: dict[str, Any], fresh: list[Entry]) -> int:
+def _store_evidence(
+    conn: Connection, bundle: dict[str, Any], held: list[Entry], fresh: list[Entry]
+) -> int:
     """Store what the fresh entries name and this node does not hold: mission files, import
     batches' rows, attachments, each checked against its hash first. Refused, naming the
-    entry, when the bundle lacks it or it does not match. The rows stored."""
-    here = conn.execute(select(t.nodes.c.id)).scalar()
+    entry, when the bundle lacks it or it does not match, or when an entry claims an import
+    batch another entry names already, or one of this node's own. The rows stored."""
+    _store_mission_files(conn, bundle)
+    stored = _store_batches(conn, bundle, held, fresh)
+    _store_attachments(conn, bundle, fresh)
+    return stored
+
+
+def _store_mission_files(conn: Connection, bundle: dict[str, Any]) -> None:
     files = {f.get("sha256"): f for f in _list(bundle, "mission_files") if isinstance(f, dict)}
     held_files = set(conn.execute(select(t.mission_files.c.sha256)).scalars())
     for sha, row in files.items():
@@ -248,6 +257,17 @@ def _store_evidence(conn: Connection, bundle: dict[str, Any], fresh: list[Entry]
             }))  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise TrucelineError(f"a malformed mission file ({exc})") from None
+
+
+def _store_batches(
+    conn: Connection, bundle: dict[str, Any], held: list[Entry], fresh: list[Entry]
+) -> int:
+    here = conn.execute(select(t.nodes.c.id)).scalar()
+    claimed = {
+        (str(e.payload.get("node")), e.payload.get("batch")): f"{e.contingent}#{e.seq}"
+        for e in held
+        if e.action == actions.IMPORT_BATCH
+    }
     evidence = {}
     for item in _list(bundle, "evidence"):
         if isinstance(item, dict):
@@ -262,8 +282,16 @@ def _store_evidence(conn: Connection, bundle: dict[str, Any], fresh: list[Entry]
         where = f"{entry.contingent}#{entry.seq}"
         if kind not in imports.SPECS or not isinstance(batch, int):
             raise TrucelineError(f"{where}: not an import batch of observations or positions")
-        if imports.local_batch(conn, here, node, batch) is not None:
-            continue
+        if (node, batch) in claimed:
+            raise TrucelineError(
+                f"{where} claims import batch {batch} of node {node}, which "
+                f"{claimed[(node, batch)]} names already"
+            )
+        claimed[(node, batch)] = where
+        if node == here:
+            raise TrucelineError(
+                f"{where} names an import batch of this node ({batch}) that no log here holds"
+            )
         item = evidence.get((node, batch))
         if item is None or not isinstance(item.get("rows"), list):
             raise TrucelineError(f"{where}: the bundle carries no rows for its import batch")
@@ -287,15 +315,19 @@ def _store_evidence(conn: Connection, bundle: dict[str, Any], fresh: list[Entry]
                 "content (the same source and id)"
             )
         stored += len(rows)
+    return stored
+
+
+def _store_attachments(conn: Connection, bundle: dict[str, Any], fresh: list[Entry]) -> None:
     given = bundle.get("attachments")
     carried: dict[str, Any] = given if isinstance(given, dict) else {}
-    held = set(conn.execute(select(t.attachments.c.sha256)).scalars())
+    have = set(conn.execute(select(t.attachments.c.sha256)).scalars())
     for entry in fresh:
         if entry.action != actions.COMPLAINT_RECEIVED:
             continue
         for listed in entry.payload.get("document", {}).get("attachments", []):
             digest = str(listed.get("sha256")) if isinstance(listed, dict) else ""
-            if digest in held:
+            if digest in have:
                 continue
             try:
                 content = base64.b64decode(carried[digest], validate=True)
@@ -309,8 +341,7 @@ def _store_evidence(conn: Connection, bundle: dict[str, Any], fresh: list[Entry]
             conn.execute(
                 insert(t.attachments).values(sha256=digest, size=len(content), content=content)
             )
-            held.add(digest)
-    return stored
+            have.add(digest)
 
 
 def _list(bundle: dict[str, Any], key: str) -> list[Any]:
