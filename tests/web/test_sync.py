@@ -12,7 +12,10 @@ from sqlalchemy import Engine, select
 
 from tests.conftest import add_accounts
 from tests.services.test_exchange import two_nodes
+from tests.services.test_joint_record import evidence_of
+from truceline.services.assess import assess
 from truceline.services.ledger import KeyRing
+from truceline.store import projection
 from truceline.store import tables as t
 from truceline.web.app import create_app
 
@@ -36,7 +39,8 @@ def node(engine: Engine, keys: KeyRing, contingent: str) -> tuple[TestClient, di
 def pair(engine: Engine, tmp_path: Path) -> dict[str, Any]:
     a, blue, b, green = two_nodes(engine, tmp_path)
     (api_a, tokens_a), (api_b, tokens_b) = node(a, blue, "blue"), node(b, green, "green")
-    return {"a": api_a, "ta": tokens_a, "b": api_b, "tb": tokens_b, "engine_b": b}
+    return {"a": api_a, "ta": tokens_a, "b": api_b, "tb": tokens_b, "engine_b": b,
+            "engine_a": a, "keys_a": blue, "keys_b": green}  # fmt: skip
 
 
 def sync(source: TestClient, source_token: str, target: TestClient, target_token: str) -> Any:
@@ -112,3 +116,36 @@ def test_a_tampered_bundle_posted_is_refused_whole_and_officers_may_not_post(
         "/api/v1/ledger/entries", json={"format": "x"}, headers={"Authorization": tb["chief"]}
     )
     assert junk.status_code == 400 and "not a bundle" in junk.text
+
+
+def test_two_nodes_syncing_both_ways_over_http_hold_equal_evidence_and_joint_records(
+    pair: dict[str, Any],
+) -> None:
+    a, b, ta, tb = pair["a"], pair["b"], pair["ta"], pair["tb"]
+    shot = {"id": "g1", "observed_at": "2020-11-21T11:00:00+04:00", "lat": 40.27, "lon": 46.75,
+            "kind": "shot", "source_kind": "patrol", "source": "GP-1"}  # fmt: skip
+    assert b.post("/api/v1/observations", json=shot,
+                  headers={"Authorization": tb["officer"]}).status_code == 201  # fmt: skip
+    complaint = {"party": "east", "kind": "explosion", "narrative": "shelling",
+                 "zone": "contact-line", "observed_from": "2020-11-21T10:00:00+04:00"}  # fmt: skip
+    add_accounts(pair["engine_a"], pair["keys_a"], {"east-1": ("liaison", None, "east")}, PASSWORD)
+    liaison = a.post("/api/v1/auth/token", json={"username": "east-1", "password": PASSWORD})
+    receipt = a.post(
+        "/api/v1/complaints",
+        json=complaint,
+        headers={"Authorization": f"Bearer {liaison.json()['access_token']}"},
+    )
+    assert receipt.status_code == 201 and receipt.json()["received_by"] == ["blue"]
+    sync(a, ta["officer"], b, tb["chief"])
+    sync(b, tb["officer"], a, ta["chief"])
+    for engine, keys in ((pair["engine_a"], pair["keys_a"]), (pair["engine_b"], pair["keys_b"])):
+        assess(engine, keyring=keys)
+    sync(a, ta["officer"], b, tb["chief"])
+    sync(b, tb["officer"], a, ta["chief"])
+    with pair["engine_a"].connect() as ca, pair["engine_b"].connect() as cb:
+        assert evidence_of(ca) == evidence_of(cb)
+        assert len(evidence_of(ca)["observations"]) == 2
+        left, right = projection.snapshot(ca), projection.snapshot(cb)
+        for name in ("cases", "rounds", "assessments", "complaints", "complaint_receipts"):
+            assert left[name] == right[name], name
+        assert len(right["complaint_receipts"]) == 2  # green received it when it synced
