@@ -30,6 +30,10 @@ from truceline.store.db import writing
 from truceline.store.missions import load_mission
 
 T = 1_605_938_400_000_000  # 2020-11-21T06:00:00Z
+SHELLING = ComplaintInput(
+    party="east", kind="explosion", narrative="shelling", observed_from_us=T, observed_to_us=T,
+    zone="contact-line", against="west",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -206,10 +210,7 @@ def test_two_openers_at_once_get_one_case_and_a_clear_refusal(
 def test_a_complaint_without_a_joint_verdict_in_time_is_overdue(
     engine: Engine, keyring: KeyRing, finding: int
 ) -> None:
-    complaint = ComplaintInput(
-        party="east", kind="explosion", narrative="shelling", observed_from_us=T, observed_to_us=T,
-        zone="contact-line", against="west",
-    )  # fmt: skip
+    complaint = SHELLING
     first = file_complaint(engine, complaint, keyring=keyring, acting="green").id
     second = file_complaint(engine, complaint, keyring=keyring, acting="green").id
     case = open_case(engine, complaint=second, keyring=keyring, acting="green")["id"]
@@ -257,10 +258,7 @@ def test_two_contingents_filing_at_once_reveal_each_position_exactly_once(
 def test_a_complaint_is_received_in_every_log_whose_key_is_here_and_the_liaison_gets_a_receipt(
     engine: Engine, keyring: KeyRing, finding: int
 ) -> None:
-    complaint = ComplaintInput(
-        party="east", kind="explosion", narrative="shelling", observed_from_us=T, observed_to_us=T,
-        zone="contact-line", against="west",
-    )  # fmt: skip
+    complaint = SHELLING
     receipt = file_complaint(engine, complaint, keyring=keyring, acting=None)
     assert receipt.received_by == ["blue", "green"] and len(receipt.sha256) == 64
     assert receipt.due > receipt.received

@@ -490,12 +490,15 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
             acting=who.contingent,
         )
 
+    def own_contingent(who: accounts.User, contingent: str, doing: str) -> None:
+        if contingent != who.contingent:
+            raise ApiError(
+                403, "forbidden", f"{who.name} {doing} for {who.contingent}, not {contingent}"
+            )
+
     @app.post("/api/v1/cases/{case_id}/assessments", status_code=201)
     def assess_case(case_id: CaseId, body: AssessmentRequest, who: Monitor) -> dict[str, Any]:
-        if body.contingent != who.contingent:
-            raise ApiError(
-                403, "forbidden", f"{who.name} files for {who.contingent}, not {body.contingent}"
-            )
+        own_contingent(who, body.contingent, "files")
         position = Position(body.verdict, body.attribution, body.rationale)
         return verification.file_assessment(
             engine,
@@ -509,10 +512,7 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
 
     @app.post("/api/v1/cases/{case_id}/rounds", status_code=201)
     def reconsider_case(case_id: CaseId, body: RoundRequest, who: Monitor) -> dict[str, Any]:
-        if body.contingent != who.contingent:
-            raise ApiError(
-                403, "forbidden", f"{who.name} acts for {who.contingent}, not {body.contingent}"
-            )
+        own_contingent(who, body.contingent, "reconsiders")
         return verification.reconsider(
             engine, case_id, contingent=body.contingent, reason=body.reason, actor=who.name,
             keyring=keyring,

@@ -9,7 +9,7 @@ import html
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from datetime import date as date_type
 from pathlib import Path
@@ -171,22 +171,13 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         csrf: Annotated[str, Form()],
         round_: Annotated[int | None, Form(alias="round")] = None,
     ) -> Response:
-        user = form_user(request, csrf)
-        if isinstance(user, Response):
-            return user
-        if user.role not in MONITORS or user.contingent is None:
-            return HTMLResponse(
-                "only a contingent's officers and chiefs file its assessments", status_code=403
-            )
-        try:
+        return case_action(request, csrf, case_id, lambda user, contingent: (
             verification.file_assessment(
-                engine, case_id, contingent=user.contingent,
+                engine, case_id, contingent=contingent,
                 position=Position(verdict, attribution, rationale), actor=user.name,
                 keyring=keyring, round=round_,
-            )  # fmt: skip
-        except TrucelineError as exc:  # e.g. an empty rationale: the page says why
-            return case_page(request, case_id, message=str(exc))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+            )
+        ))  # fmt: skip
 
     @app.post("/cases/{case_id}/reconsider", include_in_schema=False)
     def reconsider_page(
@@ -195,18 +186,27 @@ def add_pages(app: FastAPI, engine: Engine, keyring: KeyRing) -> None:
         reason: Annotated[str, Form()],
         csrf: Annotated[str, Form()],
     ) -> Response:
+        return case_action(request, csrf, case_id, lambda user, contingent: (
+            verification.reconsider(
+                engine, case_id, contingent=contingent, reason=reason, actor=user.name,
+                keyring=keyring,
+            )
+        ))  # fmt: skip
+
+    def case_action(
+        request: Request, csrf: str, case_id: int, act: Callable[[accounts.User, str], object]
+    ) -> Response:
+        """A form of a case page, for a contingent's officers and chiefs: done, back to the
+        case; refused (an empty rationale, a filing that binds), the case page says why."""
         user = form_user(request, csrf)
         if isinstance(user, Response):
             return user
         if user.role not in MONITORS or user.contingent is None:
             return HTMLResponse(
-                "only a contingent's officers and chiefs reconsider a case", status_code=403
+                "only a contingent's officers and chiefs act on its cases", status_code=403
             )
         try:
-            verification.reconsider(
-                engine, case_id, contingent=user.contingent, reason=reason, actor=user.name,
-                keyring=keyring,
-            )  # fmt: skip
+            act(user, user.contingent)
         except TrucelineError as exc:
             return case_page(request, case_id, message=str(exc))
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
