@@ -468,10 +468,13 @@ def observations_list(
         db, list_observations, since_us=parse_time(since, "--since"),
         until_us=parse_time(until, "--until"), kind=kind, limit=limit,
     )  # fmt: skip
-    table = Table("id", "observed", "kind", "count", "actor", "source", "reporter", "lat", "lon")
+    table = Table(
+        "id", "observed", "kind", "count", "actor", "source", "reporter", "lat", "lon", "retracted"
+    )
     show(rows, as_json, table, lambda r: (
         str(r["id"]), r["observed_from"], _kind(r), str(r["count"]), r["actor"],
         f"{r['source_kind']}:{r['source']}", r["reporter"], f"{r['lat']:.5f}", f"{r['lon']:.5f}",
+        "" if r["retracted"] is None else f"by {r['retracted']['by']}: {r['retracted']['reason']}",
     ), "observation")  # fmt: skip
 
 

@@ -52,6 +52,7 @@ from truceline.store import tables as t
 from truceline.store.db import writing
 from truceline.store.imports import OBSERVATIONS, batch_digest
 from truceline.store.missions import load_mission
+from truceline.store.observations import list_observations
 from truceline.web.app import create_app
 
 T = 1_605_938_400_000_000
@@ -383,6 +384,10 @@ def test_a_retracted_observation_stops_counting_and_only_its_reporter_may_retrac
         retract_observation(engine, ident, reason="typo", keyring=keyring, acting="blue")
     done = retract_observation(engine, ident, reason="wrong grid", keyring=keyring)
     assert done.contingent == "green"
+    with engine.connect() as conn:
+        shown = {o["id"]: o["retracted"] for o in list_observations(conn)}
+    assert shown[ident] is not None and shown[ident]["by"] == "green"  # stays, shown retracted
+    assert shown[ident]["reason"] == "wrong grid" and len(shown) == 2
     with engine.connect() as conn:
         assert conn.execute(select(t.retractions.c.reason)).scalars().all() == ["wrong grid"]
         after = conn.execute(select(func.count()).select_from(t.findings)

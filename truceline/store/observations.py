@@ -26,7 +26,7 @@ def list_observations(
     a zone's geometry."""
     o = t.observations
     bbox = narrowed(bbox, within)
-    query = select(o).order_by(o.c.observed_from_us, o.c.id)
+    query = _with_retraction(select(o)).order_by(o.c.observed_from_us, o.c.id)
     if bbox is not None:
         west, south, east, north = box_e7(bbox)
         query = query.where(o.c.lon_e7.between(west, east), o.c.lat_e7.between(south, north))
@@ -70,10 +70,24 @@ def observation_dict(row: Any) -> dict[str, Any]:
         "distance_min_m": row["distance_min_m"],
         "distance_max_m": row["distance_max_m"],
         "batch": row["batch_id"],
-    }
+        # A correction: it stays here, shown as retracted with its reason, and counts no more.
+        "retracted": None if row.get("retracted_by") is None else {
+            "by": row["retracted_by"], "reason": row["retracted_reason"],
+            "at": iso(row["retracted_at_us"]),
+        },
+    }  # fmt: skip
+
+
+def _with_retraction(query: Any) -> Any:
+    o, r = t.observations, t.retractions
+    return query.add_columns(
+        r.c.contingent.label("retracted_by"), r.c.reason.label("retracted_reason"),
+        r.c.at_us.label("retracted_at_us"),
+    ).outerjoin(r, r.c.observation_uid == o.c.uid)  # fmt: skip
 
 
 def list_observations_by_id(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
     o = t.observations
-    query = select(o).where(o.c.id.in_(ids)).order_by(o.c.observed_from_us, o.c.id)
+    query = _with_retraction(select(o)).where(o.c.id.in_(ids))
+    query = query.order_by(o.c.observed_from_us, o.c.id)
     return [observation_dict(row._mapping) for row in conn.execute(query)]
