@@ -60,6 +60,7 @@ Db = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")]
+JsonObject = Annotated[bool, typer.Option("--json", help="Print one JSON object: the case.")]
 KeyDir = Annotated[
     Path | None,
     typer.Option("--key-dir", help="Private keys' folder (else TRUCELINE_KEY_DIR, else ./keys)."),
@@ -677,7 +678,7 @@ def complaints_list(
 def cases_open(
     finding: Annotated[int | None, typer.Option("--finding", help="A finding's id.")] = None,
     complaint: Annotated[int | None, typer.Option("--complaint", help="A complaint's id.")] = None,
-    as_json: Json = False,
+    as_json: JsonObject = False,
     key_dir: KeyDir = None,
     acting: As = None,
     db: Db = None,
@@ -747,7 +748,7 @@ def cases_reconsider(
 def cases_show(
     case: Annotated[int, typer.Argument(help="The case's id.")],
     viewer: Annotated[str | None, typer.Option("--as", help="The contingent looking.")] = None,
-    as_json: Json = False,
+    as_json: JsonObject = False,
     db: Db = None,
 ) -> None:
     """A case, its verdict, and the assessments the viewer may see."""
