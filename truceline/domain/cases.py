@@ -72,20 +72,3 @@ def commitment(position: Position, salt: str, *, case: str, round: int, continge
 
 def new_salt() -> str:
     return secrets.token_hex(16)
-
-
-def round_state_after(committed: set[str], revealed: set[str], contingents: Sequence[str]) -> str:
-    """A round's state from who has committed and who has revealed."""
-    everyone = set(contingents)
-    if revealed >= everyone:
-        return REVEALED
-    if committed >= everyone:
-        return SEALED
-    return COMMITTING
-
-
-def status(state: str, verdict_now: str) -> str:
-    """How a case reads to people: its verdict, or "under reconsideration" beside it."""
-    if state == RECONSIDERING:
-        return f"{verdict_now} (under reconsideration)"
-    return verdict_now
