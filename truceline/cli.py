@@ -15,7 +15,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from truceline import __version__
-from truceline.errors import ProblemsError, TrucelineError
+from truceline.domain import policy
+from truceline.errors import FieldError, ProblemsError, TrucelineError
 
 app = typer.Typer(
     name="truceline",
@@ -835,10 +836,7 @@ def users_add(
     """Add an account (the password is prompted for, or read with --password-stdin)."""
     from truceline.services.accounts import add_user
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin)
     user = add_user(
         engine_for(db), name, role=role, password=password, contingent=contingent, party=party,
         keyring=keyring_for(key_dir), acting=acting,
@@ -849,15 +847,72 @@ def users_add(
     )
 
 
+@users_app.command("list")
+def users_list(as_json: Json = False, db: Db = None) -> None:
+    """The accounts: role, contingent or party, state, sessions and tokens that work now."""
+    from truceline.services.accounts import list_users
+
+    rows = [vars(a) for a in query(db, list_users)]
+    table = Table("name", "role", "of", "state", "sessions")
+    show(rows, as_json, table, lambda r: (
+        r["name"], r["role"], r["contingent"] or r["party"] or "",
+        "disabled" if r["disabled"] else "active" if r["can_log_in"] else "no password here",
+        str(r["sessions"]),
+    ), "user")  # fmt: skip
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: Db = None,
+) -> None:
+    """Set a user's password on this node (prompted for, or --password-stdin); its sessions
+    and tokens end."""
+    from truceline.services.accounts import set_password
+
+    password = _password(password_stdin)
+    set_password(engine_for(db), name, password)
+    out.print(f"{name} has a new password; its sessions and tokens ended")
+
+
+@users_app.command("revoke")
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="The user name.")], db: Db = None
+) -> None:
+    """End every session and token of a user now (it may log in again)."""
+    from truceline.services.accounts import revoke
+
+    ended = revoke(engine_for(db), name)
+    out.print(f"{name}: {ended} session(s) and token(s) ended")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Worker processes.")] = 1,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Behind TLS: cookies only over https (TRUCELINE_SECURE_COOKIES).",
+        ),
+    ] = False,
     key_dir: KeyDir = None,
     db: Db = None,
 ) -> None:
     """Serve the web application and the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    if secure_cookies:
+        os.environ["TRUCELINE_SECURE_COOKIES"] = "1"
     import uvicorn
 
     from truceline.settings import database_url
@@ -919,15 +974,56 @@ def demo_command(
         serve(host=host, port=port, key_dir=key_dir or data_dir / "keys", db=db)
 
 
+# Each command's action in the policy table (truceline.domain.policy): the console may do
+# them all, as the holder of the node's keys; the table is the one the web layer checks.
+POLICY_ACTIONS = {
+    "init": "node.operate", "keys generate": "node.operate", "ledger verify": "ledger.read",
+    "ledger rebuild": "node.operate", "ledger export": "ledger.read",
+    "ledger import": "ledger.sync", "mission check": "node.operate",
+    "ingest observations": "evidence.record", "ingest positions": "evidence.record",
+    "observations retract": "evidence.retract", "observations list": "record.read",
+    "assess": "node.operate", "incidents list": "record.read", "findings list": "record.read",
+    "report daily": "reports.draft", "complaints file": "complaints.file",
+    "complaints list": "complaints.read", "cases open": "cases.open",
+    "cases assess": "cases.assess", "cases reconsider": "cases.reconsider",
+    "cases show": "record.read", "cases list": "record.read", "users disable": "users.manage",
+    "users enable": "users.manage", "users add": "users.manage", "users list": "users.manage",
+    "users passwd": "users.manage", "users revoke": "users.manage", "serve": "node.operate",
+    "demo": "node.operate",
+}  # fmt: skip
+# A field a service names, as the command's flag (else --FIELD).
+FLAGS: dict[str, dict[str, str]] = {
+    "cases assess": {"contingent": "--as"},
+    "cases reconsider": {"contingent": "--as"},
+    "complaints file": {"observed_from": "--from/--at", "observed_to": "--to"},
+    "users add": {"name": "NAME", "password": "the password"},
+    "users passwd": {"password": "the password"},
+}
+
+
+def _command(args: list[str]) -> str:
+    """The command named in the arguments: `cases assess`, `serve`."""
+    words = [a for a in args if not a.startswith("-")][:2]
+    groups = {g.name for g in app.registered_groups}
+    return " ".join(words) if words and words[0] in groups else " ".join(words[:1])
+
+
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("TRUCELINE_DEBUG") == "1"
     for console in (out, err):
         if not console.is_terminal:  # piped or captured: keep whole values in tables
             console.width = 250
+    command = _command(sys.argv[1:])
     try:
+        if command in POLICY_ACTIONS:
+            policy.require(policy.CONSOLE, POLICY_ACTIONS[command])
         app(prog_name="truceline")
     except ProblemsError as exc:
         err.print(exc.render())
+        sys.exit(exc.exit_code)
+    except FieldError as exc:  # a service names its fields; the CLI says them as its flags
+        flags = FLAGS.get(command, {})
+        err.print(f"error: {exc.render(lambda f: flags.get(f) or '--' + f.replace('_', '-'))}")
         sys.exit(exc.exit_code)
     except TrucelineError as exc:
         err.print(f"error: {exc}")

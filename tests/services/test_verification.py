@@ -202,7 +202,7 @@ def test_two_openers_at_once_get_one_case_and_a_clear_refusal(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(type(o).__name__ for o in outcomes) == ["TrucelineError", "int"], outcomes
+    assert sorted(type(o).__name__ for o in outcomes) == ["Conflict", "int"], outcomes
     with engine.connect() as conn:
         assert verify_ledger(conn, load_mission(conn)).ok  # the refused opening left no entry
 

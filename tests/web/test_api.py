@@ -85,9 +85,8 @@ def test_an_officer_cannot_file_another_contingent_s_assessment(api: dict[str, A
         json=ASSESS,
         headers=auth(api["tokens"]["green-officer"]),
     )
-    assert (
-        reply.status_code == 403 and "files for green, not blue" in reply.json()["error"]["message"]
-    )
+    message = reply.json()["error"]["message"]
+    assert reply.status_code == 403 and "for green, not for blue" in message
 
 
 def test_assessments_are_blind_through_the_api_until_both_have_filed(api: dict[str, Any]) -> None:

@@ -78,7 +78,7 @@ def test_a_report_that_changed_since_it_was_read_is_not_signed(api: dict[str, An
         headers=auth(api["tokens"]["green-officer"]),
     )
     reply = sign(api, "blue-chief", "blue", read)
-    assert reply.status_code == 400 and "changed since it was read" in reply.text
+    assert reply.status_code == 409 and "changed since it was read" in reply.text
     now = draft(api)
     assert now["sha256"] != read and now["report"]["cases"][0]["verdict"] == "confirmed"
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 
 from truceline.domain import actions
-from truceline.errors import TrucelineError
+from truceline.domain.limits import TEXT_MAX
+from truceline.errors import FieldError, NotFound, TrucelineError
 from truceline.services.assess import AssessReport, assess
 from truceline.services.ledger import KeyRing, signer
 from truceline.services.projector import record
@@ -39,7 +40,9 @@ def retract_observation(
     """Retract an observation (as its reporting contingent, or `acting`, which must be it)."""
     require_schema(engine)
     if not reason.strip():
-        raise TrucelineError("--reason is empty: say why the observation is retracted")
+        raise FieldError("reason", "is empty: say why the observation is retracted")
+    if len(reason) > TEXT_MAX:
+        raise FieldError("reason", f"is longer than {TEXT_MAX:,} characters")
     o = t.observations
     with writing(engine) as conn:
         mission = load_mission(conn)
@@ -49,7 +52,7 @@ def retract_observation(
             )
         ).first()
         if row is None:
-            raise TrucelineError(f"no observation {observation}")
+            raise NotFound(f"no observation {observation}")
         if acting is not None and acting != row.reporter:
             raise TrucelineError(
                 f"observation {observation} was reported by {row.reporter}: only {row.reporter} "

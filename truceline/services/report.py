@@ -21,7 +21,7 @@ from truceline.domain.reporting import (
     supported_day,
 )
 from truceline.domain.timeutil import to_us
-from truceline.errors import TrucelineError
+from truceline.errors import FieldError
 from truceline.store import tables as t
 from truceline.store.compliance import finding_dict, finding_what, incident_columns, incident_dicts
 from truceline.store.db import require_schema
@@ -173,7 +173,7 @@ def parse_day(value: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise TrucelineError(f"--date: not a date YYYY-MM-DD: {value!r}") from None
+        raise FieldError("date", f"not a date YYYY-MM-DD: {value!r}") from None
     if not supported_day(day):
-        raise TrucelineError(f"--date: {value} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
+        raise FieldError("date", f"{value} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
     return day

@@ -18,7 +18,7 @@ from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256, without_floats
 from truceline.domain.ledger import Entry
 from truceline.domain.timeutil import iso
-from truceline.errors import TrucelineError
+from truceline.errors import Conflict, FieldError
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, append, pinned_key
 from truceline.services.projector import apply_entry
@@ -184,22 +184,22 @@ def sign_report(
     with writing(engine) as conn:
         mission = load_mission(conn)
         if contingent not in mission.contingents:
-            raise TrucelineError(f"{contingent!r} is not a contingent")
+            raise FieldError("contingent", f"{contingent!r} is not a contingent")
         if not repo.started(conn):
-            raise TrucelineError("the logs are not started: a report cannot be signed")
+            raise Conflict("the logs are not started: a report cannot be signed")
         signed = signatures(conn, day)
         content, current_sha = current, canonical_sha256(current)
         if sha256 != current_sha:
             others = {s.sha256: s for s in signed}
             if sha256 not in others:
-                raise TrucelineError(
+                raise Conflict(
                     f"the report of {day.isoformat()} changed since it was read "
                     f"(it is now {current_sha[:12]}…, not {sha256[:12]}…): read it again"
                 )
             content = others[sha256].entry.payload["report"]
         mine = [s for s in signed if s.contingent == contingent]
         if mine and mine[-1].sha256 == sha256:
-            raise TrucelineError(f"{contingent} has already signed this report")
+            raise Conflict(f"{contingent} has already signed this report")
         key = keyring.load(contingent, pinned_key(conn, mission, contingent))
         heads = {c: {"seq": s, "hash": h} for c, (s, h) in repo.heads(conn).items()}
         payload = {"date": day.isoformat(), "sha256": sha256, "report": content, "heads": heads}

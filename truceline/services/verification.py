@@ -28,9 +28,12 @@ from truceline.domain.cases import (
     commitment,
     new_salt,
 )
+from truceline.domain.limits import NAME_MAX
+from truceline.domain.records import LAST_US
+from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR
 from truceline.domain.timeutil import iso
 from truceline.domain.vocabulary import KINDS, UNKNOWN_ACTOR
-from truceline.errors import TrucelineError
+from truceline.errors import Conflict, FieldError, NotFound, TrucelineError
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, local_signers, signer
 from truceline.services.projector import record
@@ -61,31 +64,36 @@ class ComplaintInput:
 
 
 def _check_complaint(mission: Mission, c: ComplaintInput) -> None:
-    problems = []
+    problems: list[tuple[str, str]] = []
     if c.party not in mission.parties:
-        problems.append(f"--party {c.party!r} is not a party ({', '.join(mission.parties)})")
+        problems.append(("party", f"{c.party!r} is not a party ({', '.join(mission.parties)})"))
     if c.kind not in KINDS:
-        problems.append(f"--kind {c.kind!r} is not a kind ({', '.join(sorted(KINDS))})")
+        problems.append(("kind", f"{c.kind!r} is not a kind ({', '.join(sorted(KINDS))})"))
     if c.against != UNKNOWN_ACTOR and c.against not in mission.actors:
-        problems.append(f"--against {c.against!r} is not a party or contingent")
+        problems.append(("against", f"{c.against!r} is not a party or contingent"))
     if c.zone is not None and c.zone not in mission.zones:
-        problems.append(f"--zone {c.zone!r} is not a zone of the mission")
+        problems.append(("zone", f"{c.zone!r} is not a zone of the mission"))
     if (c.lat is None) != (c.lon is None):
-        problems.append("--lat and --lon go together")
+        problems.append(("lat", "lat and lon go together"))
     if c.lat is not None and not -90 <= c.lat <= 90:
-        problems.append(f"--lat {c.lat} is outside -90..90")
+        problems.append(("lat", f"{c.lat} is outside -90..90"))
     if c.lon is not None and not -180 <= c.lon <= 180:
-        problems.append(f"--lon {c.lon} is outside -180..180")
+        problems.append(("lon", f"{c.lon} is outside -180..180"))
     if c.lat is None and c.zone is None:
-        problems.append("give the place: --lat/--lon or --zone")
+        problems.append(("zone", "give the place: a point (lat, lon) or a zone"))
+    for name, moment in (("observed_from", c.observed_from_us), ("observed_to", c.observed_to_us)):
+        if not 0 <= moment < LAST_US:
+            problems.append((name, f"lies outside the years {FIRST_YEAR}–{LAST_YEAR}"))
     if c.observed_to_us < c.observed_from_us:
-        problems.append("the time window ends before it starts")
+        problems.append(("observed_to", "the time window ends before it starts"))
     if not c.narrative.strip():
-        problems.append("--narrative is empty")
+        problems.append(("narrative", "is empty"))
     if len(c.narrative) > NARRATIVE_MAX:
-        problems.append(f"--narrative is longer than {NARRATIVE_MAX} characters")
+        problems.append(("narrative", f"is longer than {NARRATIVE_MAX:,} characters"))
+    if len(c.filed_by) > NAME_MAX:
+        problems.append(("filed_by", f"is longer than {NAME_MAX} characters"))
     if problems:
-        raise TrucelineError("the complaint is not filed: " + "; ".join(problems))
+        raise FieldError(*problems[0], *problems[1:], headline="the complaint is not filed")
 
 
 @dataclass(frozen=True)
@@ -257,11 +265,11 @@ def _subject(conn: Connection, finding: int | None, complaint: int | None) -> di
     if finding is not None:
         row = conn.execute(select(t.findings.c.key).where(t.findings.c.id == finding)).first()
         if row is None:
-            raise TrucelineError(f"no finding {finding}")
+            raise NotFound(f"no finding {finding}")
         return {"finding": row.key}
     row = conn.execute(select(t.complaints.c.key).where(t.complaints.c.id == complaint)).first()
     if row is None:
-        raise TrucelineError(f"no complaint {complaint}")
+        raise NotFound(f"no complaint {complaint}")
     return {"complaint": row.key}
 
 
@@ -278,9 +286,7 @@ def open_case(
     acting: str | None,
 ) -> dict[str, Any]:
     if (finding is None) == (complaint is None):
-        raise TrucelineError(
-            "open a case on one finding (--finding) or one complaint (--complaint)"
-        )
+        raise FieldError("finding", "open a case on one finding or one complaint")
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
@@ -298,7 +304,7 @@ def open_case(
         conn.execute(locked.with_for_update())
         existing = conn.execute(select(t.cases.c.id).where(_primary(subject_key))).scalar()
         if existing is not None:
-            raise TrucelineError(f"case {existing} is open on {what} already")
+            raise Conflict(f"case {existing} is open on {what} already")
         entry = record(
             conn, mission, sign, actions.CASE_OPENED, {"subject": subject}, acting=opened_by
         )
@@ -309,26 +315,22 @@ def _case_row(conn: Connection, case_id: int, *, lock: bool = False) -> Any:
     query = select(t.cases).where(t.cases.c.id == case_id)
     case = conn.execute(query.with_for_update() if lock else query).first()
     if case is None:
-        raise TrucelineError(f"no case {case_id}")
+        raise NotFound(f"no case {case_id}")
     return case
 
 
 def _check_position(mission: Mission, position: Position) -> None:
     if position.verdict not in POSITIONS:
-        raise TrucelineError(f"--verdict {position.verdict!r} is not one of {', '.join(POSITIONS)}")
+        raise FieldError("verdict", f"{position.verdict!r} is not one of {', '.join(POSITIONS)}")
     if position.attribution != UNDETERMINED and position.attribution not in mission.parties:
         parties = ", ".join(mission.parties)
-        raise TrucelineError(
-            f"--attribution {position.attribution!r} is not a party ({parties}) or {UNDETERMINED}"
+        raise FieldError(
+            "attribution", f"{position.attribution!r} is not a party ({parties}) or {UNDETERMINED}"
         )
     if not position.rationale.strip():
-        raise TrucelineError("--rationale is empty: say why")
+        raise FieldError("rationale", "is empty: say why")
     if len(position.rationale) > NARRATIVE_MAX:
-        raise TrucelineError(f"--rationale is longer than {NARRATIVE_MAX} characters")
-
-
-class Conflict(TrucelineError):
-    """A filing or a round that the case's state does not allow now (HTTP 409)."""
+        raise FieldError("rationale", f"is longer than {NARRATIVE_MAX:,} characters")
 
 
 def file_assessment(
@@ -349,8 +351,9 @@ def file_assessment(
     with writing(engine) as conn:
         mission = load_mission(conn)
         if contingent not in mission.contingents:
-            raise TrucelineError(
-                f"--as {contingent!r} is not a contingent ({', '.join(mission.contingents)})"
+            raise FieldError(
+                "contingent",
+                f"{contingent!r} is not a contingent ({', '.join(mission.contingents)})",
             )
         _check_position(mission, position)
         case = _case_row(conn, case_id, lock=True)
@@ -411,11 +414,13 @@ def reconsider(
     previous verdict stands until the new round completes."""
     require_schema(engine)
     if not reason.strip():
-        raise TrucelineError("--reason is empty: say why the case is reconsidered")
+        raise FieldError("reason", "is empty: say why the case is reconsidered")
+    if len(reason) > NARRATIVE_MAX:
+        raise FieldError("reason", f"is longer than {NARRATIVE_MAX:,} characters")
     with writing(engine) as conn:
         mission = load_mission(conn)
         if contingent not in mission.contingents:
-            raise TrucelineError(f"--as {contingent!r} is not a contingent")
+            raise FieldError("contingent", f"{contingent!r} is not a contingent")
         case = _case_row(conn, case_id, lock=True)
         if case.state != DECIDED:
             raise Conflict(

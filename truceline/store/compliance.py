@@ -441,10 +441,13 @@ def list_findings(
     among: Collection[int] | None = None,
     limit: int | None = None,
     offset: int = 0,
+    after_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Findings in time order; `among` a set of ids."""
+    """Findings in time order; `among` a set of ids; `after_id`: only those newer than it."""
     f = t.findings
     query = select(f).order_by(f.c.start_us, f.c.id).offset(offset).limit(limit)
+    if after_id is not None:
+        query = query.where(f.c.id > after_id)
     if among is not None:
         query = query.where(f.c.id.in_(sorted(among)))
     if not include_withdrawn:

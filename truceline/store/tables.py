@@ -399,6 +399,22 @@ tokens = Table(
     Column("digest", String(64), primary_key=True),  # sha256 of the bearer token
     Column("user_id", RowId, ForeignKey("users.id"), nullable=False),
     Column("expires_at_us", BigInteger, nullable=False),
+    Column("kind", String(8), nullable=False, server_default="bearer"),  # session | bearer
+    Column("issued_at_us", BigInteger, nullable=False, server_default="0"),
+)
+
+# Failed logins of the last quarter hour: the throttle that every worker of a node shares.
+# The name is kept as its sha256 (fixed size, whatever was typed); the client address as sent.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("name_digest", String(64), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Index("ix_login_failures_pair", "name_digest", "address", "at_us"),
+    Index("ix_login_failures_address", "address", "at_us"),
+    Index("ix_login_failures_at", "at_us"),
 )
 
 # Tables in an order that respects foreign keys (for clearing and copying).
@@ -430,4 +446,5 @@ ORDERED = [
     retractions,
     users,
     tokens,
+    login_failures,
 ]

@@ -1,0 +1,9 @@
+"""The lengths that stored text may have, in one place (documented in docs/operations.md).
+
+A value longer than its limit is refused where it enters (a form, the API, a file), never cut.
+"""
+
+NAME_MAX = 200  # a user, unit, actor, source or subtype name
+TEXT_MAX = 20_000  # a narrative, a rationale, a reason (as NARRATIVE_MAX of the log entries)
+USER_NAME_MAX = 64  # an account's name
+PASSWORD_MAX = 256  # a password (more is refused before any hashing)

@@ -1,0 +1,52 @@
+"""Reports: the published ones for anyone; the draft and the signature for the staff."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Path as FastPath
+
+from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR, supported_day
+from truceline.errors import NotFound
+from truceline.services import signing
+from truceline.store.missions import load_mission
+from truceline.web.api.models import SignRequest
+from truceline.web.deps import ApiUser, Conn, TheCentre, require
+from truceline.web.errors import ApiError
+
+Day = Annotated[date, FastPath(description="the reporting day, YYYY-MM-DD")]
+
+
+def _day(value: date) -> date:
+    if not supported_day(value):
+        raise ApiError(422, "invalid", f"a reporting day lies in {FIRST_YEAR}–{LAST_YEAR}")
+    return value
+
+
+def reports(conn: Conn) -> list[dict[str, Any]]:
+    """The published reports (for anyone, logged in or not): day, sha256, when."""
+    return signing.published_days(conn, load_mission(conn))
+
+
+def report(conn: Conn, day: Day) -> dict[str, Any]:
+    """The published report of a day with every contingent's signed log entry (for anyone,
+    logged in or not); 404 while it is not published."""
+    found = signing.published(conn, load_mission(conn), _day(day))
+    if found is None:
+        raise NotFound(f"the report of {day.isoformat()} is not published")
+    return found
+
+
+def draft(centre: TheCentre, who: ApiUser, day: Day) -> dict[str, Any]:
+    """The report as it stands now, its sha256, and who has signed it."""
+    return signing.report_state(centre.engine, _day(day))
+
+
+def sign(centre: TheCentre, who: ApiUser, day: Day, body: SignRequest) -> dict[str, Any]:
+    """A chief signs the report (the sha256 read) for the chief's own contingent."""
+    contingent = require(who, "reports.sign", body.contingent)
+    return signing.sign_report(
+        centre.engine, _day(day), sha256=body.sha256, contingent=contingent, actor=who.name,
+        keyring=centre.keyring,
+    )  # fmt: skip

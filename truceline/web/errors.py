@@ -1,0 +1,84 @@
+"""Errors to answers, in one place: a typed error's status (truceline.errors.STATUS), as JSON
+`{"error": {"code", "message", "details"}}` for the API and as an HTML page with the menu for
+the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
+
+from truceline.errors import FieldError, TrucelineError, status_of
+from truceline.web.deps import LoginRequired
+
+CODES = {400: "refused", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+         409: "conflict", 413: "too_large", 422: "invalid", 429: "throttled"}  # fmt: skip
+TITLES = {400: "Refused", 401: "Not logged in", 403: "Not allowed", 404: "Not found",
+          409: "Not now", 413: "Too large", 422: "Not valid", 429: "Too many attempts"}  # fmt: skip
+
+
+class ApiError(HTTPException):
+    """An answer the web layer itself gives (a bad query parameter), with its code."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: list[Any] | None = None
+    ) -> None:
+        super().__init__(status, message)
+        self.code, self.details = code, details or []
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.endswith(".json")
+
+
+def answer(
+    request: Request, status: int, code: str, message: str, details: list[Any] | None = None
+) -> Response:
+    if _is_api(request):
+        body = {"error": {"code": code, "message": message, "details": details or []}}
+        return JSONResponse(body, status_code=status)
+    from truceline.web.pages.render import render  # the pages' templates (and menu)
+
+    return render(
+        request, "error.html", title=TITLES.get(status, "Error"), status_code=status,
+        status=status, message=message,
+    )  # fmt: skip
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    def api_error(request: Request, exc: ApiError) -> Response:
+        return answer(request, exc.status_code, exc.code, str(exc.detail), exc.details)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException) -> Response:
+        status = exc.status_code
+        message = "no such page" if status == 404 else str(exc.detail)
+        return answer(request, status, CODES.get(status, "http_error"), message)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"loc": [str(x) for x in e.get("loc", ())], "message": e.get("msg", ""),
+             "type": e.get("type", "")}
+            for e in exc.errors()
+        ]  # fmt: skip
+        if _is_api(request):
+            return answer(request, 422, "invalid", "the request is not valid", details)
+        said = "; ".join(f"{d['loc'][-1]}: {d['message']}" for d in details if d["loc"])
+        return answer(request, 400, "invalid", said or "the request is not valid")
+
+    @app.exception_handler(TrucelineError)
+    def refused(request: Request, exc: TrucelineError) -> Response:
+        status = status_of(exc)
+        details: list[Any] = []
+        if isinstance(exc, FieldError):
+            details = [{"field": f, "message": m} for f, m in exc.problems]
+        return answer(request, status, CODES.get(status, "refused"), str(exc), details)
+
+    @app.exception_handler(LoginRequired)
+    def login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)

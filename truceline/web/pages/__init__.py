@@ -1,0 +1,1 @@
+"""The pages (Jinja2), one module per family; their routes are in truceline.web.routes."""

@@ -1,0 +1,68 @@
+"""Accounts, for an admin: who can log in, how many sessions each has; end a user's sessions,
+disable or enable it, set a new password."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Form, Request
+from fastapi import Path as FastPath
+from fastapi.responses import Response
+
+from truceline.domain.limits import PASSWORD_MAX
+from truceline.errors import FieldError, NotFound
+from truceline.services import accounts
+from truceline.web.deps import PageUser, TheCentre
+from truceline.web.pages.render import check_csrf, redirect, render
+
+UserName = Annotated[str, FastPath(max_length=64, pattern=r"^[A-Za-z0-9._-]{2,64}$")]
+Csrf = Annotated[str, Form(max_length=100)]
+
+
+def users_page(request: Request, centre: TheCentre, user: PageUser) -> Response:
+    return _users_page(request, centre, user)
+
+
+def _users_page(
+    request: Request, centre: TheCentre, user: accounts.User, message: str = "", done: str = ""
+) -> Response:
+    with centre.engine.connect() as conn:
+        listed = accounts.list_users(conn)
+    return render(
+        request, "users.html", user=user, title="Accounts", users=listed, message=message,
+        done=done,
+    )  # fmt: skip
+
+
+def change_user(
+    request: Request,
+    centre: TheCentre,
+    user: PageUser,
+    name: UserName,
+    change: Annotated[Literal["revoke", "disable", "enable"], FastPath()],
+    csrf: Csrf,
+) -> Response:
+    check_csrf(request, csrf)
+    if change == "revoke":
+        accounts.revoke(centre.engine, name)
+    else:
+        accounts.set_disabled(
+            centre.engine, name, disabled=change == "disable", keyring=centre.keyring
+        )
+    return redirect("/admin/users")
+
+
+def set_password(
+    request: Request,
+    centre: TheCentre,
+    user: PageUser,
+    name: UserName,
+    password: Annotated[str, Form(max_length=PASSWORD_MAX * 2)],
+    csrf: Csrf,
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        accounts.set_password(centre.engine, name, password)
+    except (FieldError, NotFound) as exc:
+        return _users_page(request, centre, user, message=f"{name}: {exc}")
+    return _users_page(request, centre, user, done=f"{name} has a new password; its sessions ended")

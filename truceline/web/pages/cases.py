@@ -1,0 +1,144 @@
+"""A case with its rounds and the blind assessment form; an incident with its evidence;
+opening a case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Form, Request
+from fastapi import Path as FastPath
+from fastapi.responses import Response
+
+from truceline.domain.cases import Position
+from truceline.domain.limits import NAME_MAX, TEXT_MAX
+from truceline.domain.policy import allowed
+from truceline.errors import Conflict, FieldError, NotFound
+from truceline.services import accounts, verification
+from truceline.store import compliance
+from truceline.store.missions import load_mission
+from truceline.store.observations import list_observations_by_id
+from truceline.web.deps import PageUser, TheCentre, require
+from truceline.web.pages.render import check_csrf, redirect, render
+
+MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
+RowId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
+Csrf = Annotated[str, Form(max_length=100)]
+# Longer than the services' own limits, so that they say why (a refusal the form shows).
+LongText = Annotated[str, Form(max_length=TEXT_MAX * 2)]
+Word = Annotated[str, Form(max_length=NAME_MAX)]
+
+
+def case_page(request: Request, centre: TheCentre, user: PageUser, case_id: RowId) -> Response:
+    return _case_page(request, centre, user, case_id)
+
+
+def _case_page(
+    request: Request,
+    centre: TheCentre,
+    user: accounts.User,
+    case_id: int,
+    message: str | None = None,
+) -> Response:
+    # A message is the server's own (a refused form), never taken from the address.
+    with centre.engine.connect() as conn:
+        mission = load_mission(conn)
+        case = verification.case_view(conn, mission, case_id, viewer=user.contingent)
+        finding = compliance.get_finding(conn, case["finding"]) if case["finding"] else None
+    return render(
+        request, "case.html", user=user, title=f"Case {case_id}", case=case, finding=finding,
+        parties=list(mission.parties), can_file=allowed(user.role, "cases.assess"),
+        message=message,
+    )  # fmt: skip
+
+
+def _case_action(
+    request: Request,
+    centre: TheCentre,
+    user: accounts.User,
+    csrf: str,
+    case_id: int,
+    action: str,
+    act: Callable[[str], object],
+) -> Response:
+    """A form of a case page, for a contingent's officers and chiefs: done, back to the case;
+    refused by the rules (an empty rationale, a filing that binds), the case page says why."""
+    check_csrf(request, csrf)
+    contingent = require(user, action, user.contingent)
+    try:
+        act(contingent)
+    except (FieldError, Conflict) as exc:
+        return _case_page(request, centre, user, case_id, message=str(exc))
+    return redirect(f"/cases/{case_id}")
+
+
+def assess(
+    request: Request,
+    centre: TheCentre,
+    user: PageUser,
+    case_id: RowId,
+    verdict: Word,
+    attribution: Word,
+    rationale: LongText,
+    csrf: Csrf,
+    round_: Annotated[int | None, Form(alias="round", ge=1, le=10_000)] = None,
+) -> Response:
+    return _case_action(request, centre, user, csrf, case_id, "cases.assess", lambda c: (
+        verification.file_assessment(
+            centre.engine, case_id, contingent=c,
+            position=Position(verdict, attribution, rationale), actor=user.name,
+            keyring=centre.keyring, round=round_,
+        )
+    ))  # fmt: skip
+
+
+def reconsider(
+    request: Request,
+    centre: TheCentre,
+    user: PageUser,
+    case_id: RowId,
+    reason: LongText,
+    csrf: Csrf,
+) -> Response:
+    return _case_action(request, centre, user, csrf, case_id, "cases.reconsider", lambda c: (
+        verification.reconsider(
+            centre.engine, case_id, contingent=c, reason=reason, actor=user.name,
+            keyring=centre.keyring,
+        )
+    ))  # fmt: skip
+
+
+def open_case(
+    request: Request,
+    centre: TheCentre,
+    user: PageUser,
+    finding: Annotated[int, Form(ge=1, le=MAX_ID)],
+    csrf: Csrf,
+) -> Response:
+    check_csrf(request, csrf)
+    contingent = require(user, "cases.open", user.contingent)
+    # Refused (a case is open on it already: 409; no such finding: 404): the error page says so.
+    case = verification.open_case(
+        centre.engine, finding=finding, complaint=None, keyring=centre.keyring, acting=contingent
+    )
+    return redirect(f"/cases/{case['id']}")
+
+
+def incident_page(
+    request: Request, centre: TheCentre, user: PageUser, incident_id: RowId
+) -> Response:
+    with centre.engine.connect() as conn:
+        mission = load_mission(conn)
+        incident = compliance.get_incident(conn, incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        observed = {o["id"]: o for o in list_observations_by_id(conn, incident["observations"])}
+        findings = compliance.findings_of_incident(conn, incident_id)
+        by_finding, _ = verification.verdicts(conn, mission)
+        case_of = verification.cases_of_findings(conn, [f["id"] for f in findings])
+    return render(
+        request, "incident.html", user=user, title=f"Incident {incident_id}", incident=incident,
+        observations=[observed[n] for n in incident["observations"] if n in observed],
+        findings=findings, verdicts=by_finding, case_of=case_of,
+        can_open=allowed(user.role, "cases.open"),
+    )  # fmt: skip

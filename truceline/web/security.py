@@ -1,0 +1,128 @@
+"""What every answer carries and what every request may cost, as one ASGI middleware:
+
+- security headers: a Content-Security-Policy (scripts only from this server, none inline;
+  no framing), nosniff, no referrer, and `Cache-Control: no-store` on everything but the
+  static files;
+- a body-size limit per route, applied while the body is read (a declared Content-Length
+  over the limit is refused before reading anything), so an oversized request costs no more
+  memory than the limit;
+- an API write without credentials is refused before its body is read at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+
+from truceline.web.centre import Limits
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+NO_STORE = (b"cache-control", b"no-store")
+OPEN_WRITES = frozenset({"/api/v1/auth/token"})  # API writes that need no credentials
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the body is read (an HTTPException, so that FastAPI's body parsing passes
+    it on as it is; the error handlers answer 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit:,} bytes")
+        self.limit = limit
+
+
+def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]:
+    body = orjson.dumps({"error": {"code": code, "message": message, "details": []}})
+    start = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *HEADERS,
+            NO_STORE,
+        ],
+    }
+    return start, body
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = self.limits.for_path(path)
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(
+                send, 413, "too_large", f"the request body is larger than {limit:,} bytes"
+            )
+            return
+        writes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if (
+            writes and path.startswith("/api/") and path not in OPEN_WRITES
+            and b"authorization" not in headers
+        ):  # fmt: skip
+            await self._refuse(
+                send, 401, "unauthenticated", "log in first: POST /api/v1/auth/token"
+            )
+            return
+        static = path.startswith("/static/")
+        received = 0
+        started = False
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def headed_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                extra = HEADERS if static else [*HEADERS, NO_STORE]
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *(h for h in extra if h[0] not in names),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, bounded_receive, headed_send)
+        except BodyTooLarge as exc:
+            if not started:
+                await self._refuse(send, 413, "too_large", str(exc.detail))
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+        start, body = _error(status, code, message)
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
