@@ -33,11 +33,22 @@ class _Subscriber:
     queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
 
-def _marker(engine: Engine) -> tuple[int, int]:
+def _marker(engine: Engine) -> tuple[int, ...]:
+    """What tells a change, in one query: the newest finding and log entry (every change of a
+    centre whose logs have started is an entry), and the number of cases, rounds and filings
+    (the changes before the logs start)."""
     with engine.connect() as conn:
-        finding = conn.execute(select(func.max(t.findings.c.id))).scalar() or 0
-        entry = conn.execute(select(func.max(t.ledger_entries.c.id))).scalar() or 0
-    return int(finding), int(entry)
+        row = conn.execute(_MARKER).one()
+    return tuple(int(v or 0) for v in row)
+
+
+_MARKER = select(
+    select(func.max(t.findings.c.id)).scalar_subquery(),
+    select(func.max(t.ledger_entries.c.id)).scalar_subquery(),
+    select(func.count()).select_from(t.cases).scalar_subquery(),
+    select(func.count()).select_from(t.rounds).scalar_subquery(),
+    select(func.count()).select_from(t.assessments).scalar_subquery(),
+)
 
 
 def _verdicts(engine: Engine, viewer: str | None) -> dict[int, str]:
@@ -58,7 +69,7 @@ class ChangeFeed:
         self._subscribers: set[_Subscriber] = set()
         self._per_user: Counter[int] = Counter()
         self._task: asyncio.Task[None] | None = None
-        self._marker = (0, 0)
+        self._marker: tuple[int, ...] = (0,)
         self._verdicts: dict[str | None, dict[int, str]] = {}
         self.reads = 0  # how many times the state was read (for tests and the bench)
 
@@ -100,7 +111,7 @@ class ChangeFeed:
                 continue
             await asyncio.to_thread(self._changed, marker)
 
-    def _changed(self, marker: tuple[int, int]) -> None:
+    def _changed(self, marker: tuple[int, ...]) -> None:
         self.reads += 1
         events: dict[str | None, list[str]] = {}
         shared = [
