@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from truceline.demo import MISSION_FILE
+from tests.conftest import signed_centre
 from truceline.services.accounts import add_user
 from truceline.services.ledger import KeyRing
-from truceline.services.missions import init_database
-from truceline.store.db import make_engine
+from truceline.services.verification import open_case
+from truceline.store.db import make_engine, migrate
 from truceline.web.app import create_app
 
 HEADERS: dict[str, str] = {}
@@ -23,11 +23,14 @@ HEADERS: dict[str, str] = {}
 
 @pytest.fixture
 def openapi(tmp_path: Path) -> Any:
-    """The API of a centre on a SQLite file (the schema is the same on PostgreSQL)."""
+    """The API of a centre on a SQLite file (the schema is the same on PostgreSQL), with a
+    record to list (so that the bodies of lists are checked against their models)."""
     db_url = f"sqlite:///{tmp_path / 'api.db'}"
     engine = make_engine(db_url)
+    migrate(engine)
     keyring = KeyRing(tmp_path / "keys")
-    init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
+    finding = signed_centre(engine, keyring, tmp_path)
+    open_case(engine, finding=finding, keyring=keyring, acting="blue")
     add_user(engine, "blue-officer", role="officer", password="correct horse", contingent="blue",
              keyring=keyring)  # fmt: skip
     app = create_app(db_url, tmp_path / "keys")

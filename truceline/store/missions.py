@@ -138,12 +138,29 @@ def _sync(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def load_mission(conn: Connection) -> Mission:
-    """The mission loaded by `init`, rebuilt from its stored, resolved document."""
+    """The mission loaded by `init`, rebuilt from its stored, resolved document: validated
+    once per process for each sha256 (a mission is immutable once loaded; a new version of
+    the file has another sha256)."""
+    sha256 = conn.execute(select(t.missions.c.sha256)).scalar()
+    if sha256 is None:
+        raise TrucelineError("no mission is loaded: run `truceline init MISSION` first")
+    cached = _LOADED.get(sha256)
+    if cached is not None:
+        return cached
     row = conn.execute(
-        select(t.mission_files.c.document, t.mission_files.c.source_name).join(
-            t.missions, t.missions.c.sha256 == t.mission_files.c.sha256
+        select(t.mission_files.c.document, t.mission_files.c.source_name).where(
+            t.mission_files.c.sha256 == sha256
         )
     ).first()
     if row is None:
-        raise TrucelineError("no mission is loaded: run `truceline init MISSION` first")
-    return parse_mission_document(json.loads(row.document), source=row.source_name)
+        raise TrucelineError(f"the mission file {sha256[:12]}… is missing from the database")
+    mission = parse_mission_document(json.loads(row.document), source=row.source_name)
+    if mission.sha256 == sha256:  # what was stored is what is named: keep it
+        if len(_LOADED) >= _KEPT:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[sha256] = mission
+    return mission
+
+
+_LOADED: dict[str, Mission] = {}  # by sha256, for this process
+_KEPT = 8

@@ -185,31 +185,57 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 class Observation(Open):
     id: int
-    uid: str
-    kind: str
+    record_id: str | None
     observed_from: str
     observed_to: str
     lat: float | None
     lon: float | None
+    uncertainty_m: float | None
+    kind: str
+    subtype: str | None
+    count: int
+    actor: str
+    source_kind: str
     source: str
     reporter: str
+    description: str | None
+    batch: int
+    retracted: dict[str, Any] | None
 
 
 class Incident(Open):
     id: int
+    anchor: int
+    family: str
     kind: str
+    kinds: list[str]
+    subtypes: list[str]
     start: str
     end: str
     lat: float
     lon: float
+    count: int
+    actor: str
     observations: list[int]
+    sources: list[str]
+    status: str
 
 
 class Finding(Open):
     id: int
+    key: str
     clause: str
+    clause_version: int
     rule: str
+    zone: str | None
+    subject: str | None
     start: str
+    end: str | None
+    incident: int | None
+    unit: str | None
+    observation: int | None
+    evidence: dict[str, Any]
+    status: str
 
 
 class ObservationPage(BaseModel):
@@ -229,18 +255,39 @@ class FindingPage(BaseModel):
 
 class Case(Open):
     id: int
+    key: str
     state: str
     verdict: str
+    finding: int | None
+    complaint: int | None
+    opened: str
+    opened_by: str
+    round: int
+    rounds: list[dict[str, Any]]
+    filed: list[str]
     waiting_for: list[str]
+    under_reconsideration: bool
+    duplicate_of: int | None
 
 
 class Complaint(Open):
     id: int
+    sha256: str
     party: str
     kind: str
-    sha256: str
+    against: str
+    narrative: str
+    observed_from: str
+    observed_to: str
+    lat: float | None
+    lon: float | None
+    zone: str | None
+    received: str
+    due: str
     status: str
     overdue: bool
+    case: int | None
+    verdict: str | None
 
 
 class Receipt(BaseModel):
@@ -261,25 +308,42 @@ class Retracted(BaseModel):
 class PublishedDay(Open):
     date: str
     sha256: str
+    published: str
 
 
 class Report(Open):
     date: str
     sha256: str
+    checkpoint: dict[str, Any]
+    published: str
     report: dict[str, Any]
+    signatures: list[dict[str, Any]]
 
 
 class Draft(Open):
+    date: str
     sha256: str
     report: dict[str, Any]
     waiting_for: list[str]
+    signed_by: list[Any]
+    published: bool
+    published_sha256: str | None
 
 
 class Bundle(Open):
     format: str
+    mission: str
+    mission_sha256: str
+    mission_files: list[dict[str, Any]]
     entries: list[dict[str, Any]]
+    evidence: list[dict[str, Any]]
+    attachments: dict[str, Any]
     next: str | None
 
 
 class LedgerState(Open):
     ok: bool
+    started: bool
+    entries: int
+    heads: dict[str, Any]
+    faults: list[Any]
