@@ -295,3 +295,18 @@ def test_incidents_and_findings_filter_by_kind_zone_and_verdict(api: dict[str, A
     unknown = client.get("/api/v1/incidents?zone=atlantis", headers=who)
     assert unknown.status_code == 404 and "no zone 'atlantis'" in unknown.text
     assert client.get("/api/v1/incidents?verdict=maybe", headers=who).status_code == 422
+
+
+def test_every_answer_with_a_record_fits_its_typed_model(api: dict[str, Any]) -> None:
+    from truceline.web.api import models as m
+
+    client, headers = api["client"], auth(api["tokens"]["admin"])
+    for path, model in (
+        ("/api/v1/observations", m.ObservationPage), ("/api/v1/incidents", m.IncidentPage),
+        ("/api/v1/findings", m.FindingPage), (f"/api/v1/cases/{api['case']}", m.Case),
+        (f"/api/v1/reports/{DAY}/draft", m.Draft), ("/api/v1/ledger/entries", m.Bundle),
+        ("/api/v1/ledger/verify", m.LedgerState),
+    ):  # fmt: skip
+        body = client.get(path, headers=headers).json()
+        model.model_validate(body)  # strict where the model names a field
+        assert body.get("items", [body]), path  # there was something to check

@@ -217,7 +217,7 @@ class Incident(Open):
     count: int
     actor: str
     observations: list[int]
-    sources: list[str]
+    sources: list[dict[str, Any]]  # per source: source, source_kind, reporter, count, observations
     status: str
 
 
