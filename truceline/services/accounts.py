@@ -122,7 +122,7 @@ def check_password_policy(password: str, name: str = "") -> None:
         feedback = estimate["feedback"]
         why = feedback.get("warning") or "it is easy to guess"
         advice = " ".join(feedback.get("suggestions") or ["Use a few uncommon words."])
-        raise FieldError("password", f"too easy to guess: {why.rstrip('.')}. {advice}")
+        raise FieldError("password", f"too easy to guess ({why.rstrip('.')}). {advice}")
 
 
 def authenticate(conn: Connection, name: str, password: str) -> User | None:
