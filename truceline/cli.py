@@ -356,10 +356,15 @@ def _run_imports(files: list[Path], run: Any) -> None:
         except ImportRejected as exc:
             failed += 1
             err.print(str(exc))
+            err.print("  (fix them, or import the good records with --skip-invalid)")
             continue
         except ProblemsError as exc:
             failed += 1
             err.print(exc.render())
+            continue
+        except FieldError as exc:
+            failed += 1
+            err.print(f"{exc.render(_flag)}; nothing was imported")
             continue
         except TrucelineError as exc:
             failed += 1
@@ -1001,6 +1006,10 @@ FLAGS: dict[str, dict[str, str]] = {
 }
 
 
+def _flag(field: str) -> str:
+    return "--as" if field == "acting" else "--" + field.replace("_", "-")
+
+
 def _command(args: list[str]) -> str:
     """The command named in the arguments: `cases assess`, `serve`."""
     words = [a for a in args if not a.startswith("-")][:2]
@@ -1023,7 +1032,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except FieldError as exc:  # a service names its fields; the CLI says them as its flags
         flags = FLAGS.get(command, {})
-        err.print(f"error: {exc.render(lambda f: flags.get(f) or '--' + f.replace('_', '-'))}")
+        err.print(f"error: {exc.render(lambda f: flags.get(f) or _flag(f))}")
         sys.exit(exc.exit_code)
     except TrucelineError as exc:
         err.print(f"error: {exc}")

@@ -22,7 +22,10 @@ HEADER = [
 
 def odd(*good: str) -> st.SearchStrategy[str]:
     """Mostly good values, sometimes awkward ones."""
-    awkward = st.sampled_from(["", " ", " x", "=1", "+a", "-b", "@x", "\x00", "nan", "1e400"])
+    awkward = st.sampled_from([
+        "", " ", " x", "=1", "+a", "-b", "@x", "\x00", "nan", "1e400", "inf", "4_0.1", "1e308",
+        "\t=1", " =1", "\r@x", "- =x", "٣",
+    ])  # fmt: skip
     return st.one_of(st.sampled_from(good), awkward, st.text(max_size=6))
 
 
@@ -31,15 +34,15 @@ ROW = st.tuples(
     odd("2020-11-20T10:00:00+04:00", "2020-11-20T10:00:00Z", "2020-11-20T10:00:00", "2020-11-20"),
     odd("40.05", "-89.9999999", "90", "90.0000001", "1_0", " 40.1", "40.12345675"),
     odd("46.9", "-180", "180.5", "0", "1e2"),
-    odd("", "", "250", "-1", "0.5"),
+    odd("", "", "250", "-1", "0.5", "100000", "100000.5", "1e5", "2.5E+4"),
     odd("explosion", "flare", "shot", "count", "boom"),
     odd("", "impact", "airburst", "tank", "mortar"),
-    odd("", "1", "12", "0", "٣", "+3", "999999999999999999"),
+    odd("", "1", "12", "0", "٣", "+3", "999999999999999999", "100000", "100001"),
     odd("", "unknown", "east", "blue", "north"),
     odd("observation_post", "uav", "drone"),
     odd("OP-3", "UAV-7", "P 1"),
     odd("", "blue", "green", "east"),
-    odd("", "seen", "- none", "x" * 30),
+    odd("", "seen", "- none", "x" * 30, " =cmd", "\t@x", "- =x", "-5 km"),
 )
 
 

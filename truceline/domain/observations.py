@@ -47,6 +47,12 @@ OBSERVER_COLUMNS = (
     "distance_max_m",
 )
 
+# The ranges a record's numbers must lie in (docs/import-formats.md); beyond them a value is
+# refused by name, never stored (an uncertainty of 1e308 would overflow every later assessment).
+MAX_UNCERTAINTY_M = 100_000.0  # 100 km
+MAX_DISTANCE_M = 100_000.0  # distance_min_m, distance_max_m: 100 km from the observer
+MAX_COUNT = 100_000
+
 # The stored row, in this order; also the order of the canonical JSON array hashed per row.
 FIELDS: tuple[str, ...] = (
     "record_id",
@@ -130,9 +136,7 @@ def build_observation(
 
     lat = r.latitude(get.get("lat"), "lat", p)
     lon = r.longitude(get.get("lon"), "lon", p)
-    uncertainty = r.number(get.get("uncertainty_m"), "uncertainty_m", p)
-    if uncertainty is not None and uncertainty < 0:
-        p.add("uncertainty_m", "must not be negative")
+    uncertainty = r.number(get.get("uncertainty_m"), "uncertainty_m", p, 0, MAX_UNCERTAINTY_M, "m")
 
     observer: tuple[Any, ...] = (None, None, None, None, None)
     if any(not r.blank(get.get(c)) for c in OBSERVER_COLUMNS):
@@ -157,11 +161,10 @@ def build_observation(
     if kind in SUBTYPES and subtype is not None and subtype not in SUBTYPES[kind]:
         p.add("subtype", f"{kind} subtype is one of {', '.join(sorted(SUBTYPES[kind]))}")
 
-    count = r.integer(get.get("count"), "count", p)
+    least = 0 if kind == "count" else 1
+    count = r.integer(get.get("count"), "count", p, least, MAX_COUNT)
     if count is None:
         count = 1
-    elif count < (0 if kind == "count" else 1):
-        p.add("count", f"must be at least {0 if kind == 'count' else 1}")
 
     actor = r.word(get.get("actor"), "actor", p) or UNKNOWN_ACTOR
     if actor != UNKNOWN_ACTOR and actor not in ctx.actors:
@@ -187,7 +190,7 @@ def build_observation(
     reporter = r.word(get.get("reporter"), "reporter", p) or ctx.default_reporter
     if reporter is None:
         if not any(c == "reporter" for c, _ in p):
-            p.add("reporter", "required (or give --reporter)")
+            p.add("reporter", "required: the contingent that recorded it")
     elif reporter not in ctx.contingents:
         p.add("reporter", f"unknown contingent {reporter!r}")
     description = r.text(get.get("description"), "description", p)
@@ -223,19 +226,13 @@ def build_observation(
 def _observer(get: Mapping[str, Any], p: r.Problems) -> tuple[Any, ...]:
     o_lat = r.latitude(get.get("observer_lat"), "observer_lat", p)
     o_lon = r.longitude(get.get("observer_lon"), "observer_lon", p)
-    bearing = r.number(get.get("bearing_deg"), "bearing_deg", p)
-    d_min = r.number(get.get("distance_min_m"), "distance_min_m", p)
-    d_max = r.number(get.get("distance_max_m"), "distance_max_m", p)
+    bearing = r.number(get.get("bearing_deg"), "bearing_deg", p, 0, 360, "degrees")
+    d_min = r.number(get.get("distance_min_m"), "distance_min_m", p, 0, MAX_DISTANCE_M, "m")
+    d_max = r.number(get.get("distance_max_m"), "distance_max_m", p, 0, MAX_DISTANCE_M, "m")
     values = (o_lat, o_lon, bearing, d_min, d_max)
     for column, value in zip(OBSERVER_COLUMNS, values, strict=True):
         if value is None and not any(c == column for c, _ in p):
             p.add(column, "required with the other observer columns")
-    if bearing is not None and not 0 <= bearing < 360:
-        p.add("bearing_deg", "must be in 0..360")
-    if d_min is not None and d_min < 0:
-        p.add("distance_min_m", "must not be negative")
     if d_min is not None and d_max is not None and d_max < d_min:
         p.add("distance_max_m", "smaller than distance_min_m")
-    if d_max is not None and d_max > 100_000:
-        p.add("distance_max_m", "more than 100 km from the observer")
     return values if not p else (None, None, None, None, None)

@@ -1,4 +1,10 @@
-"""Positions (track fixes) of units, validated from their fields."""
+"""Positions (track fixes) of units, validated from their fields.
+
+A contingent records the positions of its own units and of the parties' units (its monitors
+see them), never those of a unit the mission declares for another contingent: when the
+record has a poster (the contingent that signs the import or posts to the API), such a
+position is refused by its `unit`, and so is an actor that is another contingent.
+"""
 
 from __future__ import annotations
 
@@ -25,10 +31,17 @@ FIELDS: tuple[str, ...] = (
 )
 
 
+# The ranges a fix's numbers must lie in (docs/import-formats.md).
+MAX_SPEED_MPS = 1_000.0  # about Mach 3
+HAE_RANGE_M = (-1_000.0, 50_000.0)  # height above the WGS 84 ellipsoid
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     actors: frozenset[str]
     unit_owners: Mapping[str, str]  # declared unit → its contingent or party
+    contingents: frozenset[str] = frozenset()
+    poster: str | None = None  # the contingent recording these positions, when there is one
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +76,32 @@ def build_position(get: Mapping[str, Any], ctx: Context) -> tuple[Position | Non
     for column, value in (("lat", lat), ("lon", lon)):
         if value is None and not any(c == column for c, _ in p):
             p.add(column, "required")
+    owner = None if unit is None else ctx.unit_owners.get(unit)
+    poster = ctx.poster
+    if owner is not None and poster is not None and owner in ctx.contingents and owner != poster:
+        p.add(
+            "unit",
+            f"unit {unit!r} is declared in the mission for contingent {owner!r}; "
+            f"{poster} cannot record its positions",
+        )
     actor = r.word(get.get("actor"), "actor", p)
     if actor is None and unit is not None and not any(c == "actor" for c, _ in p):
-        actor = ctx.unit_owners.get(unit)
+        actor = owner
         if actor is None:
             p.add("actor", f"unit {unit!r} is not declared in the mission; give its actor")
     elif actor is not None and actor != "unknown" and actor not in ctx.actors:
         p.add("actor", f"unknown party or contingent {actor!r}")
-    speed = r.number(get.get("speed_mps"), "speed_mps", p)
-    if speed is not None and speed < 0:
-        p.add("speed_mps", "must not be negative")
-    course = r.number(get.get("course_deg"), "course_deg", p)
-    if course is not None and not 0 <= course <= 360:
-        p.add("course_deg", "must be in 0..360")
-    hae = r.number(get.get("hae_m"), "hae_m", p)
+    elif actor is not None and owner is not None and actor != owner:
+        p.add("actor", f"unit {unit!r} is declared for {owner!r}: give actor {owner!r} or none")
+    elif actor is not None and poster is not None and actor in ctx.contingents and actor != poster:
+        p.add(
+            "actor",
+            f"{actor!r} is another contingent; {poster} records positions of its own units "
+            "and of the parties' units",
+        )
+    speed = r.number(get.get("speed_mps"), "speed_mps", p, 0, MAX_SPEED_MPS, "m/s")
+    course = r.number(get.get("course_deg"), "course_deg", p, 0, 360, "degrees")
+    hae = r.number(get.get("hae_m"), "hae_m", p, *HAE_RANGE_M, "m")
     if p:
         return None, p
     assert lat is not None and lon is not None

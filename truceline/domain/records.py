@@ -12,7 +12,17 @@ from typing import Any
 
 MAX_TEXT = 100_000  # characters in a free-text field
 MAX_WORD = 200  # characters in an id or a vocabulary field
-_FORMULA = re.compile(r"^(?:[=@]|[+\-][^\d\s.])")
+
+# Spreadsheet formula guard: after any leading white space (a spreadsheet skips a leading tab,
+# CR or space), `=` or `@`, or `+`/`-` followed by anything but a digit, a point or white
+# space; a sign followed by white space is looked past (`- =cmd` is a formula, `- none` not).
+_FORMULA = re.compile(r"\s*(?:[+\-]\s+)*(?:[=@]|[+\-][^\d\s.])")
+# A plain decimal number: an optional sign, ASCII digits with an optional fraction, an
+# optional exponent. No underscores (`4_0.1`), no nan or inf, no hex, no other digits (`٣`).
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = frozenset({"nan", "inf", "infinity"})
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+MAX_INTEGER_DIGITS = 18  # beyond this a text integer is out of every range (and of BIGINT)
 
 
 class Problems(list[tuple[str, str]]):
@@ -30,6 +40,19 @@ def looks_like_formula(text: str) -> bool:
     return _FORMULA.match(text) is not None
 
 
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as a message quotes it (a text in quotes), cut at `limit` characters."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "…")
+    text = repr(value)  # a float, a short list: never a huge integer (no repr of those)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def number_text(value: float) -> str:
+    """A range bound as a message writes it: `100000`, `0.5`."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def text(value: Any, column: str, problems: Problems, limit: int = MAX_TEXT) -> str | None:
     if blank(value):
         return None
@@ -40,15 +63,22 @@ def text(value: Any, column: str, problems: Problems, limit: int = MAX_TEXT) -> 
         problems.add(column, f"{len(value):,} characters, more than the {limit:,} allowed")
         return None
     if looks_like_formula(value):
+        after = " (after white space)" if value[:1].isspace() else ""
         problems.add(
             column,
-            f"starts with {value[:1]!r} like a spreadsheet formula; formulas are not imported "
-            "(CSV injection guard): remove the leading sign",
+            f"starts with {value.lstrip()[:1]!r}{after} like a spreadsheet formula; formulas "
+            "are not imported (CSV injection guard): remove the leading sign",
         )
         return None
     if "\x00" in value:
         problems.add(column, "contains a NUL character")
         return None
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            problems.add(column, "not valid Unicode text (a lone surrogate)")
+            return None
     return value.strip() if limit == MAX_WORD else value
 
 
@@ -56,44 +86,118 @@ def word(value: Any, column: str, problems: Problems) -> str | None:
     return text(value, column, problems, MAX_WORD)
 
 
-def number(value: Any, column: str, problems: Problems) -> float | None:
+def number(
+    value: Any,
+    column: str,
+    problems: Problems,
+    low: float | None = None,
+    high: float | None = None,
+    unit: str = "",
+) -> float | None:
+    """A finite number from a JSON number or a plain decimal text, within [low, high] when
+    given (the reason then names the range: `must be between 0 and 100000 m`)."""
     if blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         problems.add(column, f"expected a number, found {type(value).__name__}")
         return None
-    try:
-        result = float(value)
-    except ValueError:
-        value = str(value)
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        reason = f"not a number: {shown!r}"
-        if looks_like_formula(value):
-            reason += " (looks like a spreadsheet formula; formulas are not imported)"
-        problems.add(column, reason)
+    if isinstance(value, str):
+        stripped = value.strip()
+        if _DECIMAL.fullmatch(stripped) is None:
+            problems.add(column, _not_a_number(value, stripped))
+            return None
+        result = float(stripped)  # may be inf: `1e400`
+    else:
+        try:
+            result = float(value)
+        except OverflowError:  # an integer beyond any float
+            result = math.inf if value > 0 else -math.inf
+    if math.isnan(result):
+        problems.add(column, f"not a finite number: {shown(value)}")
         return None
-    if not math.isfinite(result):
-        problems.add(column, f"not a finite number: {value!r}")
+    if (low is not None and result < low) or (high is not None and result > high):
+        problems.add(column, range_reason(low, high, unit))
+        return None
+    if math.isinf(result):
+        problems.add(
+            column,
+            "number too large" if type(value) is int else f"not a finite number: {shown(value)}",
+        )
         return None
     return result
 
 
-def integer(value: Any, column: str, problems: Problems) -> int | None:
+def _not_a_number(value: str, stripped: str) -> str:
+    if stripped.lstrip("+-").lower() in _NON_FINITE:
+        return f"not a finite number: {shown(value)}"
+    reason = f"not a number: {shown(value)}"
+    if looks_like_formula(value):
+        return reason + " (looks like a spreadsheet formula; formulas are not imported)"
+    try:
+        float(stripped)
+    except ValueError:
+        return reason
+    return reason + " (write a plain decimal number such as 40.25 or -1.5e3)"
+
+
+def range_reason(low: float | None, high: float | None, unit: str = "") -> str:
+    """`must be between 0 and 100000 m`, or `must be at least 1` for a bound on one side."""
+    suffix = f" {unit}" if unit else ""
+    if low is not None and high is not None:
+        return f"must be between {number_text(low)} and {number_text(high)}{suffix}"
+    if low is not None:
+        return f"must be at least {number_text(low)}{suffix}"
+    assert high is not None
+    return f"must be at most {number_text(high)}{suffix}"
+
+
+def integer(
+    value: Any,
+    column: str,
+    problems: Problems,
+    low: int | None = None,
+    high: int | None = None,
+) -> int | None:
+    """An integer from a JSON number or a text of ASCII digits, within [low, high] when given
+    (the reason names the bound it passes: `must be at least 1`, `must be at most 100000`)."""
     if blank(value):
         return None
-    if isinstance(value, bool):
-        problems.add(column, "expected an integer, found bool")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        problems.add(column, f"expected an integer, found {type(value).__name__}")
         return None
+    result: int | None = None
+    negative: bool | None = None  # an integer too long to hold (a sign is kept)
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+        result = value
+    elif isinstance(value, float):
+        if value.is_integer():
+            result = int(value)
+        elif math.isinf(value):  # a JSON integer of more than 4,300 digits
+            negative = value < 0
+    elif isinstance(value, str):
         stripped = value.strip()
-        if re.fullmatch(r"[+-]?\d{1,18}", stripped):
-            return int(stripped)
-    problems.add(column, f"not an integer: {value!r}")
-    return None
+        if _INTEGER.fullmatch(stripped):
+            if len(stripped.lstrip("+-")) <= MAX_INTEGER_DIGITS:
+                result = int(stripped)
+            else:
+                negative = stripped.startswith("-")
+    if negative is not None:
+        bound = low if negative else high
+        if bound is None:
+            problems.add(column, "integer out of range")
+        else:
+            problems.add(column, range_reason(*((bound, None) if negative else (None, bound))))
+        return None
+    if result is None:
+        problems.add(column, f"not an integer: {shown(value)}")
+        return None
+    if low is not None and result < low:
+        problems.add(column, range_reason(low, None))
+        return None
+    if high is not None and result > high:
+        problems.add(column, range_reason(None, high))
+        return None
+    return result
 
 
 def latitude(value: Any, column: str, problems: Problems) -> float | None:

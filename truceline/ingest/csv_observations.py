@@ -27,6 +27,9 @@ from truceline.ingest.csvfile import build_rows, csv_chunks
 # Columns the fast path knows; windows and observer-located reports take the per-row path.
 FAST_COLUMNS = frozenset(obs.COLUMNS) - {"observed_from", "observed_to", *obs.OBSERVER_COLUMNS}
 _RISKY_FIRST = frozenset("=@+-")
+# The characters of plain decimal numbers: a column of only these is checked by float(),
+# which then accepts exactly the per-row grammar (no white space, `_`, nan, inf or `٣`).
+_DECIMAL_CHARS = frozenset("0123456789.+-eE")
 _TZINFO = operator.attrgetter("tzinfo")
 
 
@@ -41,7 +44,7 @@ def check_header(header: list[str], default_reporter: str | None, name: str) -> 
         if column not in present:
             missing.append(column)
     if "reporter" not in present and default_reporter is None:
-        missing.append("reporter (or give --reporter)")
+        missing.append("reporter (or name a default reporter)")
     if missing:
         raise FileProblem(f"{name}:1: header: missing column(s): {'; '.join(missing)}")
 
@@ -90,7 +93,7 @@ def _plain_text(column: Sequence[str], short: bool = False) -> bool:
         (short or max(map(len, column)) <= MAX_TEXT)
         and all(map(str.strip, filter(None, column)))
         and "\x00" not in "".join(column)
-        and _starts_plain(column)
+        and _starts_plain(list(map(str.lstrip, column)))  # a formula after white space
     )
 
 
@@ -99,7 +102,14 @@ def _starts_plain(column: Sequence[str]) -> bool:
     return joined[:1] not in _RISKY_FIRST and not any(f"\n{s}" in joined for s in _RISKY_FIRST)
 
 
+def _decimals(column: Sequence[str]) -> bool:
+    """Every value is made of the characters of plain decimal numbers only."""
+    return _DECIMAL_CHARS.issuperset("".join(column))
+
+
 def _coordinates(column: Sequence[str], limit: float) -> list[int] | None:
+    if not _decimals(column):
+        return None
     try:
         values = np.array(list(map(float, column)), dtype=np.float64)
     except ValueError:
@@ -150,7 +160,7 @@ def _counts(column: Sequence[str]) -> list[int] | None:
         if not all(c == "" or (c.isascii() and c.isdigit() and len(c) <= 18) for c in column):
             return None
         counts = [int(c) if c else 1 for c in column]
-    return None if 0 in counts else counts
+    return None if 0 in counts or max(counts) > obs.MAX_COUNT else counts
 
 
 def fast_rows(
@@ -204,12 +214,14 @@ def fast_rows(
     if not any(raw_uncertainty):
         uncertainty = [None] * n
     elif all(raw_uncertainty):
+        if not _decimals(raw_uncertainty):
+            return None
         try:
             values = list(map(float, raw_uncertainty))
         except ValueError:
             return None
         checked = np.array(values, dtype=np.float64)
-        if not (np.isfinite(checked).all() and (checked >= 0).all()):
+        if not ((checked >= 0).all() and (checked <= obs.MAX_UNCERTAINTY_M).all()):
             return None
         uncertainty = list(values)
     else:

@@ -17,11 +17,20 @@ PROPERTY_COLUMNS = tuple(c for c in obs.COLUMNS if c not in ("lat", "lon"))
 MAX_BYTES = 512 * 1024 * 1024
 
 
+def _json_int(digits: str) -> int | float:
+    """A JSON integer; one too long for Python's integer conversion (4,300 digits) becomes an
+    infinite float, refused by the record's checks as out of range (not a file error)."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
+
+
 def _load(source: TextSource) -> Any:
     if source.size > MAX_BYTES:
         raise FileProblem(f"{source.name}: {source.size:,} bytes is too large for GeoJSON; use CSV")
     try:
-        return json.load(source.text)
+        return json.load(source.text, parse_int=_json_int)
     except UnicodeDecodeError as exc:
         raise FileProblem(f"{source.name}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:

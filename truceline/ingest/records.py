@@ -13,13 +13,31 @@ Builder = Callable[[Mapping[str, Any], Any], tuple[Any, Problems]]
 
 
 def parse(
-    items: Sequence[Mapping[str, Any]], build: Builder, ctx: Any, name: str = "body"
+    items: Sequence[Mapping[str, Any]],
+    build: Builder,
+    ctx: Any,
+    columns: Sequence[str] | None = None,
+    name: str = "body",
 ) -> Iterator[Chunk]:
+    """Chunks of the records built from `items`; a field not in `columns` (when given) is a
+    problem of its record, as an unknown column is of a file."""
+    known = None if columns is None else frozenset(columns)
     for start in range(0, len(items), CHUNK_ROWS):
         chunk = Chunk(ref_format=f"{name}[{{}}]")
         for index in range(start, min(start + CHUNK_ROWS, len(items))):
-            fields = {k: v for k, v in items[index].items() if v is not None}
+            item: Any = items[index]
+            if not isinstance(item, Mapping):
+                problems = Problems()
+                problems.add("", f"expected an object, found {type(item).__name__}")
+                chunk.errors.append(RowError(chunk.ref_format.format(index), problems, item))
+                continue
+            fields = {k: v for k, v in item.items() if v is not None}
             record, problems = build(fields, ctx)
+            if known is not None and not known.issuperset(fields):
+                unknown = Problems(
+                    (str(k)[:200], "unknown field") for k in fields if k not in known
+                )
+                record, problems = None, Problems([*unknown, *problems])
             if record is None:
                 chunk.errors.append(RowError(chunk.ref_format.format(index), problems, fields))
             else:

@@ -19,7 +19,7 @@ from truceline.services.accounts import add_user
 from truceline.services.assess import assess
 from truceline.services.ingest import ingest_observations, ingest_positions
 from truceline.services.ledger import KeyRing, verify_ledger
-from truceline.services.missions import init_database
+from truceline.services.missions import init_database, read_mission
 from truceline.store import tables as t
 from truceline.store.db import is_sqlite
 
@@ -72,7 +72,8 @@ def write_demo_files(data_dir: Path, days: int, seed: int) -> dict[str, Path]:
         "mission": data_dir / "mission.yaml",
         "observations": data_dir / "observations.csv",
         "uav": data_dir / "uav-observations.geojson",
-        "positions": data_dir / "positions.csv",
+        "positions": data_dir / "positions.csv",  # blue's units and the parties', by blue
+        "green_positions": data_dir / "green-positions.csv",  # green's own units, by green
     }
     with files["observations"].open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(obs.COLUMNS))
@@ -82,10 +83,17 @@ def write_demo_files(data_dir: Path, days: int, seed: int) -> dict[str, Path]:
         json.dumps({"type": "FeatureCollection", "features": data.uav_features}, indent=1),
         encoding="utf-8",
     )
-    with files["positions"].open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(pos.COLUMNS))
-        writer.writeheader()
-        writer.writerows(data.positions)
+    # A contingent records only its own units' positions (and the parties'): each file is
+    # imported as the contingent whose units it holds.
+    green = {u.id for u in read_mission(MISSION_FILE)[0].units.values() if u.contingent == "green"}
+    for name, rows in (
+        ("positions", [p for p in data.positions if p["unit"] not in green]),
+        ("green_positions", [p for p in data.positions if p["unit"] in green]),
+    ):
+        with files[name].open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(pos.COLUMNS))
+            writer.writeheader()
+            writer.writerows(rows)
     return files
 
 
@@ -93,7 +101,6 @@ def pin_keys(mission_file: Path, keyring: KeyRing) -> None:
     """Make each contingent's key (if missing) and pin it in the demo's mission file, as a
     centre should: a log re-keyed later is then refused."""
     from truceline.domain import keys
-    from truceline.services.missions import read_mission
 
     mission, text = read_mission(mission_file)
     for contingent in mission.contingents:
@@ -151,6 +158,11 @@ def build_demo(
     )
     lines.append(
         ingest_positions(engine, files["positions"], keyring=keyring, acting="blue").summary()
+    )
+    lines.append(
+        ingest_positions(
+            engine, files["green_positions"], keyring=keyring, acting="green"
+        ).summary()
     )
     report = assess(engine, keyring=keyring, acting="green")
     lines.append(

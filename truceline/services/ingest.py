@@ -20,7 +20,7 @@ from truceline.domain import actions
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
-from truceline.errors import TrucelineError
+from truceline.errors import FieldError, TrucelineError
 from truceline.ingest import csv_observations, csv_positions, geojson_observations, records
 from truceline.ingest.base import Chunk, RowError
 from truceline.ingest.csvfile import REJECT_COLUMNS
@@ -66,7 +66,6 @@ class ImportRejected(TrucelineError):
         lines += [f"  {error}" for error in report.errors[:50]]
         if report.rejected > 50:
             lines.append(f"  … and {report.rejected - 50} more")
-        lines.append("  (fix them, or import the good records with --skip-invalid)")
         super().__init__("\n".join(lines))
 
 
@@ -80,7 +79,7 @@ def detect_format(path: Path, given: str | None) -> str:
         return given
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise TrucelineError(f"{path}: cannot tell the format from {path.suffix!r}; give --format")
+        raise FieldError("format", f"{path}: cannot tell the format from {path.suffix!r}: name it")
     return fmt
 
 
@@ -120,15 +119,18 @@ def _header_of(path: Path) -> list[str]:
         return [h.strip() for h in next(csv.reader(handle), [])]
 
 
-def _context(kind: str, mission: Mission, default_reporter: str | None) -> Any:
-    """What the record builders of `kind` check records against."""
+def _context(
+    kind: str, mission: Mission, default_reporter: str | None, poster: str | None = None
+) -> Any:
+    """What the record builders of `kind` check records against; `poster` is the contingent
+    recording positions (it may not record those of another contingent's declared units)."""
     if kind == "positions":
-        return pos.Context(mission.actors, mission.unit_owners())
-    if default_reporter is not None and default_reporter not in mission.contingents:
-        raise TrucelineError(
-            f"--reporter {default_reporter!r} is not a contingent "
-            f"({', '.join(sorted(mission.contingents))})"
+        return pos.Context(
+            mission.actors, mission.unit_owners(), frozenset(mission.contingents), poster
         )
+    if default_reporter is not None and default_reporter not in mission.contingents:
+        known = ", ".join(sorted(mission.contingents))
+        raise FieldError("reporter", f"{default_reporter!r} is not a contingent ({known})")
     return obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
 
 
@@ -167,6 +169,18 @@ def ingest_observations(
     )
 
 
+def _poster(mission: Mission, sign: Signer | None, acting: str | None) -> str | None:
+    """The contingent recording positions: the one that signs, else the one acting (None for
+    an unsigned import on nobody's behalf)."""
+    if sign is not None:
+        return sign.contingent
+    if acting is not None and acting not in mission.contingents:
+        raise TrucelineError(
+            f"{acting!r} is not a contingent ({', '.join(sorted(mission.contingents))})"
+        )
+    return acting
+
+
 def ingest_positions(
     engine: Engine,
     path: Path,
@@ -177,11 +191,13 @@ def ingest_positions(
     keyring: KeyRing | None = None,
     acting: str | None = None,
 ) -> ImportReport:
+    """Positions from a CSV file; those of a unit the mission declares for a contingent other
+    than the one recording them (the signer, or `acting`) are bad records."""
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting)
-    ctx = _context("positions", mission, None)
+    ctx = _context("positions", mission, None, _poster(mission, sign, acting))
     return _run_import(
         engine,
         path,
@@ -376,17 +392,22 @@ def ingest_records(
     acting: str | None = None,
 ) -> ImportReport:
     """Records posted to the API (observations or positions), all or nothing, idempotent as
-    files are; a bad record is named by its index (`body[3]`)."""
+    files are; a bad record is named by its index (`body[3]`). Positions of a unit the mission
+    declares for a contingent other than `acting` (or the signer) are bad records."""
+    if kind not in ("observations", "positions"):
+        raise TrucelineError(f"unknown kind of record {kind!r}: observations or positions")
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting)
-    ctx = _context(kind, mission, default_reporter)
+    poster = _poster(mission, sign, acting) if kind == "positions" else None
+    ctx = _context(kind, mission, default_reporter, poster)
     build: Any = obs.build_observation if kind == "observations" else pos.build_position
     spec = imports.OBSERVATIONS if kind == "observations" else imports.POSITIONS
+    columns = obs.COLUMNS if kind == "observations" else pos.COLUMNS
     by_location = {f"body[{i}]": item for i, item in enumerate(items)}
     source = Source(
-        name=source_name, fmt="json", chunks=lambda: records.parse(items, build, ctx),
+        name=source_name, fmt="json", chunks=lambda: records.parse(items, build, ctx, columns),
         raw=lambda locations: {x: by_location.get(x) for x in locations},
     )  # fmt: skip
     return store_import(engine, source, kind, spec, sign=sign, mission=mission)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, insert, select
 from truceline.domain import actions, keys
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import GENESIS, Entry, Fault, make_entry, pinned_keys, verify_chains
-from truceline.errors import TrucelineError
+from truceline.errors import FieldError, TrucelineError
 from truceline.mission import Mission
 from truceline.store import imports, projection
 from truceline.store import ledger as repo
@@ -153,9 +153,8 @@ def acting_contingent(keyring: KeyRing, mission: Mission, wanted: str | None) ->
     (in the mission's order) whose key is here."""
     if wanted is not None:
         if wanted not in mission.contingents:
-            raise TrucelineError(
-                f"--as {wanted!r} is not a contingent ({', '.join(mission.contingents)})"
-            )
+            known = ", ".join(mission.contingents)
+            raise FieldError("acting", f"{wanted!r} is not a contingent ({known})")
         return wanted
     present = [c for c in mission.contingents if keyring.has(c)]
     if not present:

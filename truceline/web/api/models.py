@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from truceline.domain.limits import NAME_MAX, PASSWORD_MAX, TEXT_MAX, USER_NAME_MAX
+from truceline.domain.records import MAX_TEXT
 
 MAX_ID = 2**62
 MAX_PAGE = 1000
@@ -75,7 +76,7 @@ class ComplaintRequest(Strict):
 
 
 Text = Annotated[str, Field(max_length=NAME_MAX)]
-Description = Annotated[str, Field(max_length=TEXT_MAX)]
+Description = Annotated[str, Field(max_length=MAX_TEXT)]  # as in the import formats
 Number = float  # strict: a JSON number, never a string or a boolean
 
 
