@@ -38,6 +38,7 @@ def _rule(roles: frozenset[str] | set[str], says: str, scope: Scope = "all") -> 
 POLICY: dict[str, Rule] = {
     # reading the record
     "record.read": _rule(STAFF, "read the centre's record"),
+    "dashboard.read": _rule(LOGGED_IN, "open the start page"),  # a liaison's: its complaints
     "map.read": _rule(STAFF, "see the map"),
     "ledger.read": _rule(STAFF, "read the logs"),
     "events.read": _rule(STAFF, "follow live events"),

@@ -86,7 +86,7 @@ PAGES: list[Route] = [
     _page("GET", "/login", session.login_page, "session"),
     _page("POST", "/login", session.login, "session"),
     _page("POST", "/logout", session.logout, "session"),
-    _page("GET", "/", dashboard.dashboard, "complaints.read"),  # a liaison goes to complaints
+    _page("GET", "/", dashboard.dashboard, "dashboard.read"),  # a liaison goes to complaints
     _page("GET", "/cases/{case_id}", case_pages.case_page, "record.read"),
     _page("POST", "/cases/{case_id}/assess", case_pages.assess, "cases.assess"),
     _page("POST", "/cases/{case_id}/reconsider", case_pages.reconsider, "cases.reconsider"),
