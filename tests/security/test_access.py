@@ -68,14 +68,31 @@ def test_the_real_user_logs_in_from_elsewhere_while_a_guesser_is_throttled(
     assert page_login(real, "blue-officer", PASSWORD).status_code == 303
 
 
-def test_an_address_guessing_many_names_is_refused_for_every_name(centre: dict[str, Any]) -> None:
-    with centre["engine"].begin() as conn:  # as if it had guessed for a while already
-        for n in range(throttle.ADDRESS_FAILURES):
-            throttle.failed(conn, f"name-{n}", "10.9.9.9")
-    reply = client_of(centre, "10.9.9.9").post(
-        TOKEN, json={"username": "admin", "password": PASSWORD}
-    )
-    assert reply.status_code == 429
+def test_guesses_sent_at_the_same_time_check_at_most_five_passwords(
+    centre: dict[str, Any],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = client_of(centre, "10.6.6.7")
+
+    def guess(n: int) -> int:
+        return client.post(TOKEN, json={"username": "admin", "password": f"g{n}"}).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert statuses.count(401) <= throttle.PAIR_FAILURES
+    assert statuses.count(429) >= 12 - throttle.PAIR_FAILURES
+
+
+def test_failures_of_other_names_behind_one_address_do_not_lock_a_user_out(
+    centre: dict[str, Any],
+) -> None:
+    shared = client_of(centre, "10.9.9.9")  # both contingents behind one NAT
+    for name in ("blue-officer", "blue-chief", "admin", "east-liaison", "nobody"):
+        for n in range(throttle.PAIR_FAILURES + 1):
+            shared.post(TOKEN, json={"username": name, "password": f"x{n}"})
+    reply = shared.post(TOKEN, json={"username": "green-officer", "password": PASSWORD})
+    assert reply.status_code == 200
 
 
 def test_the_throttle_keeps_a_fixed_size_row_whatever_the_name(centre: dict[str, Any]) -> None:

@@ -41,7 +41,7 @@ def test_one_change_is_read_once_for_every_subscriber_and_each_is_told(
 
 
 class Subscribers:
-    """`n` subscribers of users 0..n/3 (three streams each), viewing as blue or green."""
+    """`n` subscribers of users 0..n/3 (three streams each)."""
 
     def __init__(self, feed: ChangeFeed, n: int) -> None:
         self.feed, self.n = feed, n
@@ -50,7 +50,7 @@ class Subscribers:
     async def __aenter__(self) -> list[Any]:
         subscribers = []
         for k in range(self.n):
-            context = self.feed.subscribe(k // 3, ("blue", "green")[k % 2], cap=3)
+            context = self.feed.subscribe(k // 3, cap=3)
             subscribers.append(await context.__aenter__())
             self.contexts.append(context)
         return subscribers
@@ -66,9 +66,35 @@ def test_a_user_holds_a_few_streams_at_most(centre: dict[str, Any]) -> None:
     async def scenario() -> None:
         async with Subscribers(feed, 3):  # user 0's three streams
             with pytest.raises(Throttled, match="at most 3 live streams"):
-                async with feed.subscribe(0, "blue", cap=3):
+                async with feed.subscribe(0, cap=3):
                     pass
-            async with feed.subscribe(1, "blue", cap=3):  # another user is not refused
+            async with feed.subscribe(1, cap=3):  # another user is not refused
                 pass
 
     asyncio.run(scenario())
+
+
+def test_an_open_stream_ends_once_its_user_is_revoked(centre: dict[str, Any]) -> None:
+    import threading
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tests.security.conftest import PASSWORD
+    from truceline.services.accounts import revoke
+    from truceline.web.app import create_app
+    from truceline.web.centre import Limits
+
+    app = create_app(centre["url"], centre["keys"])
+    app.state.centre.limits = Limits(recheck_s=0.2)
+    client = TestClient(app)
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "green-officer", "password": PASSWORD}
+    ).json()["access_token"]
+    threading.Timer(0.5, revoke, args=(centre["engine"], "green-officer")).start()
+    began = time.monotonic()
+    with client.stream(
+        "GET", "/api/v1/events?seconds=30", headers={"Authorization": f"Bearer {token}"}
+    ) as stream:
+        text = "".join(stream.iter_text())
+    assert text.startswith(": connected") and time.monotonic() - began < 10

@@ -138,12 +138,12 @@ def authenticate(conn: Connection, name: str, password: str) -> User | None:
 def login(engine: Engine, name: str, password: str, *, address: str, kind: str = BEARER) -> str:
     """A new session or token for the user, after the throttle of (name, address) and the
     password; every failure counts towards the throttle, in the database."""
+    with writing(engine) as conn:  # committed first: attempts made at once all count
+        throttle.attempt(conn, name, address)
     with engine.connect() as conn:
         throttle.check(conn, name, address)
         user = authenticate(conn, name, password)
     if user is None:
-        with writing(engine) as conn:
-            throttle.failed(conn, name, address)
         raise Unauthenticated("wrong user name or password")
     with writing(engine) as conn:
         throttle.succeeded(conn, name, address)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from truceline import __version__
+from truceline.services import accounts
 from truceline.services.ledger import KeyRing
 from truceline.settings import database_url, key_dir
 from truceline.store.db import make_engine
@@ -55,7 +56,13 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
         description="The API of a joint ceasefire monitoring centre.", responses=ERRORS,
     )  # fmt: skip
     app.state.centre = centre
-    app.add_middleware(Guard, limits=centre.limits)
+
+    def role_of(token: str) -> str | None:
+        with engine.connect() as conn:
+            user = accounts.user_for_token(conn, token, kind=accounts.BEARER)
+        return None if user is None else user.role
+
+    app.add_middleware(Guard, limits=centre.limits, role_of=role_of)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

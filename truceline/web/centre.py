@@ -32,6 +32,7 @@ class Limits:
     records: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_RECORDS_BODY", 16 * MiB))
     sync: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_SYNC_BODY", 64 * MiB))
     subscriptions: int = 4  # live event streams open at once per user (per process)
+    recheck_s: float = 15.0  # how often an open stream checks that its session still works
 
     def for_path(self, path: str) -> int:
         if path in ("/api/v1/observations", "/api/v1/positions"):

@@ -20,6 +20,9 @@ TITLES = {400: "Refused", 401: "Not logged in", 403: "Not allowed", 404: "Not fo
           409: "Not now", 413: "Too large", 422: "Not valid", 429: "Too many attempts"}  # fmt: skip
 
 
+DETAILS_MAX = 50  # problems named in an answer (a huge bad body is not echoed back whole)
+
+
 class ApiError(HTTPException):
     """An answer the web layer itself gives (a bad query parameter), with its code."""
 
@@ -64,7 +67,7 @@ def install(app: FastAPI) -> None:
         details = [
             {"loc": [str(x) for x in e.get("loc", ())], "message": e.get("msg", ""),
              "type": e.get("type", "")}
-            for e in exc.errors()
+            for e in exc.errors()[:DETAILS_MAX]
         ]  # fmt: skip
         if _is_api(request):
             return answer(request, 422, "invalid", "the request is not valid", details)

@@ -6,17 +6,20 @@
 - a body-size limit per route, applied while the body is read (a declared Content-Length
   over the limit is refused before reading anything), so an oversized request costs no more
   memory than the limit;
-- an API write without credentials is refused before its body is read at all.
+- an API write without a valid token is refused before its body is read at all, and the
+  large limits (posted records, a sync page) apply only to the roles that may post there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
 
+from truceline.domain import policy
 from truceline.web.centre import Limits
 
 Scope = MutableMapping[str, Any]
@@ -38,6 +41,9 @@ HEADERS = [
 ]
 NO_STORE = (b"cache-control", b"no-store")
 OPEN_WRITES = frozenset({"/api/v1/auth/token"})  # API writes that need no credentials
+# The routes with a larger body limit, and the action a user must be allowed to post there.
+LARGE = {"/api/v1/observations": "evidence.record", "/api/v1/positions": "evidence.record",
+         "/api/v1/ledger/entries": "ledger.sync"}  # fmt: skip
 
 
 class BodyTooLarge(HTTPException):
@@ -65,30 +71,37 @@ def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, limits: Limits) -> None:
-        self.app, self.limits = app, limits
+    def __init__(self, app: ASGIApp, limits: Limits, role_of: Callable[[str], str | None]) -> None:
+        """`role_of(token)`: the role of a valid API token's user, else None."""
+        self.app, self.limits, self.role_of = app, limits, role_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        limit = self.limits.for_path(path)
         headers = dict(scope["headers"])
+        limit = self.limits.body
+        writes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+        if writes and path.startswith("/api/") and path not in OPEN_WRITES:
+            # An API write is its user's: no valid token, nothing is read; the large limits
+            # are for the roles that may post there, everyone else has the small one.
+            scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+            role = None
+            if scheme.lower() == "bearer" and 0 < len(token.strip()) <= 256:
+                role = await asyncio.to_thread(self.role_of, token.strip())
+            if role is None:
+                await self._refuse(
+                    send, 401, "unauthenticated", "log in first: POST /api/v1/auth/token"
+                )
+                return
+            action = LARGE.get(path)
+            if action is not None and policy.allowed(role, action):
+                limit = self.limits.for_path(path)
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._refuse(
-                send, 413, "too_large", f"the request body is larger than {limit:,} bytes"
-            )
-            return
-        writes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        if (
-            writes and path.startswith("/api/") and path not in OPEN_WRITES
-            and b"authorization" not in headers
-        ):  # fmt: skip
-            await self._refuse(
-                send, 401, "unauthenticated", "log in first: POST /api/v1/auth/token"
-            )
+            message = f"the request body is larger than {limit:,} bytes"
+            await self._refuse(send, 413, "too_large", message)
             return
         static = path.startswith("/static/")
         received = 0

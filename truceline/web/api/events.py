@@ -11,11 +11,24 @@ from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from truceline.domain import policy
-from truceline.errors import Unauthenticated
+from truceline.errors import Throttled, Unauthenticated
 from truceline.services import accounts
+from truceline.web.centre import Centre
 from truceline.web.deps import SESSION_COOKIE, TheCentre, action_of
 
-KEEPALIVE_S = 15.0
+
+def _credentials(request: Request) -> tuple[str, str]:
+    header = request.headers.get("authorization", "")
+    if header.startswith("Bearer "):
+        return header.removeprefix("Bearer ").strip(), accounts.BEARER
+    return request.cookies.get(SESSION_COOKIE, ""), accounts.SESSION
+
+
+def _user(centre: Centre, token: str, kind: str) -> accounts.User | None:
+    if not token:
+        return None
+    with centre.engine.connect() as conn:
+        return accounts.user_for_token(conn, token, kind=kind)
 
 
 async def events(
@@ -25,35 +38,35 @@ async def events(
 ) -> Response:
     """Server-sent events: `finding` for each new finding, `verdict` when a case's verdict
     changes. For the API's bearer token or a page's session cookie; it ends after `seconds`
-    (a client reconnects)."""
-    header = request.headers.get("authorization", "")
-    with centre.engine.connect() as conn:
-        if header.startswith("Bearer "):
-            user = accounts.user_for_token(conn, header.removeprefix("Bearer ").strip())
-        else:
-            cookie = request.cookies.get(SESSION_COOKIE, "")
-            user = accounts.user_for_token(conn, cookie, kind=accounts.SESSION) if cookie else None
+    (a client reconnects), or as soon as the session or token stops working (logout,
+    revocation, a disabled account: checked every 15 s)."""
+    token, kind = _credentials(request)
+    user = _user(centre, token, kind)
     if user is None:
         raise Unauthenticated("log in first")
     policy.require(user.role, action_of(request), name=user.name)
-    feed, cap = centre.feed, centre.limits.subscriptions
-    subscription = feed.subscribe(user.id, user.contingent, cap)
-    subscriber = await subscription.__aenter__()  # refused here (429) when over the cap
+    feed, cap, every = centre.feed, centre.limits.subscriptions, centre.limits.recheck_s
+    feed.check_cap(user.id, cap)  # refused here (429); the stream takes its slot below
 
     async def stream() -> AsyncIterator[str]:
         try:
-            yield ": connected\n\n"
-            deadline = time.monotonic() + seconds
-            while (left := deadline - time.monotonic()) > 0:
-                if await request.is_disconnected():
-                    break
-                try:
-                    yield await asyncio.wait_for(
-                        subscriber.queue.get(), timeout=min(left, KEEPALIVE_S)
-                    )
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-        finally:
-            await subscription.__aexit__(None, None, None)
+            async with feed.subscribe(user.id, cap) as subscriber:
+                yield ": connected\n\n"
+                deadline = time.monotonic() + seconds
+                checked = time.monotonic()
+                while (left := deadline - time.monotonic()) > 0:
+                    try:
+                        event = await asyncio.wait_for(
+                            subscriber.queue.get(), timeout=min(left, every)
+                        )
+                    except TimeoutError:
+                        event = ": keep-alive\n\n"
+                    if time.monotonic() - checked >= every or event.startswith(":"):
+                        if await asyncio.to_thread(_user, centre, token, kind) is None:
+                            return  # logged out, revoked or disabled meanwhile
+                        checked = time.monotonic()
+                    yield event
+        except Throttled:  # another stream of the user took the last slot meanwhile
+            yield ": too many streams\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream")

@@ -14,9 +14,9 @@ from truceline.web.api.common import bounds, page, us, zone_geometry
 from truceline.web.api.models import (
     MAX_ID,
     MAX_RECORDS,
-    ObservationIn,
     ObservationQuery,
-    PositionIn,
+    ObservationsIn,
+    PositionsIn,
     Retracted,
     RetractRequest,
     Stored,
@@ -62,9 +62,7 @@ def _store(centre: TheCentre, kind: str, who: accounts.User, items: list[dict[st
     return Stored(accepted=report.accepted, duplicates=report.duplicates, batch=report.batch_id)
 
 
-def post_observations(
-    centre: TheCentre, who: ApiUser, body: ObservationIn | list[ObservationIn]
-) -> Stored:
+def post_observations(centre: TheCentre, who: ApiUser, body: ObservationsIn) -> Stored:
     """Record one observation or many, for the officer's own contingent: all or nothing;
     posting the same records again adds nothing."""
     listed = body if isinstance(body, list) else [body]
@@ -79,7 +77,7 @@ def post_observations(
     return _store(centre, "observations", who, items)
 
 
-def post_positions(centre: TheCentre, who: ApiUser, body: PositionIn | list[PositionIn]) -> Stored:
+def post_positions(centre: TheCentre, who: ApiUser, body: PositionsIn) -> Stored:
     """Record one position or many (a unit's track): all or nothing, idempotent. A unit that
     the mission declares for another contingent is refused."""
     listed = body if isinstance(body, list) else [body]

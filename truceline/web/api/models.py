@@ -119,6 +119,10 @@ class PositionIn(Strict):
     hae_m: Number | None = None
 
 
+ObservationsIn = ObservationIn | Annotated[list[ObservationIn], Field(max_length=MAX_RECORDS)]
+PositionsIn = PositionIn | Annotated[list[PositionIn], Field(max_length=MAX_RECORDS)]
+
+
 class Stored(BaseModel):
     accepted: int
     duplicates: int
