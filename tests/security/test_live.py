@@ -98,3 +98,21 @@ def test_an_open_stream_ends_once_its_user_is_revoked(centre: dict[str, Any]) ->
     ) as stream:
         text = "".join(stream.iter_text())
     assert text.startswith(": connected") and time.monotonic() - began < 10
+
+
+def test_subscribers_arriving_at_once_share_one_poller(centre: dict[str, Any]) -> None:
+    feed = ChangeFeed(centre["engine"], poll_s=0.05)
+
+    async def scenario() -> int:
+        async def one(user: int) -> None:
+            async with feed.subscribe(user, cap=3):
+                await asyncio.sleep(0.3)
+
+        started = len(asyncio.all_tasks())
+        waiting = [asyncio.create_task(one(n)) for n in range(8)]
+        await asyncio.sleep(0.1)
+        pollers = len(asyncio.all_tasks()) - started - len(waiting)
+        await asyncio.gather(*waiting)
+        return pollers
+
+    assert asyncio.run(scenario()) == 1

@@ -105,11 +105,9 @@ class ChangeFeed:
         self._per_user[user_id] += 1
         subscriber = Subscriber(user_id)
         try:
-            if self._task is None or self._task.done():
-                self._marker = await asyncio.to_thread(_marker, self.engine)
-                self._verdicts = await asyncio.to_thread(_verdicts, self.engine)
-                self._task = asyncio.create_task(self._run())
             self._subscribers.add(subscriber)
+            if self._task is None or self._task.done():  # no await before: one poller only
+                self._task = asyncio.create_task(self._run())
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)
@@ -121,6 +119,8 @@ class ChangeFeed:
                 self._task = None
 
     async def _run(self) -> None:
+        self._marker = await asyncio.to_thread(_marker, self.engine)
+        self._verdicts = await asyncio.to_thread(_verdicts, self.engine)
         while self._subscribers:
             await asyncio.sleep(self.poll_s)
             try:
