@@ -4,19 +4,15 @@ green's officer sees that blue has filed but not what, confirms; both then see t
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import uvicorn
 
 from tests.conftest import add_accounts, signed_centre
+from tests.security.serving import in_thread, need_chromium
 from truceline.services.ledger import KeyRing
 from truceline.services.verification import open_case
 from truceline.store.db import make_engine, migrate
@@ -29,10 +25,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian's chromium is missing (make test installs it)")
-        pytest.skip("Debian's chromium is not installed")
+    need_chromium()
     url = f"sqlite:///{tmp_path / 'centre.db'}"
     engine = make_engine(url)
     migrate(engine)
@@ -44,22 +37,8 @@ def server(tmp_path: Path) -> Iterator[str]:
     }
     add_accounts(engine, keyring, officers, PASSWORD)
     open_case(engine, finding=finding, keyring=keyring, acting="blue")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(url, tmp_path / "keys"), host="127.0.0.1", port=port, log_level="warning"
-    )
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if running.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=10)
+    with in_thread(create_app(url, tmp_path / "keys")) as base:
+        yield base
 
 
 def log_in(page: Any, base: str, name: str) -> None:
