@@ -377,12 +377,36 @@ def _run_imports(files: list[Path], run: Any) -> None:
         raise typer.Exit(1)
 
 
+Format = Annotated[
+    str | None, typer.Option("--format", help="The file's format (default: by its suffix).")
+]
+
+
+def _ingest(
+    kind: str,
+    files: list[Path],
+    fmt: str | None,
+    reporter: str | None,
+    skip_invalid: bool,
+    reject_file: Path | None,
+    key_dir: Path | None,
+    acting: str | None,
+    db: str | None,
+) -> None:
+    from truceline.services.ingest import ingest_file
+
+    _check_reject_options(files, skip_invalid, reject_file)
+    engine = engine_for(db)
+    _run_imports(files, lambda path, progress: ingest_file(
+        engine, path, kind, fmt=fmt, default_reporter=reporter, skip_invalid=skip_invalid,
+        reject_file=reject_file, progress=progress, keyring=keyring_for(key_dir), acting=acting,
+    ))  # fmt: skip
+
+
 @ingest_app.command("observations")
 def ingest_observations_command(
     files: Annotated[list[Path], typer.Argument(help="CSV or GeoJSON files.")],
-    fmt: Annotated[
-        str | None, typer.Option("--format", help="csv or geojson (default: by extension).")
-    ] = None,
+    fmt: Format = None,
     reporter: ReporterOpt = None,
     skip_invalid: SkipOpt = False,
     reject_file: RejectOpt = None,
@@ -391,29 +415,13 @@ def ingest_observations_command(
     db: Db = None,
 ) -> None:
     """Import observations. Each file is all-or-nothing unless --skip-invalid."""
-    from truceline.services.ingest import ingest_observations
-
-    _check_reject_options(files, skip_invalid, reject_file)
-    engine = engine_for(db)
-    _run_imports(
-        files,
-        lambda path, progress: ingest_observations(
-            engine,
-            path,
-            fmt=fmt,
-            default_reporter=reporter,
-            skip_invalid=skip_invalid,
-            reject_file=reject_file,
-            progress=progress,
-            keyring=keyring_for(key_dir),
-            acting=acting,
-        ),
-    )
+    _ingest("observations", files, fmt, reporter, skip_invalid, reject_file, key_dir, acting, db)
 
 
 @ingest_app.command("positions")
 def ingest_positions_command(
     files: Annotated[list[Path], typer.Argument(help="Positions CSV files.")],
+    fmt: Format = None,
     skip_invalid: SkipOpt = False,
     reject_file: RejectOpt = None,
     key_dir: KeyDir = None,
@@ -421,22 +429,7 @@ def ingest_positions_command(
     db: Db = None,
 ) -> None:
     """Import unit positions (tracks). Each file is all-or-nothing unless --skip-invalid."""
-    from truceline.services.ingest import ingest_positions
-
-    _check_reject_options(files, skip_invalid, reject_file)
-    engine = engine_for(db)
-    _run_imports(
-        files,
-        lambda path, progress: ingest_positions(
-            engine,
-            path,
-            skip_invalid=skip_invalid,
-            reject_file=reject_file,
-            progress=progress,
-            keyring=keyring_for(key_dir),
-            acting=acting,
-        ),
-    )
+    _ingest("positions", files, fmt, None, skip_invalid, reject_file, key_dir, acting, db)
 
 
 @observations_app.command("retract")

@@ -6,13 +6,11 @@ the hash of the canonical record). Every bad record is named with its location a
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -21,9 +19,9 @@ from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
 from truceline.errors import FieldError, TrucelineError
-from truceline.ingest import csv_observations, csv_positions, geojson_observations, records
+from truceline.ingest import records
 from truceline.ingest.base import Chunk, RowError
-from truceline.ingest.csvfile import REJECT_COLUMNS
+from truceline.ingest.formats import Format, RejectWriter, format_for
 from truceline.ingest.worker import parse_in_worker
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, node_id, signer
@@ -69,54 +67,19 @@ class ImportRejected(TrucelineError):
         super().__init__("\n".join(lines))
 
 
-FORMATS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson"}
+@dataclass(frozen=True)
+class RecordKind:
+    """A kind of record: how one is built and checked, its columns, the table it goes to."""
+
+    build: Callable[..., Any]
+    columns: tuple[str, ...]
+    spec: imports.TableSpec
 
 
-def detect_format(path: Path, given: str | None) -> str:
-    if given is not None:
-        if given not in ("csv", "geojson"):
-            raise TrucelineError(f"unknown format {given!r}: csv or geojson")
-        return given
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise FieldError("format", f"{path}: cannot tell the format from {path.suffix!r}: name it")
-    return fmt
-
-
-class RejectWriter:
-    """The bad records of a file, in its own format, ready to be fixed and imported again."""
-
-    def __init__(self, path: Path, fmt: str, header: list[str] | None) -> None:
-        self.path, self.fmt, self.count = path, fmt, 0
-        self._file: TextIO = path.open("w", encoding="utf-8", newline="")
-        self._features: list[Any] = []
-        self._writer = csv.writer(self._file) if fmt == "csv" else None
-        self._header_written = False
-        self._header = header
-
-    def write(self, error: RowError) -> None:
-        self.count += 1
-        if self._writer is None:
-            feature = dict(error.raw) if isinstance(error.raw, dict) else {"invalid": error.raw}
-            feature["truceline_reject"] = {"location": error.location, "reason": str(error)}
-            self._features.append(feature)
-            return
-        if not self._header_written:
-            self._writer.writerow([*(self._header or []), *REJECT_COLUMNS])
-            self._header_written = True
-        line = error.location.rsplit(":", 1)[-1]
-        reason = "; ".join(f"{c}: {m}" if c else m for c, m in error.problems)
-        self._writer.writerow([*error.raw, line, reason])
-
-    def close(self) -> None:
-        if self._writer is None:
-            json.dump({"type": "FeatureCollection", "features": self._features}, self._file)
-        self._file.close()
-
-
-def _header_of(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return [h.strip() for h in next(csv.reader(handle), [])]
+KINDS = {
+    "observations": RecordKind(obs.build_observation, tuple(obs.COLUMNS), imports.OBSERVATIONS),
+    "positions": RecordKind(pos.build_position, tuple(pos.COLUMNS), imports.POSITIONS),
+}
 
 
 def _context(
@@ -134,9 +97,10 @@ def _context(
     return obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
 
 
-def ingest_observations(
+def ingest_file(
     engine: Engine,
     path: Path,
+    kind: str,
     *,
     fmt: str | None = None,
     default_reporter: str | None = None,
@@ -146,27 +110,30 @@ def ingest_observations(
     keyring: KeyRing | None = None,
     acting: str | None = None,
 ) -> ImportReport:
-    fmt = detect_format(path, fmt)
+    """Records of `kind` from a file of any registered format (named, else told by the
+    file's suffix): all or nothing, or the good ones with `skip_invalid`; idempotent. Positions
+    of a unit the mission declares for a contingent other than the one recording them (the
+    signer, or `acting`) are bad records."""
+    form = format_for(path, kind, fmt)
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting or default_reporter)
-    ctx = _context("observations", mission, default_reporter)
-    parser: Any = csv_observations.parse_file if fmt == "csv" else geojson_observations.parse_file
-    return _run_import(
-        engine,
-        path,
-        "observations",
-        fmt,
-        parser,
-        ctx,
-        imports.OBSERVATIONS,
-        skip_invalid=skip_invalid,
-        reject_file=reject_file,
-        progress=progress,
-        sign=sign,
-        mission=mission,
-    )
+    poster = _poster(mission, sign, acting) if kind == "positions" else None
+    ctx = _context(kind, mission, default_reporter, poster)
+    source = Source.file(path, form, kind, ctx)
+    return store_import(
+        engine, source, kind, KINDS[kind].spec, skip_invalid=skip_invalid,
+        reject_file=reject_file, progress=progress, sign=sign, mission=mission,
+    )  # fmt: skip
+
+
+def ingest_observations(engine: Engine, path: Path, **options: Any) -> ImportReport:
+    return ingest_file(engine, path, "observations", **options)
+
+
+def ingest_positions(engine: Engine, path: Path, **options: Any) -> ImportReport:
+    return ingest_file(engine, path, "positions", **options)
 
 
 def _poster(mission: Mission, sign: Signer | None, acting: str | None) -> str | None:
@@ -181,52 +148,18 @@ def _poster(mission: Mission, sign: Signer | None, acting: str | None) -> str | 
     return acting
 
 
-def ingest_positions(
-    engine: Engine,
-    path: Path,
-    *,
-    skip_invalid: bool = False,
-    reject_file: Path | None = None,
-    progress: Progress | None = None,
-    keyring: KeyRing | None = None,
-    acting: str | None = None,
-) -> ImportReport:
-    """Positions from a CSV file; those of a unit the mission declares for a contingent other
-    than the one recording them (the signer, or `acting`) are bad records."""
-    require_schema(engine)
-    with engine.connect() as conn:
-        mission = load_mission(conn)
-        sign = signer(conn, mission, keyring, acting)
-    ctx = _context("positions", mission, None, _poster(mission, sign, acting))
-    return _run_import(
-        engine,
-        path,
-        "positions",
-        "csv",
-        csv_positions.parse_file,
-        ctx,
-        imports.POSITIONS,
-        skip_invalid=skip_invalid,
-        reject_file=reject_file,
-        progress=progress,
-        sign=sign,
-        mission=mission,
-    )
-
-
 def default_reject_path(path: Path) -> Path:
     return Path.cwd() / f"{path.stem}.rejects{path.suffix or '.csv'}"
 
 
-def _chunks(parser: Any, path: Path, ctx: Any, fmt: str) -> Iterator[Chunk]:
+def _chunks(form: Format, kind: str, path: Path, ctx: Any) -> Iterator[Chunk]:
     try:
         size = path.stat().st_size
     except OSError:
         size = 0
-    if fmt == "csv" and size > WORKER_THRESHOLD_BYTES:
-        return parse_in_worker(parser, path, ctx)
-    result: Iterator[Chunk] = parser(path, ctx)
-    return result
+    if form.parallel and size > WORKER_THRESHOLD_BYTES:
+        return parse_in_worker(form.parser(kind), path, ctx)
+    return form.parse(kind, path, ctx)
 
 
 @dataclass
@@ -239,36 +172,15 @@ class Source:
     total: int = 0  # bytes, for progress
     path: Path | None = None  # the file (reject files and re-reading need one)
     raw: Callable[[list[str]], dict[str, Any]] = lambda _: {}  # records at locations
+    rejects: Callable[[Path, Path], RejectWriter] | None = None  # its format's reject writer
 
     @classmethod
-    def file(cls, path: Path, fmt: str, parser: Any, ctx: Any) -> Source:
+    def file(cls, path: Path, form: Format, kind: str, ctx: Any) -> Source:
         return cls(
-            name=path.name, fmt=fmt, chunks=lambda: _chunks(parser, path, ctx, fmt),
+            name=path.name, fmt=form.name, chunks=lambda: _chunks(form, kind, path, ctx),
             total=path.stat().st_size if path.is_file() else 0, path=path,
-            raw=lambda locations: _reread(path, fmt, locations),
+            raw=lambda locations: form.reread(path, locations), rejects=form.rejects,
         )  # fmt: skip
-
-
-def _run_import(
-    engine: Engine,
-    path: Path,
-    kind: str,
-    fmt: str,
-    parser: Any,
-    ctx: Any,
-    spec: imports.TableSpec,
-    *,
-    skip_invalid: bool,
-    reject_file: Path | None,
-    progress: Progress | None,
-    sign: Signer | None = None,
-    mission: Mission | None = None,
-) -> ImportReport:
-    source = Source.file(path, fmt, parser, ctx)
-    return store_import(
-        engine, source, kind, spec, skip_invalid=skip_invalid, reject_file=reject_file,
-        progress=progress, sign=sign, mission=mission,
-    )  # fmt: skip
 
 
 def store_import(
@@ -298,10 +210,9 @@ def store_import(
         report.rejected += 1
         if len(report.errors) < ERRORS_KEPT:
             report.errors.append(error)
-        if report.reject_file is not None and path is not None:
+        if report.reject_file is not None and path is not None and source.rejects is not None:
             if rejects is None:
-                header = _header_of(path) if fmt == "csv" else None
-                rejects = RejectWriter(report.reject_file, fmt, header)
+                rejects = source.rejects(report.reject_file, path)
             rejects.write(error)
 
     try:
@@ -357,30 +268,6 @@ def store_import(
     return report
 
 
-def _reread(path: Path, fmt: str, locations: list[str]) -> dict[str, Any]:
-    """The records as written in the file at these locations (for the reject file)."""
-    found: dict[str, Any] = {}
-    wanted = set(locations)
-    if fmt == "csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader, None)
-            line = reader.line_num
-            for fields in reader:
-                location = f"{path}:{line + 1}"
-                line = reader.line_num
-                if location in wanted:
-                    found[location] = fields
-    else:
-        with path.open(encoding="utf-8-sig") as handle:
-            features = json.load(handle).get("features", [])
-        for index, feature in enumerate(features):
-            location = f"{path}: features[{index}]"
-            if location in wanted:
-                found[location] = feature
-    return found
-
-
 def ingest_records(
     engine: Engine,
     kind: str,
@@ -394,20 +281,19 @@ def ingest_records(
     """Records posted to the API (observations or positions), all or nothing, idempotent as
     files are; a bad record is named by its index (`body[3]`). Positions of a unit the mission
     declares for a contingent other than `acting` (or the signer) are bad records."""
-    if kind not in ("observations", "positions"):
-        raise TrucelineError(f"unknown kind of record {kind!r}: observations or positions")
+    if kind not in KINDS:
+        raise TrucelineError(f"unknown kind of record {kind!r}: {', '.join(KINDS)}")
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
         sign = signer(conn, mission, keyring, acting)
     poster = _poster(mission, sign, acting) if kind == "positions" else None
     ctx = _context(kind, mission, default_reporter, poster)
-    build: Any = obs.build_observation if kind == "observations" else pos.build_position
-    spec = imports.OBSERVATIONS if kind == "observations" else imports.POSITIONS
-    columns = obs.COLUMNS if kind == "observations" else pos.COLUMNS
+    record = KINDS[kind]
     by_location = {f"body[{i}]": item for i, item in enumerate(items)}
     source = Source(
-        name=source_name, fmt="json", chunks=lambda: records.parse(items, build, ctx, columns),
+        name=source_name, fmt="json",
+        chunks=lambda: records.parse(items, record.build, ctx, list(record.columns)),
         raw=lambda locations: {x: by_location.get(x) for x in locations},
     )  # fmt: skip
-    return store_import(engine, source, kind, spec, sign=sign, mission=mission)
+    return store_import(engine, source, kind, record.spec, sign=sign, mission=mission)
