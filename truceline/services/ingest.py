@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from truceline.domain import actions
 from truceline.domain import observations as obs
@@ -173,6 +173,7 @@ class Source:
     path: Path | None = None  # the file (reject files and re-reading need one)
     raw: Callable[[list[str]], dict[str, Any]] = lambda _: {}  # records at locations
     rejects: Callable[[Path, Path], RejectWriter] | None = None  # its format's reject writer
+    first_wins: bool = False  # the same identity again with other content is a duplicate
 
     @classmethod
     def file(cls, path: Path, form: Format, kind: str, ctx: Any) -> Source:
@@ -197,6 +198,28 @@ def store_import(
 ) -> ImportReport:
     """Store what `source` holds as one batch: all or nothing, or the good records with
     `skip_invalid` (the bad ones to a reject file); its log entry signed by `sign`."""
+    with writing(engine) as conn:
+        return store_into(
+            conn, source, kind, spec, skip_invalid=skip_invalid, reject_file=reject_file,
+            progress=progress, sign=sign, mission=mission,
+        )  # fmt: skip
+
+
+def store_into(
+    conn: Connection,
+    source: Source,
+    kind: str,
+    spec: imports.TableSpec,
+    *,
+    skip_invalid: bool = False,
+    reject_file: Path | None = None,
+    progress: Progress | None = None,
+    sign: Signer | None = None,
+    mission: Mission | None = None,
+) -> ImportReport:
+    """`store_import` within the caller's write transaction (which a refusal rolls back):
+    several batches of one file (a CoT file's positions and observations) stand or fall
+    together."""
     path, fmt = source.path, source.fmt
     report = ImportReport(path or Path(source.name))
     rejects: RejectWriter | None = None
@@ -216,52 +239,51 @@ def store_import(
             rejects.write(error)
 
     try:
-        with writing(engine) as conn:
-            batch_id = imports.begin_batch(
-                conn, kind=kind, source_name=source.name, fmt=fmt, now_us=time.time_ns() // 1000
-            )
-            for chunk in source.chunks():
-                for error in chunk.errors:
-                    reject(error)
-                # After a bad record, an all-or-nothing import only reads on to name the rest.
-                if skip_invalid or not report.rejected:
-                    outcome = imports.insert_chunk(
-                        conn, spec, batch_id, chunk.columns, chunk.hashes
-                    )
-                    report.accepted += outcome.inserted
-                    report.duplicates += outcome.duplicates
-                    batch_hash.add(outcome.hashes)
-                    for index in outcome.conflicts:
-                        problems = Problems()
-                        problems.add("id", "stored already with other content (same source and id)")
-                        conflicts.append(RowError(chunk.location(index), problems, None))
-                if progress is not None:
-                    progress(chunk.bytes_read, source.total)
-            if conflicts:
-                raw = source.raw([error.location for error in conflicts])
-                for error in conflicts:
-                    error.raw = raw.get(error.location)
-                    reject(error)
-            if report.rejected and not skip_invalid:
-                report.accepted = report.duplicates = 0
-                raise ImportRejected(report)
-            imports.finish_batch(
-                conn,
-                batch_id,
-                rows=report.accepted,
-                duplicates=report.duplicates,
-                rejected=report.rejected,
-                sha256=batch_hash.hexdigest(),
-            )
-            if sign is not None and mission is not None and report.accepted:
-                payload = {
-                    "node": node_id(conn), "batch": batch_id, "kind": kind,
-                    "source": source.name, "format": fmt,
-                    "rows": report.accepted, "duplicates": report.duplicates,
-                    "rejected": report.rejected, "sha256": batch_hash.hexdigest(),
-                }  # fmt: skip
-                sign.log(conn, mission, actions.IMPORT_BATCH, payload)
-            report.batch_id = batch_id if report.accepted else None
+        batch_id = imports.begin_batch(
+            conn, kind=kind, source_name=source.name, fmt=fmt, now_us=time.time_ns() // 1000
+        )
+        for chunk in source.chunks():
+            for error in chunk.errors:
+                reject(error)
+            # After a bad record, an all-or-nothing import only reads on to name the rest.
+            if skip_invalid or not report.rejected:
+                outcome = imports.insert_chunk(conn, spec, batch_id, chunk.columns, chunk.hashes)
+                report.accepted += outcome.inserted
+                report.duplicates += outcome.duplicates
+                if source.first_wins:  # a re-sent record with other content: the first stands
+                    report.duplicates += len(outcome.conflicts)
+                batch_hash.add(outcome.hashes)
+                for index in [] if source.first_wins else outcome.conflicts:
+                    problems = Problems()
+                    problems.add("id", "stored already with other content (same source and id)")
+                    conflicts.append(RowError(chunk.location(index), problems, None))
+            if progress is not None:
+                progress(chunk.bytes_read, source.total)
+        if conflicts:
+            raw = source.raw([error.location for error in conflicts])
+            for error in conflicts:
+                error.raw = raw.get(error.location)
+                reject(error)
+        if report.rejected and not skip_invalid:
+            report.accepted = report.duplicates = 0
+            raise ImportRejected(report)
+        imports.finish_batch(
+            conn,
+            batch_id,
+            rows=report.accepted,
+            duplicates=report.duplicates,
+            rejected=report.rejected,
+            sha256=batch_hash.hexdigest(),
+        )
+        if sign is not None and mission is not None and report.accepted:
+            payload = {
+                "node": node_id(conn), "batch": batch_id, "kind": kind,
+                "source": source.name, "format": fmt,
+                "rows": report.accepted, "duplicates": report.duplicates,
+                "rejected": report.rejected, "sha256": batch_hash.hexdigest(),
+            }  # fmt: skip
+            sign.log(conn, mission, actions.IMPORT_BATCH, payload)
+        report.batch_id = batch_id if report.accepted else None
     finally:
         if rejects is not None:
             rejects.close()
