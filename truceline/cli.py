@@ -432,6 +432,49 @@ def ingest_positions_command(
     _ingest("positions", files, fmt, None, skip_invalid, reject_file, key_dir, acting, db)
 
 
+@ingest_app.command("cot")
+def ingest_cot_command(
+    files: Annotated[list[Path], typer.Argument(help="Files of CoT events (TAK clients' XML).")],
+    reporter: Annotated[
+        str, typer.Option("--reporter", help="The feed's contingent: it reports and signs.")
+    ],
+    skip_invalid: SkipOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Import CoT events: self-reports as positions, markers as observations. Each file is
+    all-or-nothing unless --skip-invalid; importing again adds nothing."""
+    from truceline.services.ingest import ImportRejected, ingest_cot
+
+    engine, keyring = engine_for(db), keyring_for(key_dir)
+    totals: dict[str, int] = {}
+    failed = False
+    for path in files:
+        try:
+            report = ingest_cot(
+                engine, path, reporter=reporter, skip_invalid=skip_invalid, keyring=keyring
+            )
+        except ImportRejected as exc:
+            failed = True
+            err.print(str(exc))
+            err.print("  (fix them, or import the good events with --skip-invalid)")
+            continue
+        for key, value in report.as_dict().items():
+            totals[key] = totals.get(key, 0) + value
+        if not as_json:
+            out.print(report.summary())
+        for error in report.errors[:20]:
+            err.print(f"  rejected {error}")
+    if as_json:
+        out.print(json.dumps(totals or {k: 0 for k in COT_COUNTS}))
+    if failed:
+        raise typer.Exit(1)
+
+
+COT_COUNTS = ("positions", "observations", "duplicates", "no_fix", "ignored", "rejected")
+
+
 @observations_app.command("retract")
 def observations_retract(
     observation: Annotated[int, typer.Argument(help="The observation's id.")],
@@ -979,6 +1022,7 @@ POLICY_ACTIONS = {
     "ledger rebuild": "node.operate", "ledger export": "ledger.read",
     "ledger import": "ledger.sync", "mission check": "node.operate",
     "ingest observations": "evidence.record", "ingest positions": "evidence.record",
+    "ingest cot": "evidence.record",
     "observations retract": "evidence.retract", "observations list": "record.read",
     "assess": "node.operate", "incidents list": "record.read", "findings list": "record.read",
     "report daily": "reports.draft", "complaints file": "complaints.file",

@@ -18,10 +18,16 @@ def parse(
     ctx: Any,
     columns: Sequence[str] | None = None,
     name: str = "body",
+    labels: Sequence[str] | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of the records built from `items`; a field not in `columns` (when given) is a
-    problem of its record, as an unknown column is of a file."""
+    problem of its record, as an unknown column is of a file. A bad record is named
+    `name[index]`, or by its label (`labels[index]`, e.g. a CoT event's byte offset and uid)."""
     known = None if columns is None else frozenset(columns)
+
+    def where(index: int) -> str:
+        return labels[index] if labels is not None else f"{name}[{index}]"
+
     for start in range(0, len(items), CHUNK_ROWS):
         chunk = Chunk(ref_format=f"{name}[{{}}]")
         for index in range(start, min(start + CHUNK_ROWS, len(items))):
@@ -29,7 +35,7 @@ def parse(
             if not isinstance(item, Mapping):
                 problems = Problems()
                 problems.add("", f"expected an object, found {type(item).__name__}")
-                chunk.errors.append(RowError(chunk.ref_format.format(index), problems, item))
+                chunk.errors.append(RowError(where(index), problems, item))
                 continue
             fields = {k: v for k, v in item.items() if v is not None}
             record, problems = build(fields, ctx)
@@ -39,7 +45,7 @@ def parse(
                 )
                 record, problems = None, Problems([*unknown, *problems])
             if record is None:
-                chunk.errors.append(RowError(chunk.ref_format.format(index), problems, fields))
+                chunk.errors.append(RowError(where(index), problems, fields))
             else:
                 chunk.add(record, index)
         yield chunk

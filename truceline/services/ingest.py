@@ -6,6 +6,7 @@ the hash of the canonical record). Every bad record is named with its location a
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
 from truceline.errors import FieldError, TrucelineError
-from truceline.ingest import records
+from truceline.ingest import cot_format, records
 from truceline.ingest.base import Chunk, RowError
 from truceline.ingest.formats import Format, RejectWriter, format_for
 from truceline.ingest.worker import parse_in_worker
@@ -319,3 +320,83 @@ def ingest_records(
         raw=lambda locations: {x: by_location.get(x) for x in locations},
     )  # fmt: skip
     return store_import(engine, source, kind, record.spec, sign=sign, mission=mission)
+
+
+@dataclass
+class CotReport:
+    """What `ingest_cot` did with a file's events."""
+
+    path: Path
+    positions: int = 0
+    observations: int = 0
+    duplicates: int = 0
+    no_fix: int = 0
+    ignored: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "positions": self.positions, "observations": self.observations,
+            "duplicates": self.duplicates, "no_fix": self.no_fix, "ignored": self.ignored,
+            "rejected": self.rejected,
+        }  # fmt: skip
+
+    def summary(self) -> str:
+        said = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.as_dict().items())
+        return f"{self.path}: {said}"
+
+
+def ingest_cot(
+    engine: Engine,
+    path: Path,
+    *,
+    reporter: str,
+    skip_invalid: bool = False,
+    keyring: KeyRing | None = None,
+) -> CotReport:
+    """A file of CoT events (TAK clients' XML): self-reports as positions, markers as
+    observations, both reported and signed by the feed's contingent `reporter`, stored as two
+    batches in one transaction: all or nothing, or the good events with `skip_invalid`.
+    Idempotent; a marker re-broadcast at the same point is a duplicate whatever its time."""
+    require_schema(engine)
+    with engine.connect() as conn:
+        mission = load_mission(conn)
+        if reporter not in mission.contingents:
+            known = ", ".join(sorted(mission.contingents))
+            raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
+        sign = signer(conn, mission, keyring, reporter)
+    read = cot_format.split(path, mission, reporter)
+    report = CotReport(path, no_fix=read.counts["no_fix"], ignored=read.counts["ignored"])
+    for error in read.errors:
+        report.rejected += 1
+        if len(report.errors) < ERRORS_KEPT:
+            report.errors.append(error)
+    if report.rejected and not skip_invalid:
+        raise ImportRejected(ImportReport(path, rejected=report.rejected, errors=report.errors))
+    with writing(engine) as conn:
+        for kind, items, labels in (
+            ("positions", read.positions, read.position_labels),
+            ("observations", read.observations, read.observation_labels),
+        ):
+            record = KINDS[kind]
+            ctx = _context(kind, mission, reporter, reporter)
+            source = Source(
+                name=path.name, fmt=cot_format.NAME, first_wins=kind == "observations",
+                chunks=functools.partial(
+                    records.parse, items, record.build, ctx, None, labels=labels
+                ),
+            )  # fmt: skip
+            try:
+                done = store_into(
+                    conn, source, kind, record.spec, skip_invalid=skip_invalid, sign=sign,
+                    mission=mission,
+                )  # fmt: skip
+            except ImportRejected as exc:  # the other batch is rolled back with this one
+                exc.report.path = path
+                raise
+            setattr(report, kind, done.accepted)
+            report.duplicates += done.duplicates
+            report.rejected += done.rejected
+            report.errors += done.errors[: max(0, ERRORS_KEPT - len(report.errors))]
+    return report
