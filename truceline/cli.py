@@ -444,7 +444,9 @@ def ingest_cot_command(
     db: Db = None,
 ) -> None:
     """Import CoT events: self-reports as positions, markers as observations. Each file is
-    all-or-nothing unless --skip-invalid; importing again adds nothing."""
+    all-or-nothing unless --skip-invalid; importing again adds nothing. What is stored is
+    assessed at once."""
+    from truceline.services.assess import assess
     from truceline.services.ingest import ImportRejected, ingest_cot
 
     engine, keyring = engine_for(db), keyring_for(key_dir)
@@ -462,6 +464,8 @@ def ingest_cot_command(
             continue
         for key, value in report.as_dict().items():
             totals[key] = totals.get(key, 0) + value
+        if report.positions or report.observations:  # assessed as it arrives
+            assess(engine, keyring=keyring, acting=reporter)
         if not as_json:
             out.print(report.summary())
         for error in report.errors[:20]:

@@ -310,3 +310,14 @@ def test_every_answer_with_a_record_fits_its_typed_model(api: dict[str, Any]) ->
         body = client.get(path, headers=headers).json()
         model.model_validate(body)  # strict where the model names a field
         assert body.get("items", [body]), path  # there was something to check
+
+
+def test_a_posted_observation_is_assessed_as_it_arrives(api: dict[str, Any]) -> None:
+    client, headers = api["client"], auth(api["tokens"]["blue-officer"])
+    before = client.get("/api/v1/findings", headers=headers).json()["items"]
+    shot = {"id": "late-1", "observed_at": "2020-11-21T16:00:00+04:00", "lat": 40.27,
+            "lon": 46.75, "kind": "explosion", "count": 2, "source_kind": "patrol",
+            "source": "PT-9"}  # fmt: skip
+    assert client.post("/api/v1/observations", json=shot, headers=headers).status_code == 201
+    after = client.get("/api/v1/findings", headers=headers).json()["items"]
+    assert len(after) == len(before) + 1  # nobody ran `truceline assess`

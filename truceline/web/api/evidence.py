@@ -9,6 +9,7 @@ from fastapi import Query
 from fastapi.responses import Response
 
 from truceline.services import accounts, corrections, ingest
+from truceline.services.assess import assess
 from truceline.store.observations import list_observations
 from truceline.web.api.common import bounds, page, us, zone_geometry
 from truceline.web.api.models import (
@@ -59,6 +60,8 @@ def _store(centre: TheCentre, kind: str, who: accounts.User, items: list[dict[st
             422, "invalid_records", f"{exc.report.rejected} bad record(s); nothing was stored",
             details,
         ) from None  # fmt: skip
+    if report.accepted:  # assessed as it arrives: the window of the new records, at once
+        assess(centre.engine, keyring=centre.keyring, acting=contingent)
     return Stored(accepted=report.accepted, duplicates=report.duplicates, batch=report.batch_id)
 
 
