@@ -345,6 +345,7 @@ def test_malformed_xml_and_missing_parts_are_rejected_by_name() -> None:
         SELF_REPORT.replace(b' lat="48.5012345"', b""): "no lat/lon",
         SELF_REPORT.replace(b'lat="48.5012345"', b'lat="north"'): "point lat is not a number",
         SELF_REPORT.replace(b'lon="35.0412345"', b'lon="nan"'): "not a finite number",
+        SELF_REPORT.replace(b'lon="35.0412345"', b'lon="3_5.04"'): "not a number",
         SELF_REPORT.replace(b'speed="3.2"', b'speed="fast"'): "track speed is not a number",
         SELF_REPORT.replace(b' type="a-f-G-U-C"', b""): "no type",
         HOSTILE_MARKER.replace(b"&amp;", b"&undefined;"): "malformed XML",

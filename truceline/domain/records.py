@@ -36,6 +36,12 @@ def blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def plain_decimal(text: str) -> bool:
+    """A plain decimal number: a sign, digits, a fraction, an exponent (no `4_0.1`, `nan`,
+    `inf`, hex or other digits), white space around allowed."""
+    return _DECIMAL.fullmatch(text.strip()) is not None
+
+
 def looks_like_formula(text: str) -> bool:
     return _FORMULA.match(text) is not None
 
@@ -103,7 +109,7 @@ def number(
         return None
     if isinstance(value, str):
         stripped = value.strip()
-        if _DECIMAL.fullmatch(stripped) is None:
+        if not plain_decimal(stripped):
             problems.add(column, _not_a_number(value, stripped))
             return None
         result = float(stripped)  # may be inf: `1e400`

@@ -26,7 +26,7 @@ from typing import Any
 
 from lxml import etree
 
-from truceline.domain.records import e7
+from truceline.domain.records import e7, plain_decimal
 
 MAX_EVENT_BYTES = 64 * 1024  # an event, its declaration included
 UNKNOWN_VALUE = 9_999_999.0  # CoT's "unknown" for hae, ce and le
@@ -468,6 +468,9 @@ def _number(value: str | None, what: str, problems: list[str]) -> float | None:
     try:
         result = float(value)
     except ValueError:
+        result = None
+    if result is None or (math.isfinite(result) and not plain_decimal(value)):
+        # as in every other format: float() reads `4_0.1` as 40.1
         problems.append(f"{what} is not a number: {value[:40]!r}")
         return None
     if not math.isfinite(result):
