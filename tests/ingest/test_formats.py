@@ -34,6 +34,18 @@ def test_every_registered_format_has_its_suffixes_and_kinds_and_a_picklable_pars
 
     for form in formats.FORMATS.values():
         assert form.suffixes and all(s.startswith(".") for s in form.suffixes)
+        assert (form.parse is None) != (form.split is None), form.name  # one way to read it
+        assert set(form.first_wins) <= set(form.kinds)
         for kind in form.kinds:
             assert kind in ingest.KINDS
-            pickle.dumps(form.parser(kind))  # a worker process can be handed it
+            if form.parse is not None:
+                pickle.dumps(form.parser(kind))  # a worker process can be handed it
+
+
+def test_cot_is_a_row_of_the_table_holding_both_kinds_and_imported_by_its_split() -> None:
+    cot = formats.FORMATS["cot"]
+    assert set(cot.kinds) == {"positions", "observations"} and cot.split is not None
+    assert cot.first_wins == ("observations",)  # a marker re-broadcast: the first wins
+    # a file of several kinds is not taken for one of them
+    with pytest.raises(FieldError, match=r"from '\.cot'"):
+        formats.format_for(Path("capture.cot"), "observations")

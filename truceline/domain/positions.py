@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
+from truceline.domain import limits
 from truceline.domain import records as r
 
 REQUIRED = ("unit", "time", "lat", "lon")
-COLUMNS: tuple[str, ...] = (*REQUIRED, "actor", "speed_mps", "course_deg", "hae_m")
+COLUMNS: tuple[str, ...] = (*REQUIRED, "actor", "speed_mps", "course_deg", "hae_m", "name")
 FIELDS: tuple[str, ...] = (
     "unit",
     "time_us",
@@ -28,6 +29,7 @@ FIELDS: tuple[str, ...] = (
     "speed_mps",
     "course_deg",
     "hae_m",
+    "name",  # the unit's name as its device calls itself (a TAK callsign), if given
 )
 
 
@@ -58,7 +60,10 @@ class Position:
 
 
 def row_hash(row: tuple[Any, ...]) -> str:
-    """sha256 of the canonical JSON array of a stored row (floats as their shortest text)."""
+    """sha256 of the canonical JSON array of a stored row (floats as their shortest text). A
+    fix without a name hashes as it did before names were kept (the 8 fields before it)."""
+    if len(row) == len(FIELDS) and row[-1] is None:
+        row = row[:-1]
     values = tuple(r.float_text(v) if type(v) is float else v for v in row)
     return sha256(orjson.dumps(values)).hexdigest()
 
@@ -102,8 +107,9 @@ def build_position(get: Mapping[str, Any], ctx: Context) -> tuple[Position | Non
     speed = r.number(get.get("speed_mps"), "speed_mps", p, 0, MAX_SPEED_MPS, "m/s")
     course = r.number(get.get("course_deg"), "course_deg", p, 0, 360, "degrees")
     hae = r.number(get.get("hae_m"), "hae_m", p, *HAE_RANGE_M, "m")
+    name = r.text(get.get("name"), "name", p, limits.NAME_MAX)
     if p:
         return None, p
     assert lat is not None and lon is not None
-    row = (unit, when, r.e7(lat), r.e7(lon), actor, speed, course, hae)
+    row = (unit, when, r.e7(lat), r.e7(lon), actor, speed, course, hae, name)
     return Position(row_hash(row), row), p

@@ -248,6 +248,7 @@ class EventSplitter:
         self._body: int | None = None  # where its content starts (after the start tag)
         self._scan = 0  # how far the current search has gone
         self._quote: int | None = None  # the open quote while scanning the start tag
+        self._comment = False  # in a comment between events (how far: _scan)
 
     @property
     def offset(self) -> int:
@@ -312,9 +313,25 @@ class EventSplitter:
         self._skipping = False
         return True
 
+    def _between(self, out: list[RawEvent | Rejected], final: bool) -> bool:
+        """Skip a comment between events (`<!-- … -->`, as a reject file writes before each
+        event); False when more data is needed."""
+        buf = self._buf
+        end = buf.find(b"-->", self._scan, MAX_EVENT_BYTES)
+        if end >= 0:
+            self._consume(end + 3)
+            return True
+        if len(buf) >= MAX_EVENT_BYTES or final:
+            self._reject(out, f"a comment not closed within {MAX_EVENT_BYTES:,} bytes", None)
+            return True
+        self._scan = max(4, len(buf) - 2)
+        return False
+
     def _begin(self, out: list[RawEvent | Rejected], final: bool) -> bool:
         """Find the current item's start and its root element; False when more is needed."""
         buf = self._buf
+        if self._comment:
+            return self._between(out, final)
         if self._scan == 0:
             lead = 0
             while True:  # white space and byte order marks between events
@@ -338,6 +355,9 @@ class EventSplitter:
                 return True
             if len(buf) < _LONGEST_START and not final:
                 return False
+            if buf.startswith(b"<!--"):
+                self._comment, self._scan = True, 4
+                return self._between(out, final)
             if buf[0] != 0x3C or (_START.match(buf) is None and not buf.startswith(b"<!")):
                 self._reject(out, "not a CoT event: expected <event> or <?xml …?>", None)
                 return True

@@ -20,9 +20,9 @@ from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
 from truceline.errors import FieldError, TrucelineError
-from truceline.ingest import cot_format, records
+from truceline.ingest import records
 from truceline.ingest.base import Chunk, RowError
-from truceline.ingest.formats import Format, RejectWriter, format_for
+from truceline.ingest.formats import FORMATS, Format, RejectWriter, Split, SplitContext, format_for
 from truceline.ingest.worker import parse_in_worker
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, node_id, signer
@@ -160,7 +160,7 @@ def _chunks(form: Format, kind: str, path: Path, ctx: Any) -> Iterator[Chunk]:
         size = 0
     if form.parallel and size > WORKER_THRESHOLD_BYTES:
         return parse_in_worker(form.parser(kind), path, ctx)
-    return form.parse(kind, path, ctx)
+    return form.parser(kind)(path, ctx)
 
 
 @dataclass
@@ -323,42 +323,129 @@ def ingest_records(
 
 
 @dataclass
-class CotReport:
-    """What `ingest_cot` did with a file's events."""
+class SplitReport:
+    """What importing a file of several kinds (a CoT capture) did: records stored per kind,
+    duplicates, what its format counts beside (no fix, ignored), and rejected."""
 
     path: Path
-    positions: int = 0
-    observations: int = 0
+    stored: dict[str, int] = field(default_factory=dict)  # per kind
     duplicates: int = 0
-    no_fix: int = 0
-    ignored: int = 0
+    counts: dict[str, int] = field(default_factory=dict)  # the format's `counted`
     rejected: int = 0
-    errors: list[RowError] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # the first ERRORS_KEPT
+    reject_file: Path | None = None
+    batches: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "positions": self.positions, "observations": self.observations,
-            "duplicates": self.duplicates, "no_fix": self.no_fix, "ignored": self.ignored,
-            "rejected": self.rejected,
-        }  # fmt: skip
+        return {**self.stored, "duplicates": self.duplicates, **self.counts,
+                "rejected": self.rejected}  # fmt: skip
 
     def summary(self) -> str:
         said = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.as_dict().items())
-        return f"{self.path}: {said}"
+        text = f"{self.path}: {said}"
+        if self.reject_file is not None and self.rejected:
+            text += f" (rejects in {self.reject_file})"
+        return text
+
+    @property
+    def accepted(self) -> int:
+        return sum(self.stored.values())
 
 
-def ingest_cot(
+class _SharedRejects:
+    """One reject writer for every batch of a file (each batch's close is not the end)."""
+
+    def __init__(self, writer: RejectWriter) -> None:
+        self.writer = writer
+        self.count = 0
+
+    def __call__(self, target: Path, read: Path) -> _SharedRejects:
+        return self
+
+    def write(self, error: RowError) -> None:
+        self.count += 1
+        self.writer.write(error)
+
+    def close(self) -> None:
+        pass
+
+
+def store_split(
+    conn: Connection,
+    split: Split,
+    form: Format,
+    *,
+    name: str,
+    mission: Mission,
+    reporter: str,
+    sign: Signer | None,
+    skip_invalid: bool,
+    path: Path | None = None,
+    rejects: RejectWriter | None = None,
+) -> SplitReport:
+    """Store a split's records in the caller's write transaction, one batch per kind, each
+    signed by `sign`: all or nothing (`ImportRejected`, the caller's transaction then rolls
+    back every batch), or the good records with `skip_invalid`. Bad records go to `rejects`."""
+    report = SplitReport(path or Path(name), counts={c: split.counts[c] for c in form.counted})
+    shared = None if rejects is None else _SharedRejects(rejects)
+
+    def keep(error: RowError) -> None:
+        report.rejected += 1
+        if len(report.errors) < ERRORS_KEPT:
+            report.errors.append(error)
+
+    for error in split.errors:
+        keep(error)
+        if shared is not None:
+            shared.write(error)
+    if report.rejected and not skip_invalid:
+        raise ImportRejected(ImportReport(report.path, rejected=report.rejected,
+                                          errors=report.errors))  # fmt: skip
+    for kind in form.kinds:
+        items, labels = split.records.get(kind, []), split.labels.get(kind, [])
+        record = KINDS[kind]
+        ctx = _context(kind, mission, reporter, reporter)
+        source = Source(
+            name=name, fmt=form.name, first_wins=kind in form.first_wins, path=path,
+            chunks=functools.partial(records.parse, items, record.build, ctx, None,
+                                     labels=labels),
+            rejects=shared,
+        )  # fmt: skip
+        try:
+            done = store_into(
+                conn, source, kind, record.spec, skip_invalid=skip_invalid, sign=sign,
+                mission=mission, reject_file=None if shared is None else Path(name),
+            )  # fmt: skip
+        except ImportRejected as exc:  # the other batches are rolled back with this one
+            exc.report.path = report.path
+            raise
+        report.stored[kind] = done.accepted
+        report.duplicates += done.duplicates
+        report.rejected += done.rejected
+        report.errors += done.errors[: max(0, ERRORS_KEPT - len(report.errors))]
+        if done.batch_id is not None:
+            report.batches.append(done.batch_id)
+    return report
+
+
+def ingest_split(
     engine: Engine,
     path: Path,
+    fmt: str,
     *,
     reporter: str,
     skip_invalid: bool = False,
+    reject_file: Path | None = None,
     keyring: KeyRing | None = None,
-) -> CotReport:
-    """A file of CoT events (TAK clients' XML): self-reports as positions, markers as
-    observations, both reported and signed by the feed's contingent `reporter`, stored as two
-    batches in one transaction: all or nothing, or the good events with `skip_invalid`.
-    Idempotent; a marker re-broadcast at the same point is a duplicate whatever its time."""
+) -> SplitReport:
+    """A file of several kinds of record (a format with `split`: CoT), all reported and
+    signed by the feed's contingent `reporter`, stored as one batch per kind in one
+    transaction: all or nothing, or the good records with `skip_invalid` (the bad ones to a
+    reject file in the file's own form). Idempotent."""
+    form = FORMATS.get(fmt)
+    if form is None or form.split is None:
+        several = ", ".join(f.name for f in FORMATS.values() if f.split is not None)
+        raise FieldError("format", f"{fmt!r} is not a format of several kinds ({several})")
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
@@ -366,37 +453,20 @@ def ingest_cot(
             known = ", ".join(sorted(mission.contingents))
             raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
         sign = signer(conn, mission, keyring, reporter)
-    read = cot_format.split(path, mission, reporter)
-    report = CotReport(path, no_fix=read.counts["no_fix"], ignored=read.counts["ignored"])
-    for error in read.errors:
-        report.rejected += 1
-        if len(report.errors) < ERRORS_KEPT:
-            report.errors.append(error)
-    if report.rejected and not skip_invalid:
-        raise ImportRejected(ImportReport(path, rejected=report.rejected, errors=report.errors))
-    with writing(engine) as conn:
-        for kind, items, labels in (
-            ("positions", read.positions, read.position_labels),
-            ("observations", read.observations, read.observation_labels),
-        ):
-            record = KINDS[kind]
-            ctx = _context(kind, mission, reporter, reporter)
-            source = Source(
-                name=path.name, fmt=cot_format.NAME, first_wins=kind == "observations",
-                chunks=functools.partial(
-                    records.parse, items, record.build, ctx, None, labels=labels
-                ),
+    split = form.split(path, SplitContext(mission, reporter))
+    target = (reject_file or default_reject_path(path)) if skip_invalid else None
+    rejects = None if target is None else form.rejects(target, path)
+    try:
+        with writing(engine) as conn:
+            report = store_split(
+                conn, split, form, name=path.name, mission=mission, reporter=reporter,
+                sign=sign, skip_invalid=skip_invalid, path=path, rejects=rejects,
             )  # fmt: skip
-            try:
-                done = store_into(
-                    conn, source, kind, record.spec, skip_invalid=skip_invalid, sign=sign,
-                    mission=mission,
-                )  # fmt: skip
-            except ImportRejected as exc:  # the other batch is rolled back with this one
-                exc.report.path = path
-                raise
-            setattr(report, kind, done.accepted)
-            report.duplicates += done.duplicates
-            report.rejected += done.rejected
-            report.errors += done.errors[: max(0, ERRORS_KEPT - len(report.errors))]
+    finally:
+        if rejects is not None:
+            rejects.close()
+    if target is not None and report.rejected:
+        report.reject_file = target
+    elif target is not None and not report.rejected:
+        target.unlink(missing_ok=True)
     return report

@@ -164,6 +164,7 @@ positions = Table(
     Column("speed_mps", Float),
     Column("course_deg", Float),
     Column("hae_m", Float),
+    Column("name", String(200)),  # the unit's name as its device calls itself (callsign)
     Column("batch_id", RowId, ForeignKey("import_batches.id"), nullable=False),
     Index(None, "unit", "time_us"),
 )
