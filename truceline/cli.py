@@ -28,6 +28,7 @@ app = typer.Typer(
 )
 mission_app = typer.Typer(help="Check mission files.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Import observations and positions.", no_args_is_help=True)
+listen_app = typer.Typer(help="Live feeds: CoT (TAK) and MQTT.", no_args_is_help=True)
 keys_app = typer.Typer(help="Contingents' Ed25519 keys.", no_args_is_help=True)
 complaints_app = typer.Typer(help="Parties' complaints.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -40,6 +41,7 @@ incidents_app = typer.Typer(
 findings_app = typer.Typer(help="Findings: apparent breaches of clauses.", no_args_is_help=True)
 app.add_typer(mission_app, name="mission")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(listen_app, name="listen")
 app.add_typer(keys_app, name="keys")
 app.add_typer(complaints_app, name="complaints")
 app.add_typer(users_app, name="users")
@@ -328,10 +330,32 @@ def _check_reject_options(files: list[Path], skip_invalid: bool, reject_file: Pa
         raise TrucelineError("--reject-file takes one input file")
 
 
-def _run_imports(files: list[Path], run: Any) -> None:
+NoAssess = Annotated[
+    bool,
+    typer.Option(
+        "--no-assess", help="Do not assess what arrives (bulk loading: run `assess` after)."
+    ),
+]
+
+
+def _assess_arrivals(engine: Any, keyring: Any, acting: str | None) -> None:
+    """What an import stored is assessed at once (incrementally: the window of the new data),
+    so its findings need nobody to run `truceline assess`."""
+    from truceline.services.assess import assess
+
+    report = assess(engine, keyring=keyring, acting=acting)
+    if not report.up_to_date:
+        found = sum(report.active_findings.values())
+        err.print(f"assessed: {report.incidents} incident(s) in the new data's window, "
+                  f"{found} active finding(s) in all")  # fmt: skip
+
+
+def _run_imports(files: list[Path], run: Any) -> int:
+    """Run an import per file; the number of records stored. Exits 1 after all when any
+    file failed."""
     from truceline.services.ingest import ImportRejected
 
-    failed = 0
+    failed = stored = 0
     for path in files:
         try:
             if err.is_terminal:
@@ -370,11 +394,13 @@ def _run_imports(files: list[Path], run: Any) -> None:
             failed += 1
             err.print(f"{exc}; nothing was imported")
             continue
+        stored += report.accepted
         out.print(report.summary())
         for error in report.errors[:20]:
             err.print(f"  rejected {error}")
     if failed:
         raise typer.Exit(1)
+    return stored
 
 
 Format = Annotated[
@@ -392,15 +418,18 @@ def _ingest(
     key_dir: Path | None,
     acting: str | None,
     db: str | None,
+    no_assess: bool = False,
 ) -> None:
     from truceline.services.ingest import ingest_file
 
     _check_reject_options(files, skip_invalid, reject_file)
-    engine = engine_for(db)
-    _run_imports(files, lambda path, progress: ingest_file(
+    engine, keyring = engine_for(db), keyring_for(key_dir)
+    stored = _run_imports(files, lambda path, progress: ingest_file(
         engine, path, kind, fmt=fmt, default_reporter=reporter, skip_invalid=skip_invalid,
-        reject_file=reject_file, progress=progress, keyring=keyring_for(key_dir), acting=acting,
+        reject_file=reject_file, progress=progress, keyring=keyring, acting=acting,
     ))  # fmt: skip
+    if stored and not no_assess:
+        _assess_arrivals(engine, keyring, acting or reporter)
 
 
 @ingest_app.command("observations")
@@ -412,10 +441,15 @@ def ingest_observations_command(
     reject_file: RejectOpt = None,
     key_dir: KeyDir = None,
     acting: As = None,
+    no_assess: NoAssess = False,
     db: Db = None,
 ) -> None:
-    """Import observations. Each file is all-or-nothing unless --skip-invalid."""
-    _ingest("observations", files, fmt, reporter, skip_invalid, reject_file, key_dir, acting, db)
+    """Import observations. Each file is all-or-nothing unless --skip-invalid; importing
+    again adds nothing. What is stored is assessed at once (unless --no-assess)."""
+    _ingest(
+        "observations", files, fmt, reporter, skip_invalid, reject_file, key_dir, acting, db,
+        no_assess,
+    )  # fmt: skip
 
 
 @ingest_app.command("positions")
@@ -426,10 +460,14 @@ def ingest_positions_command(
     reject_file: RejectOpt = None,
     key_dir: KeyDir = None,
     acting: As = None,
+    no_assess: NoAssess = False,
     db: Db = None,
 ) -> None:
-    """Import unit positions (tracks). Each file is all-or-nothing unless --skip-invalid."""
-    _ingest("positions", files, fmt, None, skip_invalid, reject_file, key_dir, acting, db)
+    """Import unit positions (tracks). Each file is all-or-nothing unless --skip-invalid;
+    importing again adds nothing. What is stored is assessed at once (unless --no-assess)."""
+    _ingest(
+        "positions", files, fmt, None, skip_invalid, reject_file, key_dir, acting, db, no_assess
+    )
 
 
 @ingest_app.command("cot")
@@ -439,44 +477,204 @@ def ingest_cot_command(
         str, typer.Option("--reporter", help="The feed's contingent: it reports and signs.")
     ],
     skip_invalid: SkipOpt = False,
+    reject_file: RejectOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     key_dir: KeyDir = None,
+    no_assess: NoAssess = False,
     db: Db = None,
 ) -> None:
     """Import CoT events: self-reports as positions, markers as observations. Each file is
-    all-or-nothing unless --skip-invalid; importing again adds nothing. What is stored is
-    assessed at once."""
-    from truceline.services.assess import assess
-    from truceline.services.ingest import ImportRejected, ingest_cot
+    all-or-nothing unless --skip-invalid (the bad events then go to a reject file, each after
+    a comment saying where and why); importing again adds nothing. What is stored is assessed
+    at once (unless --no-assess)."""
+    from truceline.services.ingest import ImportRejected, ingest_split
 
+    _check_reject_options(files, skip_invalid, reject_file)
     engine, keyring = engine_for(db), keyring_for(key_dir)
-    totals: dict[str, int] = {}
-    failed = False
+    totals: dict[str, int] = {k: 0 for k in COT_COUNTS}
+    failed = stored = 0
     for path in files:
         try:
-            report = ingest_cot(
-                engine, path, reporter=reporter, skip_invalid=skip_invalid, keyring=keyring
-            )
+            report = ingest_split(
+                engine, path, "cot", reporter=reporter, skip_invalid=skip_invalid,
+                reject_file=reject_file, keyring=keyring,
+            )  # fmt: skip
         except ImportRejected as exc:
-            failed = True
+            failed += 1
             err.print(str(exc))
             err.print("  (fix them, or import the good events with --skip-invalid)")
             continue
+        except FieldError as exc:
+            failed += 1
+            err.print(f"{exc.render(_flag)}; nothing was imported")
+            continue
+        except TrucelineError as exc:
+            failed += 1
+            err.print(f"{exc}; nothing was imported")
+            continue
         for key, value in report.as_dict().items():
             totals[key] = totals.get(key, 0) + value
-        if report.positions or report.observations:  # assessed as it arrives
-            assess(engine, keyring=keyring, acting=reporter)
+        stored += report.accepted
         if not as_json:
             out.print(report.summary())
         for error in report.errors[:20]:
             err.print(f"  rejected {error}")
+    if stored and not no_assess:
+        _assess_arrivals(engine, keyring, reporter)
     if as_json:
-        out.print(json.dumps(totals or {k: 0 for k in COT_COUNTS}))
+        out.print(json.dumps(totals))
     if failed:
         raise typer.Exit(1)
 
 
 COT_COUNTS = ("positions", "observations", "duplicates", "no_fix", "ignored", "rejected")
+
+
+Reporter = Annotated[
+    str, typer.Option("--reporter", help="The feed's contingent: it reports and signs.")
+]
+
+
+def _feed_logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                        stream=sys.stderr)  # fmt: skip
+
+
+def _run_feed(sink: Any, start: Any, before_commit: Any, after_commit: Any) -> None:
+    """Start a feed, run until SIGINT or SIGTERM, commit what it holds, print its counts."""
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stopping.set())
+    sink.start()
+    try:
+        start()
+    except BaseException:
+        sink.stop()
+        raise
+    stopping.wait()
+    err.print("stopping: committing what is held")
+    before_commit()
+    counts = sink.stop()
+    after_commit()
+    out.print(json.dumps(counts.as_dict()))
+
+
+@listen_app.command("cot")
+def listen_cot_command(
+    reporter: Reporter,
+    tcp: Annotated[int | None, typer.Option("--tcp", help="Plain TCP port (8087).")] = None,
+    udp: Annotated[int | None, typer.Option("--udp", help="UDP port (4242).")] = None,
+    tls: Annotated[
+        int | None, typer.Option("--tls", help="TLS port with client certificates (8089).")
+    ] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="Server certificate (PEM).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Its private key (PEM).")] = None,
+    client_ca: Annotated[
+        Path | None, typer.Option("--client-ca", help="CA of the clients' certificates (PEM).")
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Receive CoT from TAK clients: events are stored as signed batches about every second
+    and assessed as they arrive; TLS clients (and plain TCP ones on the loopback) are sent the
+    zones, then each new finding. Ctrl-C or SIGTERM commits what is held, prints the counts."""
+    import asyncio
+    import threading
+
+    from truceline.feeds.cot_server import CotListener, TlsFiles
+    from truceline.feeds.sink import FeedSink
+
+    files = None
+    if tls is not None:
+        if cert is None or key is None or client_ca is None:
+            raise TrucelineError("--tls needs --cert, --key and --client-ca")
+        files = TlsFiles(cert, key, client_ca)
+    _feed_logging()
+    sink = FeedSink(engine_for(db), reporter=reporter, keyring=keyring_for(key_dir),
+                    name=f"listen cot {host}", fmt="cot")  # fmt: skip
+    listener = CotListener(sink, host=host, tcp=tcp, udp=udp, tls=tls, tls_files=files)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            ports = loop.run_until_complete(listener.start())
+        except OSError as exc:
+            failure.append(exc)
+            ready.set()
+            return
+        err.print("listening: " + ", ".join(ports.said))
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(listener.close())
+        loop.close()
+
+    thread = threading.Thread(target=serve, name="listen-cot", daemon=True)
+
+    def start() -> None:
+        thread.start()
+        ready.wait()
+        if failure:
+            raise TrucelineError(f"cannot listen on {host}: {failure[0]}")
+
+    def close_servers() -> None:  # nothing arrives while the sink commits the rest
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+    _run_feed(sink, start, close_servers, lambda: None)
+
+
+@listen_app.command("mqtt")
+def listen_mqtt_command(
+    url: Annotated[str, typer.Option("--url", help="mqtt://HOST:PORT (mqtts:// for TLS).")],
+    topic: Annotated[str, typer.Option("--topic", help="The topic (filter) to subscribe.")],
+    reporter: Reporter,
+    client_id: Annotated[
+        str | None, typer.Option("--client-id", help="Session id (default from topic, reporter).")
+    ] = None,
+    username: Annotated[str | None, typer.Option("--username")] = None,
+    password_file: Annotated[
+        Path | None, typer.Option("--password-file", help="File holding the password.")
+    ] = None,
+    tls_ca: Annotated[
+        Path | None, typer.Option("--tls-ca", help="CA of the broker's certificate (TLS).")
+    ] = None,
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Receive a feed over MQTT (QoS 1, persistent session): each message is acknowledged
+    only once stored, so nothing published while the listener is down or in flight when it
+    stops is lost, and nothing is stored twice. Ctrl-C or SIGTERM commits what is held."""
+    from truceline.feeds.mqtt import Broker, MqttListener
+    from truceline.feeds.sink import FeedSink
+
+    broker = Broker.parse(url)
+    _feed_logging()
+    sink = FeedSink(engine_for(db), reporter=reporter, keyring=keyring_for(key_dir),
+                    name=f"listen mqtt {topic}"[:200], fmt="mqtt")  # fmt: skip
+    listener = MqttListener(
+        sink, broker, topic, client_id=client_id, username=username,
+        password_file=password_file, tls_ca=tls_ca,
+    )  # fmt: skip
+
+    def start() -> None:
+        listener.start()
+        if not listener.wait_subscribed(30):
+            listener.stop()
+            raise TrucelineError(f"the MQTT broker at {broker.host}:{broker.port} did not "
+                                 f"accept the subscription to {topic!r} within 30 s")  # fmt: skip
+        err.print(f"listening: mqtt {broker.host}:{broker.port} topic {topic!r} "
+                  f"as {listener.client_id} (QoS 1, persistent session)")  # fmt: skip
+
+    _run_feed(sink, start, lambda: None, listener.stop)  # acknowledged while connected
 
 
 @observations_app.command("retract")
@@ -1026,7 +1224,8 @@ POLICY_ACTIONS = {
     "ledger rebuild": "node.operate", "ledger export": "ledger.read",
     "ledger import": "ledger.sync", "mission check": "node.operate",
     "ingest observations": "evidence.record", "ingest positions": "evidence.record",
-    "ingest cot": "evidence.record",
+    "ingest cot": "evidence.record", "listen cot": "evidence.record",
+    "listen mqtt": "evidence.record",
     "observations retract": "evidence.retract", "observations list": "record.read",
     "assess": "node.operate", "incidents list": "record.read", "findings list": "record.read",
     "report daily": "reports.draft", "complaints file": "complaints.file",
@@ -1038,6 +1237,7 @@ POLICY_ACTIONS = {
     "demo": "node.operate",
 }  # fmt: skip
 # A field a service names, as the command's flag (else --FIELD).
+# (listen mqtt: password_file is --password-file, url --url: the default rule says them.)
 FLAGS: dict[str, dict[str, str]] = {
     "cases assess": {"contingent": "--as"},
     "cases reconsider": {"contingent": "--as"},

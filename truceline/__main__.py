@@ -1,0 +1,5 @@
+"""`python -m truceline`: the command line."""
+
+from truceline.cli import main
+
+main()

@@ -1,0 +1,254 @@
+"""`listen cot`: a CoT server as TAK clients expect one, over TCP, UDP and TLS.
+
+Every connection's bytes go through its own `EventSplitter`, so a malformed event is rejected
+(by the sink, logged with the client and byte offset) and the connection stays open; one UDP
+datagram is one event. Events go to the `FeedSink`, which commits and assesses them.
+
+TLS requires a client certificate signed by the centre's CA (`client_ca`), as TAK servers do:
+a client without one fails the handshake and is never read. Plain TCP and UDP carry no
+authentication: they are for a loopback or an isolated network, and the listener says so when
+bound anywhere else. Authenticated clients (TLS, or plain TCP from the loopback) are sent the
+mission's zones as CoT drawing shapes when they connect, then each new finding as a marker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import logging
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from truceline.domain.findings import Finding
+from truceline.errors import FieldError
+from truceline.feeds.sink import FeedSink
+from truceline.ingest import cot, cot_writer
+
+log = logging.getLogger("truceline.feeds")
+
+READ_BYTES = 256 * 1024
+WRITE_BUFFER_MAX = 4 * 1024 * 1024  # a client this far behind misses what is sent meanwhile
+HANDSHAKE_S = 10.0
+PLAIN_WARNING = (
+    "plain {what} on {host} carries no authentication: anyone who can reach it can send "
+    "events signed as {reporter}'s; use it on a loopback or an isolated network, or --tls"
+)
+
+
+@dataclass
+class TlsFiles:
+    cert: Path  # the server's certificate (PEM, its chain after it)
+    key: Path  # its private key (PEM)
+    client_ca: Path  # the CA that signs the TAK clients' certificates (PEM)
+
+    def context(self) -> ssl.SSLContext:
+        """A server context that requires a client certificate signed by `client_ca`."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise FieldError("cert", f"cannot load {self.cert} with {self.key}: {exc}") from None
+        try:
+            context.load_verify_locations(cafile=self.client_ca)
+        except (OSError, ssl.SSLError) as exc:
+            raise FieldError("client_ca", f"cannot load {self.client_ca}: {exc}") from None
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@dataclass
+class Ports:
+    """Where the listener is bound (a port 0 asked for is the one the system gave)."""
+
+    tcp: int | None = None
+    udp: int | None = None
+    tls: int | None = None
+    said: list[str] = field(default_factory=list)
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, sink: FeedSink) -> None:
+        self.sink = sink
+        self.count = 0
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.count += 1
+        where = f"udp {addr[0]}:{addr[1]} datagram {self.count}"
+        if len(data) > cot.MAX_EVENT_BYTES:
+            uid = cot._uid_of(data)
+            reason = f"an event longer than {cot.MAX_EVENT_BYTES:,} bytes"
+            self.sink.offer(where, cot.Rejected(0, uid, reason), None)
+            return
+        for item in cot.split_events(data):
+            self.sink.offer(where, item, None)
+
+
+class CotListener:
+    """The servers of one `listen cot`, feeding one sink."""
+
+    def __init__(
+        self,
+        sink: FeedSink,
+        *,
+        host: str = "127.0.0.1",
+        tcp: int | None = None,
+        udp: int | None = None,
+        tls: int | None = None,
+        tls_files: TlsFiles | None = None,
+    ) -> None:
+        if tcp is None and udp is None and tls is None:
+            raise FieldError("tcp", "give a port to listen on: tcp, udp or tls")
+        if tls is not None and tls_files is None:
+            raise FieldError("tls", "TLS needs the server's cert and key and the clients' CA")
+        self.sink, self.host = sink, host
+        self.wanted = Ports(tcp, udp, tls)
+        self.ports = Ports()
+        self.tls_context = tls_files.context() if tls is not None and tls_files else None
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._servers: list[asyncio.Server] = []
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.connections = 0
+        sink.on_findings = self._findings_from_thread
+
+    async def start(self) -> Ports:
+        self._loop = asyncio.get_running_loop()
+        if not is_loopback(self.host):
+            for what, port in (("TCP", self.wanted.tcp), ("UDP", self.wanted.udp)):
+                if port is not None:
+                    log.warning(PLAIN_WARNING.format(what=what, host=self.host,
+                                                     reporter=self.sink.reporter))  # fmt: skip
+        if self.wanted.tcp is not None:
+            server = await asyncio.start_server(
+                lambda r, w: self._serve(r, w, "tcp"), self.host, self.wanted.tcp,
+                limit=READ_BYTES,
+            )  # fmt: skip
+            self._servers.append(server)
+            self.ports.tcp = server.sockets[0].getsockname()[1]
+            self.ports.said.append(f"tcp {self.host}:{self.ports.tcp}")
+        if self.wanted.udp is not None:
+            transport, _ = await self._loop.create_datagram_endpoint(
+                lambda: _Datagrams(self.sink), local_addr=(self.host, self.wanted.udp)
+            )
+            self._udp = transport
+            self.ports.udp = transport.get_extra_info("sockname")[1]
+            self.ports.said.append(f"udp {self.host}:{self.ports.udp}")
+        if self.wanted.tls is not None:
+            server = await asyncio.start_server(
+                lambda r, w: self._serve(r, w, "tls"), self.host, self.wanted.tls,
+                ssl=self.tls_context, ssl_handshake_timeout=HANDSHAKE_S, limit=READ_BYTES,
+            )  # fmt: skip
+            self._servers.append(server)
+            self.ports.tls = server.sockets[0].getsockname()[1]
+            self.ports.said.append(f"tls {self.host}:{self.ports.tls} (client certificates)")
+        return self.ports
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        if self._udp is not None:
+            self._udp.close()
+        for writer in list(self._clients):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, how: str
+    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        where = f"{how} {peer[0]}:{peer[1]}"
+        self.connections += 1
+        trusted = how == "tls" or is_loopback(str(peer[0]))
+        splitter = cot.EventSplitter()
+        try:
+            if trusted:
+                self._clients.add(writer)
+                self._send(writer, cot_writer.zone_events(self.sink.mission,
+                                                          now=datetime.now(UTC)))  # fmt: skip
+            while True:
+                data = await reader.read(READ_BYTES)
+                if not data:
+                    break
+                for item in splitter.feed(data):
+                    self.sink.offer(where, item, None)
+            for item in splitter.close():
+                self.sink.offer(where, item, None)
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+            log.info("%s: connection ended: %s", where, exc)
+            for item in splitter.close():
+                self.sink.offer(where, item, None)
+        except asyncio.CancelledError:
+            for item in splitter.close():
+                self.sink.offer(where, item, None)
+            raise
+        finally:
+            self._clients.discard(writer)
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+
+    @staticmethod
+    def _send(writer: asyncio.StreamWriter, events: list[bytes]) -> None:
+        if writer.is_closing() or writer.transport.get_write_buffer_size() > WRITE_BUFFER_MAX:
+            return
+        writer.write(b"".join(events))
+
+    def _findings_from_thread(self, found: list[dict[str, Any]]) -> None:
+        """In the sink's assessor thread: new findings, sent to the clients on the loop."""
+        if self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
+                self._loop.call_soon_threadsafe(self._broadcast, found)
+
+    def _broadcast(self, found: list[dict[str, Any]]) -> None:
+        events = [e for e in (finding_event(self.sink.mission, f) for f in found) if e]
+        if not events:
+            return
+        for writer in list(self._clients):
+            self._send(writer, events)
+
+
+def finding_event(mission: Any, finding: dict[str, Any]) -> bytes | None:
+    """A finding (as the store reads it, with its `point`) as a CoT marker, or None when it has
+    no point to put one at."""
+    point = finding.get("point")
+    if point is None:
+        return None
+    clause = mission.clauses.get(finding["clause"])
+    title = (clause.title if clause is not None else None) or finding["clause"]
+    zone = mission.zones.get(finding["zone"]) if finding["zone"] else None
+    start = datetime.fromisoformat(finding["start"])
+    about = str(finding["key"]).split("/", 2)[-1]
+    domain = Finding(
+        clause=finding["clause"], version=finding["clause_version"], rule=finding["rule"],
+        zone=finding["zone"], subject=finding["subject"], start=0, end=0, about=about,
+    )  # fmt: skip
+    try:
+        return cot_writer.finding_event(
+            domain, clause_title=str(title), zone_name=None if zone is None else zone.name,
+            lat=point[0], lon=point[1], when=start, now=datetime.now(UTC),
+            uid=hashlib.sha256(str(finding["key"]).encode()).hexdigest()[:32],
+        )  # fmt: skip
+    except ValueError as exc:  # a point out of range: nothing to draw
+        log.warning("finding %s: not sent to TAK clients: %s", finding["key"], exc)
+        return None

@@ -1,0 +1,317 @@
+"""A live feed's records, gathered and committed as signed import batches, then assessed.
+
+A listener (TCP, UDP, TLS or MQTT) hands each event to a `FeedSink` as it arrives, from any
+thread, and goes on reading. The sink's committer thread commits what it holds as one batch
+per kind of record (positions, observations), signed by the feed's contingent, in one
+transaction: when the oldest event it holds is about `max_age_s` old, when the feed pauses for
+`idle_s` (so one event alone is stored at once), or when it holds `max_events`. A bad event
+is rejected (logged with where it came from and its byte offset) and never stops the feed.
+An event's `ack` (an MQTT acknowledgement) is called only after its batch committed.
+
+Then its assessor thread re-assesses the new data's window (the incremental `assess`), so a
+finding reaches the dashboard and `/api/v1/events` within seconds, and hands every new finding
+to `on_findings` (the CoT listener sends them to its TAK clients).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from truceline.domain.records import Problems
+from truceline.errors import FieldError, TrucelineError
+from truceline.ingest import cot
+from truceline.ingest.base import RowError
+from truceline.ingest.cot_format import EventSorter
+from truceline.ingest.formats import FORMATS, Split
+from truceline.services.assess import assess
+from truceline.services.ingest import KINDS, ImportRejected, SplitReport, store_split
+from truceline.services.ledger import KeyRing, signer
+from truceline.store import tables as t
+from truceline.store.compliance import finding_dict
+from truceline.store.db import require_schema, writing
+from truceline.store.missions import load_mission
+
+log = logging.getLogger("truceline.feeds")
+
+Ack = Callable[[], None]
+JSON_RECORDS = {"observation": "observations", "position": "positions"}
+RETRY_S = 1.0  # after a failed commit (the database away for a moment)
+
+
+@dataclass
+class FeedCounts:
+    """What a feed did since it started (the keys of `ingest cot --json`, and batches)."""
+
+    positions: int = 0
+    observations: int = 0
+    duplicates: int = 0
+    no_fix: int = 0
+    ignored: int = 0
+    rejected: int = 0
+    batches: int = 0
+
+    def add(self, report: SplitReport) -> None:
+        self.positions += report.stored.get("positions", 0)
+        self.observations += report.stored.get("observations", 0)
+        self.duplicates += report.duplicates
+        self.no_fix += report.counts.get("no_fix", 0)
+        self.ignored += report.counts.get("ignored", 0)
+        self.rejected += report.rejected
+        self.batches += len(report.batches)
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @property
+    def stored(self) -> int:
+        return self.positions + self.observations
+
+    def summary(self) -> str:
+        return ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.as_dict().items())
+
+
+Raw = cot.RawEvent | cot.Rejected | Mapping[str, Any]  # an event, or a JSON object
+
+
+@dataclass(slots=True)
+class _Item:
+    where: str  # the client and how it came: "tcp 127.0.0.1:50432"
+    raw: Raw
+
+
+class FeedSink:
+    """Gathers a feed's events and commits them (see the module's docstring)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        reporter: str,
+        keyring: KeyRing | None,
+        name: str,
+        fmt: str = "cot",
+        max_age_s: float = 0.5,
+        idle_s: float = 0.05,
+        max_events: int = 50_000,
+        assess_data: bool = True,
+        on_findings: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
+        require_schema(engine)
+        with engine.connect() as conn:
+            self.mission = load_mission(conn)
+            if reporter not in self.mission.contingents:
+                known = ", ".join(sorted(self.mission.contingents))
+                raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
+            self.sign = signer(conn, self.mission, keyring, reporter)  # a missing key stops it
+            self._last_finding = int(
+                conn.execute(select(t.findings.c.id).order_by(t.findings.c.id.desc()).limit(1))
+                .scalar() or 0
+            )  # fmt: skip
+        self.engine, self.keyring, self.reporter, self.name = engine, keyring, reporter, name
+        self.form = dataclasses.replace(FORMATS["cot"], name=fmt)
+        self.max_age_s, self.idle_s, self.max_events = max_age_s, idle_s, max_events
+        self.assess_data, self.on_findings = assess_data, on_findings
+        self.counts = FeedCounts()
+        self.received = 0  # events handed to the sink
+        self.assessments = 0
+        self._cond = threading.Condition()
+        self._items: list[_Item] = []
+        self._acks: list[Ack] = []
+        self._first = self._last = 0.0
+        self._stopping = False
+        self._dirty = threading.Event()
+        self._committed_all = threading.Event()  # the committer stopped: nothing more comes
+        self._threads: list[threading.Thread] = []
+
+    # --- what listeners call, from any thread ---------------------------------------------
+
+    def offer(self, where: str, raw: Raw, ack: Ack | None) -> None:
+        """An event as it arrived: a CoT event's bytes (or what the splitter rejected), or a
+        JSON object of the CSV's fields; `ack` is called once it is stored."""
+        self.offer_all(where, [raw], ack)
+
+    def offer_all(
+        self,
+        where: str,
+        raws: Sequence[Raw],
+        ack: Ack | None,
+    ) -> None:
+        """Several events of one message, committed in the same batch; `ack` once stored."""
+        if not raws:
+            raws = [cot.Rejected(0, None, "an empty message")]
+        now = time.monotonic()
+        with self._cond:
+            if not self._items:
+                self._first = now
+                self._cond.notify()
+            self._last = now
+            self._items.extend(_Item(where, raw) for raw in raws)
+            if ack is not None:
+                self._acks.append(ack)
+            self.received += len(raws)
+            if len(self._items) >= self.max_events:
+                self._cond.notify()
+
+    def start(self) -> None:
+        for target, name in ((self._commit_loop, "commit"), (self._assess_loop, "assess")):
+            thread = threading.Thread(target=target, name=f"feed-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> FeedCounts:
+        """Commit what is held, assess it, and stop the threads."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
+        return self.counts
+
+    # --- the committer -----------------------------------------------------------------
+
+    def _due(self, now: float) -> float | None:
+        """Seconds until what is held should be committed (0: now), None when nothing is."""
+        if not self._items:
+            return None
+        if self._stopping or len(self._items) >= self.max_events:
+            return 0.0
+        return max(0.0, min(self._first + self.max_age_s, self._last + self.idle_s) - now)
+
+    def _commit_loop(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while True:
+                        wait = self._due(time.monotonic())
+                        if wait == 0.0 or (wait is None and self._stopping):
+                            break
+                        self._cond.wait(wait)
+                    items, acks = self._items, self._acks
+                    self._items, self._acks = [], []
+                if not items:  # stopping, and nothing left
+                    return
+                self._commit(items, acks)
+        finally:
+            self._committed_all.set()
+            self._dirty.set()
+
+    def _commit(self, items: list[_Item], acks: list[Ack]) -> None:
+        split = self.sort(items)
+        attempt = 0
+        while True:
+            try:
+                with writing(self.engine) as conn:
+                    report = store_split(
+                        conn, split, self.form, name=self.name, mission=self.mission,
+                        reporter=self.reporter, sign=self.sign, skip_invalid=True,
+                    )  # fmt: skip
+                break
+            except (ImportRejected, TrucelineError):  # not the database: the feed's own bug
+                raise
+            except Exception:  # the database away for a moment: hold on and try again
+                attempt += 1
+                log.exception("%s: cannot commit %d event(s) (attempt %d); trying again",
+                              self.name, len(items), attempt)  # fmt: skip
+                if self._stopping and attempt >= 3:
+                    log.error("%s: stopping: %d event(s) not stored", self.name, len(items))
+                    return  # unacknowledged: an MQTT broker delivers them again
+                time.sleep(RETRY_S)
+        for error in report.errors:
+            log.warning("%s: rejected %s", self.name, error)
+        if report.rejected > len(report.errors):
+            log.warning("%s: … and %d more rejected", self.name,
+                        report.rejected - len(report.errors))  # fmt: skip
+        self.counts.add(report)
+        for ack in acks:  # only now: the batch holding them is committed
+            try:
+                ack()
+            except Exception:  # a broker gone: it delivers again, and the identity dedupes
+                log.exception("%s: cannot acknowledge", self.name)
+        if report.accepted:
+            self._dirty.set()
+
+    def sort(self, items: list[_Item]) -> Split:
+        """The events' records by kind, as `ingest cot` sorts a file's."""
+        sorter = EventSorter(self.mission, self.reporter)
+        for item in items:
+            raw = item.raw
+            if isinstance(raw, cot.Rejected):
+                sorter.reject(item.where, raw)
+            elif isinstance(raw, cot.RawEvent):
+                event = cot.parse_event(raw.data, raw.offset)
+                sorter.add(item.where, event if isinstance(event, cot.Rejected) else
+                           cot.classify(event))  # fmt: skip
+            else:
+                self._sort_json(sorter.split, item.where, raw)
+        return sorter.split
+
+    def _sort_json(self, split: Split, where: str, obj: Mapping[str, Any]) -> None:
+        problems = Problems()
+        record = obj.get("record", "observation")
+        kind = JSON_RECORDS.get(record) if isinstance(record, str) else None
+        if kind is None:
+            problems.add("record", f"{str(record)[:40]!r} is not one of {', '.join(JSON_RECORDS)}")
+        else:
+            columns = KINDS[kind].columns
+            unknown = [str(k)[:40] for k in obj if k != "record" and k not in columns]
+            for key in unknown[:5]:
+                problems.add(key, "unknown field")
+        if problems or kind is None:
+            split.errors.append(RowError(where, problems, dict(obj)))
+            return
+        fields = {k: v for k, v in obj.items() if k != "record"}
+        if kind == "observations":
+            fields.setdefault("reporter", self.reporter)
+        split.add(kind, fields, where)
+
+    # --- the assessor ------------------------------------------------------------------
+
+    def _assess_loop(self) -> None:
+        while True:
+            self._dirty.wait()
+            self._dirty.clear()
+            if self.assess_data:
+                try:
+                    assess(self.engine, keyring=self.keyring, acting=self.reporter)
+                    self.assessments += 1
+                    self._announce()
+                except Exception:
+                    log.exception("%s: assessing the new data failed", self.name)
+            if self._committed_all.is_set() and not self._dirty.is_set():
+                return
+
+    def _announce(self) -> None:
+        f = t.findings
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(f).where(f.c.id > self._last_finding, f.c.status == "active")
+                .order_by(f.c.id).limit(1000)
+            ).all()  # fmt: skip
+            found = [finding_dict(row) for row in rows]
+            incidents = [x["incident"] for x in found if x["incident"]]
+            where: dict[int, tuple[float, float]] = {}
+            if incidents:
+                i = t.incidents
+                for ident, lat, lon in conn.execute(
+                    select(i.c.id, i.c.lat_e7, i.c.lon_e7).where(i.c.id.in_(incidents))
+                ):
+                    where[int(ident)] = (lat / 1e7, lon / 1e7)
+        if not rows:
+            return
+        self._last_finding = int(rows[-1].id)
+        for finding in found:
+            point = where.get(finding["incident"] or 0)
+            last = finding["evidence"].get("last") if finding["unit"] else None
+            if point is None and isinstance(last, list) and len(last) == 2:
+                point = (float(last[1]), float(last[0]))
+            finding["point"] = point
+        if self.on_findings is not None:
+            self.on_findings(found)
