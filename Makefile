@@ -37,10 +37,13 @@ lint: install
 	$(BIN)/ruff format --check truceline tests bench
 	$(BIN)/mypy truceline
 
-# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser).
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser),
+# and Mosquitto (a feed test starts a broker of its own, sized for a long outage).
 browser:
 	@command -v chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q mosquitto >/dev/null)
 
 # The whole suite, on SQLite and on PostgreSQL (TRUCELINE_TEST_PG_URL, default: the local server).
 test: lint browser
@@ -55,6 +58,7 @@ bench: install
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/feeds.py
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -536,10 +536,15 @@ Reporter = Annotated[
 
 
 def _feed_logging() -> None:
+    """A feed says what it rejects and refuses (its own messages only, not its libraries')."""
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                        stream=sys.stderr)  # fmt: skip
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    feeds = logging.getLogger("truceline.feeds")
+    feeds.addHandler(handler)
+    feeds.setLevel(logging.INFO)
+    feeds.propagate = False
 
 
 def _run_feed(sink: Any, start: Any, before_commit: Any, after_commit: Any) -> None:

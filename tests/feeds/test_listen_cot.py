@@ -59,8 +59,10 @@ def test_many_tak_clients_are_stored_as_signed_batches_and_a_bad_event_keeps_its
                                       WHEN.format(3, 0)))  # no fix  # fmt: skip
             await udp.send_data(event("ANDROID-green-1", "a-f-G-U-C", 40.11, 46.9,
                                       WHEN.format(4, 0)))  # fmt: skip
-            wait = running.sink
-            await asyncio.to_thread(wait_for, lambda: wait.counts.positions == 3, 20, "3 fixes")
+            counts = running.sink.counts
+            await asyncio.to_thread(
+                wait_for, lambda: (counts.positions, counts.observations) == (3, 1), 20, "stored"
+            )
             assert not w1.is_closing() and not w2.is_closing()  # the bad event closed nothing
             w1.close()
             w2.close()
@@ -174,6 +176,7 @@ def test_tls_needs_a_client_certificate_signed_by_the_centre_s_ca(
 
         assert b"truceline-zone-" in asyncio.run(talk())
         assert running.listener.connections == 1  # the refused clients were never read
+        assert running.listener.refused == 2
     with demo_engine.connect() as conn:
         sources = list(conn.execute(select(t.observations.c.record_id)).scalars())
     assert len(sources) == 1  # the device's marker, and nothing of the refused clients
@@ -252,6 +255,9 @@ def test_sigterm_commits_what_the_listener_holds_prints_the_counts_and_exits_0(
                 event(f"ANDROID-green-{n}", "a-f-G-U-C", 40.1, 46.9, WHEN.format(5, n))
                 for n in range(50)
             ))  # fmt: skip
+            while "connected" not in line:  # accepted: what it sent is the listener's now
+                line = server.stderr.readline()
+                assert line, "the listener stopped"
         server.send_signal(signal.SIGTERM)  # at once: what it holds is committed, not lost
         out, err = server.communicate(timeout=60)
     finally:

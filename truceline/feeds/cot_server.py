@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,8 @@ log = logging.getLogger("truceline.feeds")
 READ_BYTES = 256 * 1024
 WRITE_BUFFER_MAX = 4 * 1024 * 1024  # a client this far behind misses what is sent meanwhile
 HANDSHAKE_S = 10.0
+DRAIN_S = 2.0  # on stopping: how long to go on reading what clients sent already
+PAUSE_S = 0.1  # a client quiet this long has no more in flight
 PLAIN_WARNING = (
     "plain {what} on {host} carries no authentication: anyone who can reach it can send "
     "events signed as {reporter}'s; use it on a loopback or an isolated network, or --tls"
@@ -96,6 +99,20 @@ class _Datagrams(asyncio.DatagramProtocol):
             self.sink.offer(where, item, None)
 
 
+class _TlsGate(asyncio.Protocol):
+    """A TLS connection before its handshake: nothing is read until the listener wraps it."""
+
+    def __init__(self, listener: CotListener) -> None:
+        self.listener = listener
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()  # the client's hello waits for the TLS layer
+        task = asyncio.get_running_loop().create_task(self.listener._handshake(transport))
+        self.listener._tasks.add(task)
+        task.add_done_callback(self.listener._tasks.discard)
+
+
 class CotListener:
     """The servers of one `listen cot`, feeding one sink."""
 
@@ -122,7 +139,10 @@ class CotListener:
         self._udp: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.connections = 0
+        self._clients_open = 0
+        self._last_read = 0.0
+        self.connections = 0  # clients read (a refused TLS client is never read)
+        self.refused = 0  # TLS clients without a certificate of the centre's CA
         sink.on_findings = self._findings_from_thread
 
     async def start(self) -> Ports:
@@ -147,19 +167,26 @@ class CotListener:
             self._udp = transport
             self.ports.udp = transport.get_extra_info("sockname")[1]
             self.ports.said.append(f"udp {self.host}:{self.ports.udp}")
-        if self.wanted.tls is not None:
-            server = await asyncio.start_server(
-                lambda r, w: self._serve(r, w, "tls"), self.host, self.wanted.tls,
-                ssl=self.tls_context, ssl_handshake_timeout=HANDSHAKE_S, limit=READ_BYTES,
-            )  # fmt: skip
+        if self.wanted.tls is not None:  # the handshake is ours, so a refusal is logged
+            server = await self._loop.create_server(
+                lambda: _TlsGate(self), self.host, self.wanted.tls
+            )
             self._servers.append(server)
             self.ports.tls = server.sockets[0].getsockname()[1]
             self.ports.said.append(f"tls {self.host}:{self.ports.tls} (client certificates)")
         return self.ports
 
     async def close(self) -> None:
+        """Stop accepting, read what the clients sent already (until they pause for a moment,
+        at most `DRAIN_S`), then close every connection."""
         for server in self._servers:
             server.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_S
+        while self._clients_open and loop.time() < deadline:
+            if time.monotonic() - self._last_read > PAUSE_S:
+                break
+            await asyncio.sleep(PAUSE_S / 2)
         if self._udp is not None:
             self._udp.close()
         for writer in list(self._clients):
@@ -170,6 +197,35 @@ class CotListener:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
 
+    async def _handshake(self, transport: asyncio.Transport) -> None:
+        """TLS with a client certificate signed by the centre's CA, else nothing is read (and
+        the refusal is logged: asyncio's own TLS server says nothing of it)."""
+        assert self.tls_context is not None and self._loop is not None
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        reader = asyncio.StreamReader(limit=READ_BYTES)
+        protocol = asyncio.StreamReaderProtocol(reader)
+        try:
+            secure = await self._loop.start_tls(
+                transport, protocol, self.tls_context, server_side=True,
+                ssl_handshake_timeout=HANDSHAKE_S,
+            )  # fmt: skip
+        except (OSError, ssl.SSLError, TimeoutError, ConnectionError) as exc:
+            self.refused += 1
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            log.warning("tls %s:%s: refused (%s): a client needs a certificate signed by the "
+                        "centre's CA", peer[0], peer[1], reason)  # fmt: skip
+            transport.abort()
+            return
+        if secure is None:
+            transport.abort()
+            return
+        protocol.connection_made(secure)
+        writer = asyncio.StreamWriter(secure, protocol, reader, self._loop)
+        subject = (secure.get_extra_info("peercert") or {}).get("subject", ())
+        names = [value for rdn in subject for key, value in rdn if key == "commonName"]
+        log.info("tls %s:%s: %s connected", peer[0], peer[1], names[0] if names else "a client")
+        await self._serve(reader, writer, "tls")
+
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, how: str
     ) -> None:
@@ -179,7 +235,10 @@ class CotListener:
         peer = writer.get_extra_info("peername") or ("?", 0)
         where = f"{how} {peer[0]}:{peer[1]}"
         self.connections += 1
+        self._clients_open += 1
         trusted = how == "tls" or is_loopback(str(peer[0]))
+        if how != "tls":  # (a TLS client is logged with its certificate's name)
+            log.info("%s: connected", where)
         splitter = cot.EventSplitter()
         try:
             if trusted:
@@ -190,6 +249,7 @@ class CotListener:
                 data = await reader.read(READ_BYTES)
                 if not data:
                     break
+                self._last_read = time.monotonic()
                 for item in splitter.feed(data):
                     self.sink.offer(where, item, None)
             for item in splitter.close():
@@ -203,6 +263,7 @@ class CotListener:
                 self.sink.offer(where, item, None)
             raise
         finally:
+            self._clients_open -= 1
             self._clients.discard(writer)
             if task is not None:
                 self._tasks.discard(task)

@@ -31,7 +31,7 @@ from truceline.domain.records import e7, plain_decimal
 MAX_EVENT_BYTES = 64 * 1024  # an event, its declaration included
 UNKNOWN_VALUE = 9_999_999.0  # CoT's "unknown" for hae, ce and le
 NO_FIX_RADIUS_M = 1_000.0  # a point this close to 0°, 0° is a TAK client without a location
-SOURCE_KIND = "tak"
+SOURCE_KIND = "other"  # a TAK device: none of the vocabulary's kinds says which it is
 EARTH_RADIUS_M = 6_371_008.8
 
 PROTOBUF_REASON = "TAK protocol (protobuf) is not read: set the client to send XML"

@@ -18,7 +18,7 @@ from truceline.mission import Mission
 NAME = "cot"  # as import batches record it
 MAX_FILE_BYTES = 1 << 30
 SUFFIXES = (".cot", ".xml")
-SOURCE_KIND = "other"  # a TAK device: none of the vocabulary's kinds says which it is
+SOURCE_KIND = cot.SOURCE_KIND
 
 
 def label(where: str, offset: int, uid: str | None) -> str:
