@@ -2,22 +2,30 @@
 
 `python -m truceline listen cot` runs as a real subprocess on a fresh database of the demo
 mission. Sender processes (4 by default) replay pre-serialised CoT events over TCP for a
-duration, as fast as the listener takes them (TCP back-pressure) or paced with `--rate`: a mix
-of ATAK self-reports of about 200 undeclared friendly (green) devices moving, markers they
-place (`a-h-G` with a `p-p` link and remarks), and 1% malformed events, each a new identity.
+duration, as fast as the listener takes them or paced with `--rate`: a mix of ATAK
+self-reports of about 200 undeclared friendly (green) devices moving, markers they place
+(`a-h-G` with a `p-p` link and remarks), and 1% malformed events, each a new identity.
+
+The listener reads whatever arrives into its sink's memory, stored or not, so TCP alone never
+holds the senders back: they stop while more than `--window` good events are sent and not yet
+stored (from the database, every 0.1 s), the back-pressure a client would feel if the listener
+read no faster than it stores (`--window 0`: none; the listener then holds the backlog).
+
 Prints what was sent, stored, rejected and lost, and the stored events/s sustained (from the
-first byte sent to the last commit; also over the steady middle of the run, from `count(*)`
+first byte sent to the last commit; also over the steady middle of that, from `count(*)`
 sampled once a second) beside the raw parse rate of the same events with plain lxml, measured
 in the same run. Targets: at least 10,000 events/s sustained, nothing lost, at least 30% of the
 raw parse rate.
 
 Then, with `truceline serve` on the same database, 20 short tracks of undeclared green units
-in the peacekeeping area (clauses M1 and M2 make findings of them), one at a time: the time
-from the send of a track's last fix to its finding on `/api/v1/events` (SSE), and to the
-finding's marker coming back on the sender's own TAK connection. Prints p50 and p99.
+in the peacekeeping area (clauses M1 and M2 make findings of them), one at a time, 1-2 s
+apart, on an otherwise idle listener: the time from the send of a track's last fix to its
+finding on `/api/v1/events` (SSE), and to the finding's marker coming back on the sender's
+own TAK connection. Prints p50 and p99.
 
-    python bench/feeds.py [--seconds 60] [--senders 4] [--rate 0] [--skip-latency]
-                          [--signed] [--db sqlite:///fresh.db | postgresql+psycopg://HOST/]
+    python bench/feeds.py [--seconds 60] [--senders 4] [--rate 0] [--window 200000]
+                          [--skip-latency] [--signed] [--profile PREFIX]
+                          [--db sqlite:///FRESH.db | postgresql+psycopg://USER@HOST:PORT/]
 """
 
 from __future__ import annotations
@@ -806,6 +814,7 @@ def latency(db: Database, samples: int) -> Latency:
         time.sleep(1.5)  # the stream's poller has read its first state
         run = uuid.uuid4().hex[:8]
         result = Latency([], [], 0, 0)
+        jitter = random.Random(samples)
         for n in range(samples):
             uid = f"ANDROID-latency-{run}-{n:02d}"
             data = track(uid, datetime.now(UTC))
@@ -821,7 +830,9 @@ def latency(db: Database, samples: int) -> Latency:
                         result.missed_tak += 1
                 else:
                     values.append(at - sent_at)
-            time.sleep(max(0.0, sent_at + 1.0 - time.monotonic()))
+            # 1-2 s apart: a fixed 1 s would lock the sends in phase with the stream's poll
+            # (once a second) and every sample would wait the same part of it.
+            time.sleep(max(0.0, sent_at + jitter.uniform(1.0, 2.0) - time.monotonic()))
         return result
     finally:
         if response is not None:

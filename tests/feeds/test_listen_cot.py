@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import ssl
+import time
 from pathlib import Path
 
 import pytak
+import pytest
 from sqlalchemy import Engine, select
 
 from tests.conftest import MISSION_FILE
@@ -24,7 +27,8 @@ from tests.feeds.conftest import (
     read_events,
     wait_for,
 )
-from truceline.feeds.cot_server import TlsFiles
+from truceline.feeds.cot_server import CotListener, TlsFiles
+from truceline.feeds.sink import FeedSink
 from truceline.ingest import cot
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.missions import init_database
@@ -265,3 +269,39 @@ def test_sigterm_commits_what_the_listener_holds_prints_the_counts_and_exits_0(
     assert server.returncode == 0, err
     assert json.loads(out.strip().splitlines()[-1])["positions"] == 50
     assert count(demo_engine, t.positions) == 50
+
+
+def test_plain_tcp_and_udp_bound_beyond_the_loopback_say_they_carry_no_authentication(
+    demo_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="exposed")
+
+    async def bind(host: str) -> None:
+        listener = CotListener(sink, host=host, tcp=0, udp=0)
+        await listener.start()
+        await listener.close()
+
+    with caplog.at_level(logging.WARNING, logger="truceline.feeds"):
+        asyncio.run(bind("127.0.0.1"))
+        assert not caplog.records
+        asyncio.run(bind("0.0.0.0"))
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and all("no authentication" in s and "green" in s for s in said)
+    assert {"plain TCP", "plain UDP"} == {s.split(" on ")[0] for s in said}
+
+
+def test_a_trickle_of_events_is_committed_about_once_a_second_not_once_per_event(
+    demo_engine: Engine,
+) -> None:
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="trickle")
+    sink.start()
+    try:
+        for n in range(30):  # one event every 50 ms for 1.5 s
+            fix = event(f"ANDROID-green-{n}", "a-f-G-U-C", 40.1, 46.9, WHEN.format(6, n))
+            sink.offer("tcp test", cot.RawEvent(0, fix), None)
+            time.sleep(0.05)
+        wait_for(lambda: sink.counts.positions == 30, what="the trickle stored")
+    finally:
+        sink.stop()
+    assert sink.counts.batches <= 4  # 1.5 s of events: two or three batches, not thirty
+    assert count(demo_engine, t.import_batches) == sink.counts.batches

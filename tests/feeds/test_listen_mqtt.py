@@ -4,6 +4,7 @@ nothing twice."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 
+from tests.feeds.certs import Authority
 from tests.feeds.conftest import MARKER, WHEN, count, event, wait_for
 from truceline.feeds.mqtt import Broker, MqttListener, read_payload
 from truceline.feeds.sink import FeedSink
@@ -196,3 +198,52 @@ def test_a_listener_killed_mid_stream_and_restarted_stores_every_message_exactly
     assert distinct_and_total(demo_engine) == (total, total)  # each exactly once
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["observations"] == total - stored_while_down
+
+
+def test_a_broker_with_tls_and_passwords_takes_the_right_password_and_refuses_a_wrong_one(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    authority = Authority(tmp_path)
+    server = authority.issue("broker", server=True)
+    passwords = tmp_path / "passwd"
+    passwords.write_text("")
+    subprocess.run(["mosquitto_passwd", "-b", str(passwords), "green-feed", "s3cret-feed"],
+                   check=True)  # fmt: skip
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(
+        f"listener {port} 127.0.0.1\ncafile {authority.files.cert}\ncertfile {server.cert}\n"
+        f"keyfile {server.key}\nallow_anonymous false\npassword_file {passwords}\n"
+        f"log_dest none\nuser {getpass.getuser()}\n"  # it reads this test's private files
+    )
+    broker = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(conf)])
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    good.write_text("s3cret-feed\n")
+    bad.write_text("guess\n")
+    try:
+        wait_for(lambda: reachable("127.0.0.1", port), 10, "mosquitto")
+        where = Broker("127.0.0.1", port, tls=True)
+        sink = FeedSink(demo_engine, reporter="green", keyring=None, name="tls", fmt="mqtt")
+        refused = MqttListener(sink, where, "t", username="green-feed", password_file=bad,
+                               tls_ca=authority.files.cert)  # fmt: skip
+        refused.start()
+        assert not refused.wait_subscribed(3)  # the broker refused the password
+        refused.stop()
+        listener = MqttListener(sink, where, "t", username="green-feed", password_file=good,
+                                tls_ca=authority.files.cert)  # fmt: skip
+        sink.start()
+        listener.start()
+        assert listener.wait_subscribed(10)
+        pub = paho.Client(CallbackAPIVersion.VERSION2)
+        pub.username_pw_set("green-feed", "s3cret-feed")
+        pub.tls_set(ca_certs=str(authority.files.cert))
+        pub.connect("127.0.0.1", port)
+        pub.loop_start()
+        pub.publish("t", observation(7), qos=1).wait_for_publish(10)
+        wait_for(lambda: sink.counts.observations == 1, what="the message stored")
+        pub.disconnect()
+        sink.stop()
+        listener.stop()
+    finally:
+        broker.terminate()
+        broker.wait(10)

@@ -176,6 +176,17 @@ def test_the_splitter_gives_the_same_events_however_the_stream_is_cut() -> None:
     assert feed_in_pieces(data, list(range(1, len(data)))) == list(split_events(data))
 
 
+def test_a_comment_between_events_is_skipped_however_the_stream_is_cut() -> None:
+    one = stream(CAPTURE[:2], declarations=True)
+    data = b"<!-- capture.cot: byte 0 (x): why -- said -->\n" + one + b"<!-- -> --->" + one
+    whole = list(split_events(data))
+    assert len(good_events(whole)) == 4 and not [i for i in whole if isinstance(i, Rejected)]
+    assert feed_in_pieces(data, list(range(1, len(data)))) == whole
+    endless = list(split_events(b"<!-- " + b"x" * (70 * 1024) + b" -->" + one))
+    assert isinstance(endless[0], Rejected) and "comment not closed" in endless[0].reason
+    assert len([i for i in endless if isinstance(i, RawEvent)]) == 2  # the rest still read
+
+
 def test_an_event_completes_as_soon_as_its_end_tag_arrives() -> None:
     splitter = EventSplitter()
     assert splitter.feed(DECLARATION + SELF_REPORT[:-3]) == []
@@ -420,7 +431,7 @@ def test_a_hostile_marker_is_a_presence_observation_of_the_producing_device() ->
         "uncertainty_m": 25.0,
         "kind": "presence",
         "subtype": "a-h-G",
-        "source_kind": "tak",
+        "source_kind": "other",
         "source": "ANDROID-589520ccfcd20f01",
         "description": "Two tanks moving west & a truck",
     }
@@ -456,8 +467,7 @@ def test_markers_build_observations_with_the_existing_builder() -> None:
         marker = classify(event_of(raw))
         assert isinstance(marker, Marker)
         fields = dict(marker.observation)
-        if fields["source_kind"] not in SOURCE_KINDS:  # until the vocabulary knows "tak"
-            fields["source_kind"] = "other"
+        assert fields["source_kind"] in SOURCE_KINDS  # as classified: no caller need mend it
         built, problems = obs.build_observation(fields, ctx)
         assert built is not None, problems
 

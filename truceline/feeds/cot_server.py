@@ -27,7 +27,7 @@ from typing import Any
 
 from truceline.domain.findings import Finding
 from truceline.errors import FieldError
-from truceline.feeds.sink import FeedSink
+from truceline.feeds.sink import HIGH_WATER, FeedSink
 from truceline.ingest import cot, cot_writer
 
 log = logging.getLogger("truceline.feeds")
@@ -37,6 +37,7 @@ WRITE_BUFFER_MAX = 4 * 1024 * 1024  # a client this far behind misses what is se
 HANDSHAKE_S = 10.0
 DRAIN_S = 2.0  # on stopping: how long to go on reading what clients sent already
 PAUSE_S = 0.1  # a client quiet this long has no more in flight
+MAX_CLIENTS = 1000  # connections at once; one more is closed at once, and logged
 PLAIN_WARNING = (
     "plain {what} on {host} carries no authentication: anyone who can reach it can send "
     "events signed as {reporter}'s; use it on a loopback or an isolated network, or --tls"
@@ -86,10 +87,16 @@ class _Datagrams(asyncio.DatagramProtocol):
     def __init__(self, sink: FeedSink) -> None:
         self.sink = sink
         self.count = 0
+        self.dropped = 0  # while the committer was behind (UDP has no way to slow a sender)
 
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.count += 1
         where = f"udp {addr[0]}:{addr[1]} datagram {self.count}"
+        if self.sink.backlog > HIGH_WATER:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("udp: %d datagram(s) dropped: the database is behind", self.dropped)
+            return
         if len(data) > cot.MAX_EVENT_BYTES:
             uid = cot._uid_of(data)
             reason = f"an event longer than {cot.MAX_EVENT_BYTES:,} bytes"
@@ -234,6 +241,12 @@ class CotListener:
             self._tasks.add(task)
         peer = writer.get_extra_info("peername") or ("?", 0)
         where = f"{how} {peer[0]}:{peer[1]}"
+        if self._clients_open >= MAX_CLIENTS:
+            log.warning("%s: refused: %d clients connected already", where, MAX_CLIENTS)
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+            return
         self.connections += 1
         self._clients_open += 1
         trusted = how == "tls" or is_loopback(str(peer[0]))
@@ -252,6 +265,8 @@ class CotListener:
                 self._last_read = time.monotonic()
                 for item in splitter.feed(data):
                     self.sink.offer(where, item, None)
+                while self.sink.backlog > HIGH_WATER:  # the committer is behind: wait for it
+                    await asyncio.sleep(0.05)
             for item in splitter.close():
                 self.sink.offer(where, item, None)
         except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError) as exc:

@@ -3,8 +3,10 @@
 A listener (TCP, UDP, TLS or MQTT) hands each event to a `FeedSink` as it arrives, from any
 thread, and goes on reading. The sink's committer thread commits what it holds as one batch
 per kind of record (positions, observations), signed by the feed's contingent, in one
-transaction: when the oldest event it holds is about `max_age_s` old, when the feed pauses for
-`idle_s` (so one event alone is stored at once), or when it holds `max_events`. A bad event
+transaction: when the oldest event it holds is `max_age_s` old, when the feed pauses for
+`idle_s` (so one event alone is stored at once), or when it holds `max_events`. A listener
+that reads a stream stops reading while the sink holds more than `HIGH_WATER` events (TCP
+then slows the sender down: nothing is lost and memory stays bounded). A bad event
 is rejected (logged with where it came from and its byte offset) and never stops the feed.
 An event's `ack` (an MQTT acknowledgement) is called only after its batch committed.
 
@@ -44,6 +46,13 @@ log = logging.getLogger("truceline.feeds")
 Ack = Callable[[], None]
 JSON_RECORDS = {"observation": "observations", "position": "positions"}
 RETRY_S = 1.0  # after a failed commit (the database away for a moment)
+# When a batch is committed: its oldest event this old, or the feed quiet this long (a lone
+# event is not kept waiting; a trickle of events is still about one batch a second, not one
+# entry in the signed log per event), or this many events held.
+MAX_AGE_S = 0.8
+IDLE_S = 0.2
+MAX_EVENTS = 50_000
+HIGH_WATER = 4 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
 
 
 @dataclass
@@ -98,9 +107,9 @@ class FeedSink:
         keyring: KeyRing | None,
         name: str,
         fmt: str = "cot",
-        max_age_s: float = 0.5,
-        idle_s: float = 0.05,
-        max_events: int = 50_000,
+        max_age_s: float = MAX_AGE_S,
+        idle_s: float = IDLE_S,
+        max_events: int = MAX_EVENTS,
         assess_data: bool = True,
         on_findings: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
@@ -159,6 +168,11 @@ class FeedSink:
             self.received += len(raws)
             if len(self._items) >= self.max_events:
                 self._cond.notify()
+
+    @property
+    def backlog(self) -> int:
+        """Events held, not yet committed (a stream listener pauses above `HIGH_WATER`)."""
+        return len(self._items)
 
     def start(self) -> None:
         for target, name in ((self._commit_loop, "commit"), (self._assess_loop, "assess")):
