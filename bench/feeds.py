@@ -6,10 +6,10 @@ duration, as fast as the listener takes them or paced with `--rate`: a mix of AT
 self-reports of about 200 undeclared friendly (green) devices moving, markers they place
 (`a-h-G` with a `p-p` link and remarks), and 1% malformed events, each a new identity.
 
-The listener reads whatever arrives into its sink's memory, stored or not, so TCP alone never
-holds the senders back: they stop while more than `--window` good events are sent and not yet
-stored (from the database, every 0.1 s), the back-pressure a client would feel if the listener
-read no faster than it stores (`--window 0`: none; the listener then holds the backlog).
+The listener stops reading a connection while its sink holds more than `HIGH_WATER` events
+not yet committed, so TCP holds the senders back. `--window N` adds the bench's own limit:
+a sender also waits while more than N good events are sent and not yet stored (read from the
+database every 0.1 s), which bounds what is in flight, the commit under way included.
 
 Prints what was sent, stored, rejected and lost, and the stored events/s sustained (from the
 first byte sent to the last commit; also over the steady middle of that, from `count(*)`
@@ -590,7 +590,8 @@ def throughput(db: Database, args: argparse.Namespace, base_s: float) -> Through
                 args.seconds, args.rate, flow, ready, start, results,
             ), daemon=True))  # fmt: skip
             procs[-1].start()
-        window = f"at most {args.window:,} events in flight" if args.window else "no window"
+        window = (f"at most {args.window:,} events in flight" if args.window
+                  else "TCP back-pressure only")  # fmt: skip
         print(f"  (each sender serialises {per_sender:,} events beforehand; {window}) …",
               flush=True)  # fmt: skip
         for _ in procs:
@@ -859,7 +860,7 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=200, help="TAK devices reporting")
     parser.add_argument("--rate", type=float, default=0,
                         help="events/s of all senders together (0: as fast as taken)")  # fmt: skip
-    parser.add_argument("--window", type=int, default=200_000,
+    parser.add_argument("--window", type=int, default=0,
                         help="good events sent, not yet stored, at most (0: none)")  # fmt: skip
     parser.add_argument("--max-rate", type=float, default=40_000,
                         help="events/s the senders' buffers are sized for")  # fmt: skip

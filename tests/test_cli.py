@@ -80,6 +80,29 @@ def test_ingest_reports_counts_and_a_second_import_adds_nothing(
     assert f"{path}: 0 accepted, 2 duplicate, 0 rejected" in second.out
 
 
+def test_what_ingest_stores_is_assessed_at_once_unless_no_assess_is_given(
+    cli: Cli, db_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import create_engine, func, select
+
+    from truceline.store import tables as t
+
+    cli("init", MISSION_FILE, "--db", db_url)
+    bulk = cli("ingest", "observations", write_obs(tmp_path / "a.csv", obs_row(1)),
+               "--no-assess", "--db", db_url)  # fmt: skip
+    assert bulk.code == 0 and "assessed" not in bulk.err
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.findings)).scalar_one() == 0
+    now = cli("ingest", "observations", write_obs(tmp_path / "b.csv", obs_row(2)), "--db", db_url)
+    assert now.code == 0 and "assessed:" in now.err
+    with engine.connect() as conn:  # both explosions, in a no-fire zone: nobody ran `assess`
+        clauses = set(conn.execute(select(t.findings.c.clause_id)).scalars())
+        runs = conn.execute(select(func.count()).select_from(t.assessment_runs)).scalar_one()
+    engine.dispose()
+    assert clauses and runs == 1
+
+
 def test_ingest_with_one_bad_row_exits_non_zero_naming_line_and_reason(
     cli: Cli, db_url: str, tmp_path: Path
 ) -> None:

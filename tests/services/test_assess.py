@@ -123,3 +123,25 @@ def test_assessing_day_by_day_gives_what_one_assessment_of_everything_gives(
     assert full.changes == 0
     assert state(demo_engine) == incremental
     assert len(incremental[0]) > 5 and len(incremental[1]) > 5
+
+
+def test_an_assessment_computed_in_a_snapshot_holds_up_no_import_and_a_stale_one_is_not_written(
+    demo_engine: Engine, tmp_path: Path
+) -> None:
+    from truceline.services.assess import Planned, plan_run, write_if_current
+    from truceline.store.db import snapshot
+
+    ingest_observations(demo_engine, write(tmp_path / "a.csv", explosion("a1", "OP-1", 0, 5)))
+    with snapshot(demo_engine) as conn:  # an assessment at work, its snapshot open
+        stale = plan_run(conn, since_us=None, until_us=None, full=False, keyring=None,
+                         acting=None)  # fmt: skip
+        # meanwhile a feed stores a batch: not held up by the assessment
+        late = ingest_observations(demo_engine, write(tmp_path / "b.csv",
+                                                      explosion("b1", "OP-2", 40, 7)))  # fmt: skip
+        assert late.accepted == 1
+        assert isinstance(stale, Planned) and len(stale.result.incidents) == 1  # its snapshot
+    first = assess(demo_engine)  # another run is written first
+    assert first.incidents == 2
+    assert write_if_current(demo_engine, stale) is None  # the stale run is not written
+    assert assess(demo_engine).up_to_date
+    assert len(state(demo_engine)[0]) == 2

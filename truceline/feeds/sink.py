@@ -52,6 +52,7 @@ RETRY_S = 1.0  # after a failed commit (the database away for a moment)
 MAX_AGE_S = 0.8
 IDLE_S = 0.2
 MAX_EVENTS = 50_000
+FINDINGS_PAGE = 1000
 HIGH_WATER = 4 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
 
 
@@ -303,23 +304,28 @@ class FeedSink:
                 return
 
     def _announce(self) -> None:
-        f = t.findings
+        """Every finding stored since the last look (by this feed or anyone), with the point
+        it is at (its incident's, or where a unit's excursion ended), to `on_findings`."""
+        while self._announce_page() == FINDINGS_PAGE:
+            pass
+
+    def _announce_page(self) -> int:
+        f, i = t.findings, t.incidents
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(f).where(f.c.id > self._last_finding, f.c.status == "active")
-                .order_by(f.c.id).limit(1000)
+                .order_by(f.c.id).limit(FINDINGS_PAGE)
             ).all()  # fmt: skip
             found = [finding_dict(row) for row in rows]
             incidents = [x["incident"] for x in found if x["incident"]]
-            where: dict[int, tuple[float, float]] = {}
-            if incidents:
-                i = t.incidents
+            where = {
+                int(ident): (lat / 1e7, lon / 1e7)
                 for ident, lat, lon in conn.execute(
                     select(i.c.id, i.c.lat_e7, i.c.lon_e7).where(i.c.id.in_(incidents))
-                ):
-                    where[int(ident)] = (lat / 1e7, lon / 1e7)
+                )
+            } if incidents else {}  # fmt: skip
         if not rows:
-            return
+            return 0
         self._last_finding = int(rows[-1].id)
         for finding in found:
             point = where.get(finding["incident"] or 0)
@@ -329,3 +335,4 @@ class FeedSink:
             finding["point"] = point
         if self.on_findings is not None:
             self.on_findings(found)
+        return len(rows)

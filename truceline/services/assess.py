@@ -12,6 +12,7 @@ that arrives late joins the incident it belongs to, exactly as if it had been th
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -23,9 +24,9 @@ from truceline.domain.findings import Facts, Finding
 from truceline.domain.incidents import Incident, build_incidents
 from truceline.domain.rules import evaluate
 from truceline.mission import Mission
-from truceline.services.ledger import KeyRing, node_id, signer
+from truceline.services.ledger import KeyRing, Signer, node_id, signer
 from truceline.store import compliance as repo
-from truceline.store.db import require_schema, writing
+from truceline.store.db import require_schema, snapshot, writing
 from truceline.store.missions import load_mission
 
 US = 1_000_000
@@ -95,6 +96,99 @@ def findings_digest(found: list[Finding]) -> str:
     )
 
 
+@dataclass
+class Planned:
+    """What a run computed in a read snapshot, to be written if no other run wrote meanwhile."""
+
+    mission: Mission
+    last_id: int | None  # the latest run when the snapshot was read
+    marks: tuple[int, int]  # the newest observation and position the run has looked at
+    result: Assessment
+    sign: Signer | None
+
+
+ATTEMPTS = 3  # snapshots computed before a run computes under the write lock instead
+
+
+def plan_run(
+    conn: Connection,
+    *,
+    since_us: int | None,
+    until_us: int | None,
+    full: bool,
+    keyring: KeyRing | None,
+    acting: str | None,
+) -> Planned | AssessReport:
+    """The run's window and its incidents and findings, read from `conn` (a snapshot, or the
+    write transaction itself); an AssessReport when there is nothing new to assess."""
+    mission = load_mission(conn)
+    last = repo.last_run(conn)
+    last_obs, last_pos = repo.max_ids(conn)
+    explicit = since_us is not None or until_us is not None
+    if explicit or full or last is None or last.mission_sha256 != mission.sha256:
+        window: tuple[int | None, int | None] = (since_us, until_us)
+    else:
+        changed = repo.new_data_window(conn, last.last_observation_id, last.last_position_id)
+        if changed is None:
+            report = AssessReport(up_to_date=True)
+            report.active_incidents, report.active_findings = repo.count_active(conn)
+            return report
+        window = changed
+    sign = signer(conn, mission, keyring, acting)  # before the work: a missing key stops it
+    result = assess_window(conn, mission, *window)
+    # An explicit window does not move the incremental mark past data it did not look at.
+    marks = (last.last_observation_id, last.last_position_id) if explicit and last else (
+        last_obs, last_pos)  # fmt: skip
+    if explicit and last is None:
+        marks = (0, 0)
+    return Planned(mission, None if last is None else int(last.id), marks, result, sign)
+
+
+def _write(conn: Connection, planned: Planned) -> AssessReport:
+    mission, result = planned.mission, planned.result
+    run_id = repo.begin_run(conn, now_us=time.time_ns() // 1000, mission_sha256=mission.sha256)
+    f0, f1 = result.window
+    ids, changes = repo.replace_incidents(conn, run_id, f0, f1, result.incidents)
+    changes += repo.replace_findings(conn, run_id, f0, f1, result.findings, ids)
+    repo.finish_run(
+        conn,
+        run_id,
+        last_observation_id=planned.marks[0],
+        last_position_id=planned.marks[1],
+        window_from_us=f0,
+        window_to_us=f1,
+        incidents=len(result.incidents),
+        findings=len(result.findings),
+        changes=changes,
+        sha256=findings_digest(result.findings),
+    )
+    if planned.sign is not None:
+        payload = {
+            "node": node_id(conn), "run": run_id, "window_from": f0, "window_to": f1,
+            "incidents": len(result.incidents), "findings": len(result.findings),
+            "changes": changes, "sha256": findings_digest(result.findings),
+        }  # fmt: skip
+        planned.sign.log(conn, mission, actions.ASSESSMENT_RUN, payload)
+    report = AssessReport(
+        run_id=run_id,
+        window=(f0, f1),
+        incidents=len(result.incidents),
+        findings=result.findings,
+        changes=changes,
+    )
+    report.active_incidents, report.active_findings = repo.count_active(conn)
+    return report
+
+
+def write_if_current(engine: Engine, planned: Planned) -> AssessReport | None:
+    """Write a run computed in a snapshot, unless another run was written since (None)."""
+    with writing(engine) as conn:
+        latest = repo.last_run(conn)
+        if (None if latest is None else int(latest.id)) != planned.last_id:
+            return None
+        return _write(conn, planned)
+
+
 def assess(
     engine: Engine,
     *,
@@ -104,60 +198,22 @@ def assess(
     keyring: KeyRing | None = None,
     acting: str | None = None,
 ) -> AssessReport:
+    """Assess what is new (or the window given): the work is done in a read snapshot, and
+    only its result is written, in a short write transaction that first checks that no other
+    run was written meanwhile (else the run is computed again), so that a feed or an import
+    is never held up for the length of an assessment. After `ATTEMPTS` such races, the run
+    is computed under the write lock."""
     require_schema(engine)
+    plan = functools.partial(plan_run, since_us=since_us, until_us=until_us, full=full,
+                             keyring=keyring, acting=acting)  # fmt: skip
+    for _ in range(ATTEMPTS):
+        with snapshot(engine) as conn:
+            planned = plan(conn)
+        if isinstance(planned, AssessReport):
+            return planned
+        written = write_if_current(engine, planned)
+        if written is not None:
+            return written
     with writing(engine) as conn:
-        mission = load_mission(conn)
-        last = repo.last_run(conn)
-        last_obs, last_pos = repo.max_ids(conn)
-        explicit = since_us is not None or until_us is not None
-        if explicit or full or last is None or last.mission_sha256 != mission.sha256:
-            window: tuple[int | None, int | None] = (since_us, until_us)
-        else:
-            changed = repo.new_data_window(conn, last.last_observation_id, last.last_position_id)
-            if changed is None:
-                report = AssessReport(up_to_date=True)
-                report.active_incidents, report.active_findings = repo.count_active(conn)
-                return report
-            window = changed
-        sign = signer(conn, mission, keyring, acting)  # before the work: a missing key stops it
-        run_id = repo.begin_run(conn, now_us=time.time_ns() // 1000, mission_sha256=mission.sha256)
-        result = assess_window(conn, mission, *window)
-        f0, f1 = result.window
-        ids, changes = repo.replace_incidents(conn, run_id, f0, f1, result.incidents)
-        changes += repo.replace_findings(conn, run_id, f0, f1, result.findings, ids)
-        # An explicit window does not move the incremental mark past data it did not look at.
-        marks = (
-            (last.last_observation_id, last.last_position_id)
-            if explicit and last
-            else (last_obs, last_pos)
-        )
-        if explicit and last is None:
-            marks = (0, 0)
-        repo.finish_run(
-            conn,
-            run_id,
-            last_observation_id=marks[0],
-            last_position_id=marks[1],
-            window_from_us=f0,
-            window_to_us=f1,
-            incidents=len(result.incidents),
-            findings=len(result.findings),
-            changes=changes,
-            sha256=findings_digest(result.findings),
-        )
-        if sign is not None:
-            payload = {
-                "node": node_id(conn), "run": run_id, "window_from": f0, "window_to": f1,
-                "incidents": len(result.incidents), "findings": len(result.findings),
-                "changes": changes, "sha256": findings_digest(result.findings),
-            }  # fmt: skip
-            sign.log(conn, mission, actions.ASSESSMENT_RUN, payload)
-        report = AssessReport(
-            run_id=run_id,
-            window=(f0, f1),
-            incidents=len(result.incidents),
-            findings=result.findings,
-            changes=changes,
-        )
-        report.active_incidents, report.active_findings = repo.count_active(conn)
-        return report
+        planned = plan(conn)
+        return planned if isinstance(planned, AssessReport) else _write(conn, planned)

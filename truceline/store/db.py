@@ -96,6 +96,20 @@ def writing(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read transaction that sees one state of the database throughout (PostgreSQL:
+    REPEATABLE READ; SQLite in WAL mode: from its first read), and holds up no writer."""
+    connection = engine.connect()
+    try:
+        if not is_sqlite(engine):
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield connection
+    finally:
+        connection.close()
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
