@@ -3,7 +3,8 @@
 `python -m truceline listen cot` runs as a real subprocess on a fresh database of the demo
 mission. Sender processes (4 by default) replay pre-serialised CoT events over TCP for a
 duration, as fast as the listener takes them or paced with `--rate`: a mix of ATAK
-self-reports of about 200 undeclared friendly (green) devices moving, markers they place
+self-reports of 10,000 undeclared friendly (green) devices moving (`--devices`), each once a
+second of data time, markers they place
 (`a-h-G` with a `p-p` link and remarks), and 1% malformed events, each a new identity.
 
 The listener stops reading a connection while its sink holds more than `HIGH_WATER` events
@@ -857,7 +858,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60, help="how long the senders send")
     parser.add_argument("--senders", type=int, default=4)
-    parser.add_argument("--devices", type=int, default=200, help="TAK devices reporting")
+    parser.add_argument("--devices", type=int, default=10_000,
+                        help="TAK devices reporting (10,000 at once a second: data time runs "
+                        "about as fast as real time at 10,000 events/s, as a real feed's)")  # fmt: skip
     parser.add_argument("--rate", type=float, default=0,
                         help="events/s of all senders together (0: as fast as taken)")  # fmt: skip
     parser.add_argument("--window", type=int, default=0,

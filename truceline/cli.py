@@ -602,7 +602,7 @@ def listen_cot_command(
         files = TlsFiles(cert, key, client_ca)
     _feed_logging()
     sink = FeedSink(engine_for(db), reporter=reporter, keyring=keyring_for(key_dir),
-                    name=f"listen cot {host}", fmt="cot")  # fmt: skip
+                    name=f"listen cot {host}", fmt="cot", worker=True)  # fmt: skip
     listener = CotListener(sink, host=host, tcp=tcp, udp=udp, tls=tls, tls_files=files)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -664,7 +664,7 @@ def listen_mqtt_command(
     broker = Broker.parse(url)
     _feed_logging()
     sink = FeedSink(engine_for(db), reporter=reporter, keyring=keyring_for(key_dir),
-                    name=f"listen mqtt {topic}"[:200], fmt="mqtt")  # fmt: skip
+                    name=f"listen mqtt {topic}"[:200], fmt="mqtt", worker=True)  # fmt: skip
     listener = MqttListener(
         sink, broker, topic, client_id=client_id, username=username,
         password_file=password_file, tls_ca=tls_ca,

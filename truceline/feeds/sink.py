@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +34,21 @@ from truceline.errors import FieldError, TrucelineError
 from truceline.ingest import cot
 from truceline.ingest.base import RowError
 from truceline.ingest.cot_format import EventSorter
-from truceline.ingest.formats import FORMATS, Split
+from truceline.ingest.formats import FORMATS, Format, Split
+from truceline.mission import Mission
 from truceline.services.assess import assess
-from truceline.services.ingest import KINDS, ImportRejected, SplitReport, store_split
+from truceline.services.ingest import (
+    KINDS,
+    Built,
+    ImportRejected,
+    SplitReport,
+    build_split,
+    store_split,
+)
 from truceline.services.ledger import KeyRing, signer
 from truceline.store import tables as t
 from truceline.store.compliance import finding_dict
-from truceline.store.db import require_schema, writing
+from truceline.store.db import make_engine, require_schema, writing
 from truceline.store.missions import load_mission
 
 log = logging.getLogger("truceline.feeds")
@@ -51,9 +61,9 @@ RETRY_S = 1.0  # after a failed commit (the database away for a moment)
 # entry in the signed log per event), or this many events held.
 MAX_AGE_S = 0.8
 IDLE_S = 0.2
-MAX_EVENTS = 50_000
+MAX_EVENTS = 20_000
 FINDINGS_PAGE = 1000
-HIGH_WATER = 4 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
+HIGH_WATER = 2 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
 
 
 @dataclass
@@ -97,6 +107,104 @@ class _Item:
     raw: Raw
 
 
+def sort(mission: Mission, reporter: str, items: list[_Item]) -> Split:
+    """The events' records by kind, as `ingest cot` sorts a file's."""
+    sorter = EventSorter(mission, reporter)
+    for item in items:
+        raw = item.raw
+        if isinstance(raw, cot.Rejected):
+            sorter.reject(item.where, raw)
+        elif isinstance(raw, cot.RawEvent):
+            event = cot.parse_event(raw.data, raw.offset)
+            sorter.add(item.where, event if isinstance(event, cot.Rejected) else
+                       cot.classify(event))  # fmt: skip
+        else:
+            _sort_json(sorter.split, reporter, item.where, raw)
+    return sorter.split
+
+
+def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) -> None:
+    problems = Problems()
+    record = obj.get("record", "observation")
+    kind = JSON_RECORDS.get(record) if isinstance(record, str) else None
+    if kind is None:
+        problems.add("record", f"{str(record)[:40]!r} is not one of {', '.join(JSON_RECORDS)}")
+    else:
+        columns = KINDS[kind].columns
+        unknown = [str(k)[:40] for k in obj if k != "record" and k not in columns]
+        for key in unknown[:5]:
+            problems.add(key, "unknown field")
+    if problems or kind is None:
+        split.errors.append(RowError(where, problems, dict(obj)))
+        return
+    fields = {k: v for k, v in obj.items() if k != "record"}
+    if kind == "observations":
+        fields.setdefault("reporter", reporter)
+    split.add(kind, fields, where)
+
+
+def prepare(mission: Mission, reporter: str, form: Format, items: list[_Item]) -> Built:
+    """A batch's events parsed, sorted and checked into records ready to store (no I/O)."""
+    return build_split(sort(mission, reporter, items), form, mission, reporter)
+
+
+_WORKER: tuple[Mission, str, Format] | None = None
+
+
+def _start_worker(mission: Mission, reporter: str, form: Format) -> None:
+    global _WORKER
+    _WORKER = (mission, reporter, form)
+
+
+_ASSESSOR: tuple[Engine, KeyRing | None, str] | None = None
+
+
+def _start_assessor(url: str, keyring: KeyRing | None, reporter: str) -> None:
+    global _ASSESSOR
+    _ASSESSOR = (make_engine(url), keyring, reporter)
+
+
+def _assess_in_worker() -> None:
+    assert _ASSESSOR is not None, "the assessor was not started"
+    engine, keyring, reporter = _ASSESSOR
+    assess(engine, keyring=keyring, acting=reporter)
+
+
+Packed = tuple[str, int, bytes | None, str | None, str | None, Any]
+
+
+def _pack(items: list[_Item]) -> list[Packed]:
+    """Items as plain tuples, which cross to the worker at C speed (a dataclass pickles field
+    by field in Python)."""
+    out: list[Packed] = []
+    for item in items:
+        raw = item.raw
+        if isinstance(raw, cot.RawEvent):
+            out.append((item.where, raw.offset, raw.data, None, None, None))
+        elif isinstance(raw, cot.Rejected):
+            out.append((item.where, raw.offset, None, raw.uid, raw.reason, None))
+        else:
+            out.append((item.where, 0, None, None, None, dict(raw)))
+    return out
+
+
+def _unpack(packed: list[Packed]) -> list[_Item]:
+    items = []
+    for where, offset, data, uid, reason, obj in packed:
+        if data is not None:
+            items.append(_Item(where, cot.RawEvent(offset, data)))
+        elif reason is not None:
+            items.append(_Item(where, cot.Rejected(offset, uid, reason)))
+        else:
+            items.append(_Item(where, obj))
+    return items
+
+
+def _prepare_in_worker(packed: list[Packed]) -> Built:
+    assert _WORKER is not None, "the worker was not started"
+    return prepare(*_WORKER, _unpack(packed))
+
+
 class FeedSink:
     """Gathers a feed's events and commits them (see the module's docstring)."""
 
@@ -113,6 +221,7 @@ class FeedSink:
         max_events: int = MAX_EVENTS,
         assess_data: bool = True,
         on_findings: Callable[[list[dict[str, Any]]], None] | None = None,
+        worker: bool = False,
     ) -> None:
         require_schema(engine)
         with engine.connect() as conn:
@@ -138,6 +247,16 @@ class FeedSink:
         self._first = self._last = 0.0
         self._stopping = False
         self._dirty = threading.Event()
+        # a second process parses and checks one batch while this one stores the one before
+        self._pool = None if not worker else ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+            initargs=(self.mission, reporter, self.form),
+        )  # fmt: skip
+        # and a third assesses what was stored, so that neither waits for the other's GIL
+        self._assessor = None if not worker else ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_assessor,
+            initargs=(engine.url.render_as_string(hide_password=False), keyring, reporter),
+        )  # fmt: skip
         self._committed_all = threading.Event()  # the committer stopped: nothing more comes
         self._threads: list[threading.Thread] = []
 
@@ -200,33 +319,75 @@ class FeedSink:
             return 0.0
         return max(0.0, min(self._first + self.max_age_s, self._last + self.idle_s) - now)
 
+    def _take(self, block: bool) -> tuple[list[_Item], list[Ack]]:
+        """The next batch when it is due (waiting for it when `block`), at most max_events:
+        what is held stays bounded (HIGH_WATER). Empty when none is due (not blocking) or
+        when stopping with nothing held."""
+        with self._cond:
+            while True:
+                wait = self._due(time.monotonic())
+                if wait == 0.0 or (wait is None and self._stopping) or not block:
+                    break
+                self._cond.wait(wait)
+            if wait != 0.0:
+                return [], []
+            items, self._items = self._items[: self.max_events], self._items[self.max_events :]
+            if self._items:  # the acks wait for the batch that takes the last of what is held
+                self._first = time.monotonic()
+                return items, []
+            acks, self._acks = self._acks, []
+            return items, acks
+
     def _commit_loop(self) -> None:
+        """Two stages: while the worker prepares (parses, checks) one batch, this thread
+        stores the one before it."""
+        previous: tuple[Future[Built], list[Ack], int] | None = None
         try:
             while True:
-                with self._cond:
-                    while True:
-                        wait = self._due(time.monotonic())
-                        if wait == 0.0 or (wait is None and self._stopping):
-                            break
-                        self._cond.wait(wait)
-                    items, acks = self._items, self._acks
-                    self._items, self._acks = [], []
-                if not items:  # stopping, and nothing left
-                    return
-                self._commit(items, acks)
+                items, acks = self._take(block=previous is None)
+                current = (self._prepare(items), acks, len(items)) if items else None
+                if previous is not None:
+                    self._commit(*previous)
+                    previous = None
+                if current is None:
+                    if self._stopping and not self._items:
+                        return
+                    continue
+                previous = current
         finally:
+            if previous is not None:
+                self._commit(*previous)
+            if self._pool is not None:
+                self._pool.shutdown()
             self._committed_all.set()
             self._dirty.set()
 
-    def _commit(self, items: list[_Item], acks: list[Ack]) -> None:
-        split = self.sort(items)
+    def _prepare(self, items: list[_Item]) -> Future[Built]:
+        """Parse, sort and check a batch: in the worker process, else here."""
+        if self._pool is not None:
+            try:
+                return self._pool.submit(_prepare_in_worker, _pack(items))
+            except BrokenExecutor:  # the worker died: go on without it
+                log.exception("%s: the worker process stopped; preparing here", self.name)
+                self._pool = None
+        done: Future[Built] = Future()
+        done.set_result(prepare(self.mission, self.reporter, self.form, items))
+        return done
+
+    def _commit(self, future: Future[Built], acks: list[Ack], count: int) -> None:
+        try:
+            built = future.result()
+        except BrokenExecutor:
+            log.error("%s: the worker process stopped: %d event(s) not stored", self.name, count)
+            self._pool = None
+            return  # unacknowledged: an MQTT broker delivers them again
         attempt = 0
         while True:
             try:
                 with writing(self.engine) as conn:
                     report = store_split(
-                        conn, split, self.form, name=self.name, mission=self.mission,
-                        reporter=self.reporter, sign=self.sign, skip_invalid=True,
+                        conn, built, self.form, name=self.name, mission=self.mission,
+                        sign=self.sign, skip_invalid=True,
                     )  # fmt: skip
                 break
             except (ImportRejected, TrucelineError):  # not the database: the feed's own bug
@@ -234,9 +395,9 @@ class FeedSink:
             except Exception:  # the database away for a moment: hold on and try again
                 attempt += 1
                 log.exception("%s: cannot commit %d event(s) (attempt %d); trying again",
-                              self.name, len(items), attempt)  # fmt: skip
+                              self.name, count, attempt)  # fmt: skip
                 if self._stopping and attempt >= 3:
-                    log.error("%s: stopping: %d event(s) not stored", self.name, len(items))
+                    log.error("%s: stopping: %d event(s) not stored", self.name, count)
                     return  # unacknowledged: an MQTT broker delivers them again
                 time.sleep(RETRY_S)
         for error in report.errors:
@@ -253,40 +414,6 @@ class FeedSink:
         if report.accepted:
             self._dirty.set()
 
-    def sort(self, items: list[_Item]) -> Split:
-        """The events' records by kind, as `ingest cot` sorts a file's."""
-        sorter = EventSorter(self.mission, self.reporter)
-        for item in items:
-            raw = item.raw
-            if isinstance(raw, cot.Rejected):
-                sorter.reject(item.where, raw)
-            elif isinstance(raw, cot.RawEvent):
-                event = cot.parse_event(raw.data, raw.offset)
-                sorter.add(item.where, event if isinstance(event, cot.Rejected) else
-                           cot.classify(event))  # fmt: skip
-            else:
-                self._sort_json(sorter.split, item.where, raw)
-        return sorter.split
-
-    def _sort_json(self, split: Split, where: str, obj: Mapping[str, Any]) -> None:
-        problems = Problems()
-        record = obj.get("record", "observation")
-        kind = JSON_RECORDS.get(record) if isinstance(record, str) else None
-        if kind is None:
-            problems.add("record", f"{str(record)[:40]!r} is not one of {', '.join(JSON_RECORDS)}")
-        else:
-            columns = KINDS[kind].columns
-            unknown = [str(k)[:40] for k in obj if k != "record" and k not in columns]
-            for key in unknown[:5]:
-                problems.add(key, "unknown field")
-        if problems or kind is None:
-            split.errors.append(RowError(where, problems, dict(obj)))
-            return
-        fields = {k: v for k, v in obj.items() if k != "record"}
-        if kind == "observations":
-            fields.setdefault("reporter", self.reporter)
-        split.add(kind, fields, where)
-
     # --- the assessor ------------------------------------------------------------------
 
     def _assess_loop(self) -> None:
@@ -295,12 +422,17 @@ class FeedSink:
             self._dirty.clear()
             if self.assess_data:
                 try:
-                    assess(self.engine, keyring=self.keyring, acting=self.reporter)
+                    if self._assessor is not None:  # in its own process: its own core
+                        self._assessor.submit(_assess_in_worker).result()
+                    else:
+                        assess(self.engine, keyring=self.keyring, acting=self.reporter)
                     self.assessments += 1
                     self._announce()
                 except Exception:
                     log.exception("%s: assessing the new data failed", self.name)
             if self._committed_all.is_set() and not self._dirty.is_set():
+                if self._assessor is not None:
+                    self._assessor.shutdown()
                 return
 
     def _announce(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -370,23 +371,45 @@ class _SharedRejects:
         pass
 
 
+@dataclass
+class Built:
+    """A split's records built and checked, by kind (chunks ready to store), with its bad
+    records and what its format counted: what a feed's worker process hands back."""
+
+    chunks: dict[str, list[Chunk]]
+    errors: list[RowError]
+    counts: Counter[str]
+
+
+def build_split(split: Split, form: Format, mission: Mission, reporter: str) -> Built:
+    """Build and check a split's records (no database): by the kind's builder, against the
+    mission, as reported by the feed's contingent `reporter`."""
+    chunks: dict[str, list[Chunk]] = {}
+    for kind in form.kinds:
+        record = KINDS[kind]
+        ctx = _context(kind, mission, reporter, reporter)
+        items, labels = split.records.get(kind, []), split.labels.get(kind, [])
+        chunks[kind] = list(records.parse(items, record.build, ctx, None, labels=labels))
+    return Built(chunks, split.errors, split.counts)
+
+
 def store_split(
     conn: Connection,
-    split: Split,
+    built: Built,
     form: Format,
     *,
     name: str,
     mission: Mission,
-    reporter: str,
     sign: Signer | None,
     skip_invalid: bool,
     path: Path | None = None,
     rejects: RejectWriter | None = None,
 ) -> SplitReport:
-    """Store a split's records in the caller's write transaction, one batch per kind, each
-    signed by `sign`: all or nothing (`ImportRejected`, the caller's transaction then rolls
-    back every batch), or the good records with `skip_invalid`. Bad records go to `rejects`."""
-    report = SplitReport(path or Path(name), counts={c: split.counts[c] for c in form.counted})
+    """Store a split's built records in the caller's write transaction, one batch per kind,
+    each signed by `sign`: all or nothing (`ImportRejected`, the caller's transaction then
+    rolls back every batch), or the good records with `skip_invalid`. Bad records go to
+    `rejects`."""
+    report = SplitReport(path or Path(name), counts={c: built.counts[c] for c in form.counted})
     shared = None if rejects is None else _SharedRejects(rejects)
 
     def keep(error: RowError) -> None:
@@ -394,7 +417,7 @@ def store_split(
         if len(report.errors) < ERRORS_KEPT:
             report.errors.append(error)
 
-    for error in split.errors:
+    for error in built.errors:
         keep(error)
         if shared is not None:
             shared.write(error)
@@ -402,14 +425,10 @@ def store_split(
         raise ImportRejected(ImportReport(report.path, rejected=report.rejected,
                                           errors=report.errors))  # fmt: skip
     for kind in form.kinds:
-        items, labels = split.records.get(kind, []), split.labels.get(kind, [])
         record = KINDS[kind]
-        ctx = _context(kind, mission, reporter, reporter)
         source = Source(
             name=name, fmt=form.name, first_wins=kind in form.first_wins, path=path,
-            chunks=functools.partial(records.parse, items, record.build, ctx, None,
-                                     labels=labels),
-            rejects=shared,
+            chunks=functools.partial(iter, built.chunks.get(kind, [])), rejects=shared,
         )  # fmt: skip
         try:
             done = store_into(
@@ -453,14 +472,14 @@ def ingest_split(
             known = ", ".join(sorted(mission.contingents))
             raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
         sign = signer(conn, mission, keyring, reporter)
-    split = form.split(path, SplitContext(mission, reporter))
+    built = build_split(form.split(path, SplitContext(mission, reporter)), form, mission, reporter)
     target = (reject_file or default_reject_path(path)) if skip_invalid else None
     rejects = None if target is None else form.rejects(target, path)
     try:
         with writing(engine) as conn:
             report = store_split(
-                conn, split, form, name=path.name, mission=mission, reporter=reporter,
-                sign=sign, skip_invalid=skip_invalid, path=path, rejects=rejects,
+                conn, built, form, name=path.name, mission=mission, sign=sign,
+                skip_invalid=skip_invalid, path=path, rejects=rejects,
             )  # fmt: skip
     finally:
         if rejects is not None:
