@@ -859,8 +859,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60, help="how long the senders send")
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--devices", type=int, default=10_000,
-                        help="TAK devices reporting (10,000 at once a second: data time runs "
-                        "about as fast as real time at 10,000 events/s, as a real feed's)")  # fmt: skip
+                        help="TAK devices, each once a second of data time (10,000: data time "
+                        "runs as fast as real time at 10,000 events/s)")  # fmt: skip
     parser.add_argument("--rate", type=float, default=0,
                         help="events/s of all senders together (0: as fast as taken)")  # fmt: skip
     parser.add_argument("--window", type=int, default=0,
