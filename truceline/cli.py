@@ -350,12 +350,13 @@ def _assess_arrivals(engine: Any, keyring: Any, acting: str | None) -> None:
                   f"{found} active finding(s) in all")  # fmt: skip
 
 
-def _run_imports(files: list[Path], run: Any) -> int:
-    """Run an import per file; the number of records stored. Exits 1 after all when any
-    file failed."""
+def _run_imports(files: list[Path], run: Any, *, quiet: bool = False) -> tuple[list[Any], int]:
+    """Run an import per file, saying what each did (not its summary when `quiet`): the
+    reports of those that ran, and how many files failed."""
     from truceline.services.ingest import ImportRejected
 
-    failed = stored = 0
+    failed = 0
+    reports: list[Any] = []
     for path in files:
         try:
             if err.is_terminal:
@@ -394,13 +395,12 @@ def _run_imports(files: list[Path], run: Any) -> int:
             failed += 1
             err.print(f"{exc}; nothing was imported")
             continue
-        stored += report.accepted
-        out.print(report.summary())
+        reports.append(report)
+        if not quiet:
+            out.print(report.summary())
         for error in report.errors[:20]:
             err.print(f"  rejected {error}")
-    if failed:
-        raise typer.Exit(1)
-    return stored
+    return reports, failed
 
 
 Format = Annotated[
@@ -424,12 +424,14 @@ def _ingest(
 
     _check_reject_options(files, skip_invalid, reject_file)
     engine, keyring = engine_for(db), keyring_for(key_dir)
-    stored = _run_imports(files, lambda path, progress: ingest_file(
+    reports, failed = _run_imports(files, lambda path, progress: ingest_file(
         engine, path, kind, fmt=fmt, default_reporter=reporter, skip_invalid=skip_invalid,
         reject_file=reject_file, progress=progress, keyring=keyring, acting=acting,
     ))  # fmt: skip
-    if stored and not no_assess:
+    if any(r.accepted for r in reports) and not no_assess:
         _assess_arrivals(engine, keyring, acting or reporter)
+    if failed:
+        raise typer.Exit(1)
 
 
 @ingest_app.command("observations")
@@ -487,39 +489,16 @@ def ingest_cot_command(
     all-or-nothing unless --skip-invalid (the bad events then go to a reject file, each after
     a comment saying where and why); importing again adds nothing. What is stored is assessed
     at once (unless --no-assess)."""
-    from truceline.services.ingest import ImportRejected, ingest_split
+    from truceline.services.ingest import ingest_split
 
     _check_reject_options(files, skip_invalid, reject_file)
     engine, keyring = engine_for(db), keyring_for(key_dir)
-    totals: dict[str, int] = {k: 0 for k in COT_COUNTS}
-    failed = stored = 0
-    for path in files:
-        try:
-            report = ingest_split(
-                engine, path, "cot", reporter=reporter, skip_invalid=skip_invalid,
-                reject_file=reject_file, keyring=keyring,
-            )  # fmt: skip
-        except ImportRejected as exc:
-            failed += 1
-            err.print(str(exc))
-            err.print("  (fix them, or import the good events with --skip-invalid)")
-            continue
-        except FieldError as exc:
-            failed += 1
-            err.print(f"{exc.render(_flag)}; nothing was imported")
-            continue
-        except TrucelineError as exc:
-            failed += 1
-            err.print(f"{exc}; nothing was imported")
-            continue
-        for key, value in report.as_dict().items():
-            totals[key] = totals.get(key, 0) + value
-        stored += report.accepted
-        if not as_json:
-            out.print(report.summary())
-        for error in report.errors[:20]:
-            err.print(f"  rejected {error}")
-    if stored and not no_assess:
+    reports, failed = _run_imports(files, lambda path, _progress: ingest_split(
+        engine, path, "cot", reporter=reporter, skip_invalid=skip_invalid,
+        reject_file=reject_file, keyring=keyring,
+    ), quiet=as_json)  # fmt: skip
+    totals = {k: sum(r.as_dict()[k] for r in reports) for k in COT_COUNTS}
+    if any(r.accepted for r in reports) and not no_assess:
         _assess_arrivals(engine, keyring, reporter)
     if as_json:
         out.print(json.dumps(totals))

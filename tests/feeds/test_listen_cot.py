@@ -305,3 +305,32 @@ def test_a_trickle_of_events_is_committed_about_once_a_second_not_once_per_event
         sink.stop()
     assert sink.counts.batches <= 4  # 1.5 s of events: two or three batches, not thirty
     assert count(demo_engine, t.import_batches) == sink.counts.batches
+
+
+def test_an_event_at_an_impossible_point_is_rejected_alone_and_logged_on_one_line(
+    demo_engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="poison")
+    sink.start()
+    huge = event("m-9", "b-m-p-s-m", 1e302, 46.7, WHEN.format(7, 0))  # lat 1e302
+    forged = event(
+        "x\n2026-12-01 INFO tls 10.0.0.9:1: BLUE-P1 connected",
+        "a-h-G",
+        1e302,
+        46.7,
+        WHEN.format(7, 1),
+    )  # a newline in a uid: one log line, escaped
+    good = event("ANDROID-green-3", "a-f-G-U-C", 40.1, 46.9, WHEN.format(7, 2))
+    try:
+        with caplog.at_level(logging.WARNING, logger="truceline.feeds"):
+            for raw in (huge, forged, good):
+                sink.offer("udp 10.0.0.7:4242", cot.RawEvent(0, raw), None)
+            wait_for(lambda: sink.counts.positions == 1 and sink.counts.rejected == 2)
+            later = event("ANDROID-green-3", "a-f-G-U-C", 40.2, 46.9, WHEN.format(7, 3))
+            sink.offer("udp 10.0.0.7:4242", cot.RawEvent(0, later), None)
+            wait_for(lambda: sink.counts.positions == 2, what="the feed going on")
+    finally:
+        sink.stop()
+    said = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(said) == 2 and all("\n" not in line for line in said)
+    assert any("between -90 and 90" in line for line in said)

@@ -21,13 +21,13 @@ import logging
 import ssl
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from truceline.domain.findings import Finding
 from truceline.errors import FieldError
-from truceline.feeds.sink import HIGH_WATER, FeedSink
+from truceline.feeds.sink import HIGH_WATER, FeedSink, printable
 from truceline.ingest import cot, cot_writer
 
 log = logging.getLogger("truceline.feeds")
@@ -37,6 +37,7 @@ WRITE_BUFFER_MAX = 4 * 1024 * 1024  # a client this far behind misses what is se
 HANDSHAKE_S = 10.0
 DRAIN_S = 2.0  # on stopping: how long to go on reading what clients sent already
 PAUSE_S = 0.1  # a client quiet this long has no more in flight
+ZONES_REDRAWN = timedelta(hours=1)  # the shapes' stale time is a day: re-drawn well before
 MAX_CLIENTS = 1000  # connections at once; one more is closed at once, and logged
 PLAIN_WARNING = (
     "plain {what} on {host} carries no authentication: anyone who can reach it can send "
@@ -147,6 +148,7 @@ class CotListener:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients_open = 0
+        self._drawn: tuple[datetime, list[bytes]] | None = None
         self._last_read = 0.0
         self.connections = 0  # clients read (a refused TLS client is never read)
         self.refused = 0  # TLS clients without a certificate of the centre's CA
@@ -198,8 +200,10 @@ class CotListener:
             self._udp.close()
         for writer in list(self._clients):
             writer.close()
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # each hands over what it read
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
@@ -223,14 +227,15 @@ class CotListener:
                         "centre's CA", peer[0], peer[1], reason)  # fmt: skip
             transport.abort()
             return
-        if secure is None:
+        if secure is None:  # (the loop gives a transport, or raises: typed as optional)
             transport.abort()
             return
         protocol.connection_made(secure)
         writer = asyncio.StreamWriter(secure, protocol, reader, self._loop)
         subject = (secure.get_extra_info("peercert") or {}).get("subject", ())
         names = [value for rdn in subject for key, value in rdn if key == "commonName"]
-        log.info("tls %s:%s: %s connected", peer[0], peer[1], names[0] if names else "a client")
+        who = printable(str(names[0]))[:200] if names else "a client"
+        log.info("tls %s:%s: %s connected", peer[0], peer[1], who)
         await self._serve(reader, writer, "tls")
 
     async def _serve(
@@ -256,8 +261,7 @@ class CotListener:
         try:
             if trusted:
                 self._clients.add(writer)
-                self._send(writer, cot_writer.zone_events(self.sink.mission,
-                                                          now=datetime.now(UTC)))  # fmt: skip
+                self._send(writer, self._zones())
             while True:
                 data = await reader.read(READ_BYTES)
                 if not data:
@@ -283,6 +287,14 @@ class CotListener:
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
+
+    def _zones(self) -> list[bytes]:
+        """The zones as CoT shapes, drawn once an hour (not for every connection: a client
+        reconnecting in a loop does not cost a drawing each time)."""
+        now = datetime.now(UTC)
+        if self._drawn is None or now - self._drawn[0] > ZONES_REDRAWN:
+            self._drawn = (now, cot_writer.zone_events(self.sink.mission, now=now))
+        return self._drawn[1]
 
     @staticmethod
     def _send(writer: asyncio.StreamWriter, events: list[bytes]) -> None:

@@ -14,8 +14,10 @@ CSV's (`"record": "position"`).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +28,14 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from truceline.errors import FieldError, TrucelineError
-from truceline.feeds.sink import FeedSink
+from truceline.feeds.sink import HIGH_WATER, FeedSink, printable
 from truceline.ingest import cot
 
 log = logging.getLogger("truceline.feeds")
 
 KEEPALIVE_S = 30
 MAX_PAYLOAD = cot.MAX_EVENT_BYTES * 16  # a message of several events, or one JSON object
+MAX_EVENTS_PER_MESSAGE = 1000
 
 
 def default_client_id(topic: str, reporter: str) -> str:
@@ -60,12 +63,17 @@ class Broker:
 
 
 def read_payload(payload: bytes) -> list[cot.RawEvent | cot.Rejected] | dict[str, Any]:
-    """A message's content: CoT events, a JSON object, or why it is neither."""
+    """A message's content: CoT events (at most MAX_EVENTS_PER_MESSAGE), a JSON object, or
+    why it is neither."""
     if len(payload) > MAX_PAYLOAD:
         return [cot.Rejected(0, None, f"a message longer than {MAX_PAYLOAD:,} bytes")]
     head = payload.lstrip()[:1]
     if head == b"<":
-        return list(cot.split_events(payload))
+        events = list(itertools.islice(cot.split_events(payload), MAX_EVENTS_PER_MESSAGE + 1))
+        if len(events) > MAX_EVENTS_PER_MESSAGE:
+            reason = f"more than {MAX_EVENTS_PER_MESSAGE:,} events in one message"
+            return [cot.Rejected(0, None, reason)]
+        return events
     if head == b"{":
         try:
             value = orjson.loads(payload)
@@ -118,6 +126,7 @@ class MqttListener:
         client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 30)
         self.client = client
+        sink.on_lost = self.reconnect
 
     def start(self) -> None:
         try:
@@ -165,13 +174,26 @@ class MqttListener:
             log.warning("mqtt: disconnected (%s); reconnecting", reason)
 
     def _on_message(self, client: paho.Client, _data: Any, message: paho.MQTTMessage) -> None:
+        try:
+            self._receive(client, message)
+        except Exception:  # never paho's loop thread: it would stop the feed without a word
+            log.exception("mqtt: a message could not be taken (it is delivered again)")
+
+    def _receive(self, client: paho.Client, message: paho.MQTTMessage) -> None:
         self.messages += 1
-        where = f"mqtt {message.topic} message {message.mid}"
+        topic = printable(message.topic) if isinstance(message.topic, str) else "?"
+        where = f"mqtt {topic[:200]} message {message.mid}"
         mid, qos = message.mid, message.qos
 
         def ack() -> None:
             if qos > 0:
                 client.ack(mid, qos)
 
+        while self.sink.backlog > HIGH_WATER and not self.sink.stopping:  # the store is behind
+            time.sleep(0.05)
         content = read_payload(bytes(message.payload))
         self.sink.offer_all(where, [content] if isinstance(content, dict) else content, ack)
+
+    def reconnect(self) -> None:
+        """After a lost batch: the broker delivers every unacknowledged message again."""
+        self.client.reconnect()

@@ -20,6 +20,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +32,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from truceline.domain.records import Problems
-from truceline.errors import FieldError, TrucelineError
+from truceline.errors import FieldError
 from truceline.ingest import cot
 from truceline.ingest.base import RowError
 from truceline.ingest.cot_format import EventSorter
@@ -40,7 +42,6 @@ from truceline.services.assess import assess
 from truceline.services.ingest import (
     KINDS,
     Built,
-    ImportRejected,
     SplitReport,
     build_split,
     store_split,
@@ -99,6 +100,19 @@ class FeedCounts:
 
 
 Raw = cot.RawEvent | cot.Rejected | Mapping[str, Any]  # an event, or a JSON object
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """Text for one log line: control characters (a newline in a uid) shown escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+@dataclass(slots=True)
+class _Batch:
+    future: Future[Built]  # its records, being prepared
+    items: list[_Item]  # its events (prepared here again if the worker fails)
+    acks: list[Ack]
 
 
 @dataclass(slots=True)
@@ -115,9 +129,13 @@ def sort(mission: Mission, reporter: str, items: list[_Item]) -> Split:
         if isinstance(raw, cot.Rejected):
             sorter.reject(item.where, raw)
         elif isinstance(raw, cot.RawEvent):
-            event = cot.parse_event(raw.data, raw.offset)
-            sorter.add(item.where, event if isinstance(event, cot.Rejected) else
-                       cot.classify(event))  # fmt: skip
+            try:
+                event = cot.parse_event(raw.data, raw.offset)
+                sorter.add(item.where, event if isinstance(event, cot.Rejected) else
+                           cot.classify(event))  # fmt: skip
+            except (ArithmeticError, ValueError, TypeError) as exc:  # one event, not the feed
+                reason = f"cannot be read: {type(exc).__name__}: {exc}"[:200]
+                sorter.reject(item.where, cot.Rejected(raw.offset, None, reason))
         else:
             _sort_json(sorter.split, reporter, item.where, raw)
     return sorter.split
@@ -138,8 +156,11 @@ def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) 
         split.errors.append(RowError(where, problems, dict(obj)))
         return
     fields = {k: v for k, v in obj.items() if k != "record"}
-    if kind == "observations":
-        fields.setdefault("reporter", reporter)
+    # what the feed's contingent signs, it reports
+    if kind == "observations" and fields.setdefault("reporter", reporter) != reporter:
+        problems.add("reporter", f"this feed reports as {reporter}, not {fields['reporter']!r}")
+        split.errors.append(RowError(where, problems, dict(obj)))
+        return
     split.add(kind, fields, where)
 
 
@@ -151,8 +172,15 @@ def prepare(mission: Mission, reporter: str, form: Format, items: list[_Item]) -
 _WORKER: tuple[Mission, str, Format] | None = None
 
 
+def _ignore_stop_signals() -> None:
+    """A child ignores Ctrl-C and SIGTERM: the listener stops it, after committing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _start_worker(mission: Mission, reporter: str, form: Format) -> None:
     global _WORKER
+    _ignore_stop_signals()
     _WORKER = (mission, reporter, form)
 
 
@@ -161,6 +189,7 @@ _ASSESSOR: tuple[Engine, KeyRing | None, str] | None = None
 
 def _start_assessor(url: str, keyring: KeyRing | None, reporter: str) -> None:
     global _ASSESSOR
+    _ignore_stop_signals()
     _ASSESSOR = (make_engine(url), keyring, reporter)
 
 
@@ -222,6 +251,7 @@ class FeedSink:
         assess_data: bool = True,
         on_findings: Callable[[list[dict[str, Any]]], None] | None = None,
         worker: bool = False,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         require_schema(engine)
         with engine.connect() as conn:
@@ -237,7 +267,7 @@ class FeedSink:
         self.engine, self.keyring, self.reporter, self.name = engine, keyring, reporter, name
         self.form = dataclasses.replace(FORMATS["cot"], name=fmt)
         self.max_age_s, self.idle_s, self.max_events = max_age_s, idle_s, max_events
-        self.assess_data, self.on_findings = assess_data, on_findings
+        self.assess_data, self.on_findings, self.on_lost = assess_data, on_findings, on_lost
         self.counts = FeedCounts()
         self.received = 0  # events handed to the sink
         self.assessments = 0
@@ -253,7 +283,7 @@ class FeedSink:
             initargs=(self.mission, reporter, self.form),
         )  # fmt: skip
         # and a third assesses what was stored, so that neither waits for the other's GIL
-        self._assessor = None if not worker else ProcessPoolExecutor(
+        self._assessor = None if not (worker and assess_data) else ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_assessor,
             initargs=(engine.url.render_as_string(hide_password=False), keyring, reporter),
         )  # fmt: skip
@@ -288,6 +318,10 @@ class FeedSink:
             self.received += len(raws)
             if len(self._items) >= self.max_events:
                 self._cond.notify()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     @property
     def backlog(self) -> int:
@@ -340,79 +374,107 @@ class FeedSink:
 
     def _commit_loop(self) -> None:
         """Two stages: while the worker prepares (parses, checks) one batch, this thread
-        stores the one before it."""
-        previous: tuple[Future[Built], list[Ack], int] | None = None
+        stores the one before it. Nothing one batch does stops the next."""
+        previous: _Batch | None = None
         try:
             while True:
                 items, acks = self._take(block=previous is None)
-                current = (self._prepare(items), acks, len(items)) if items else None
+                current = _Batch(self._prepare(items), items, acks) if items else None
                 if previous is not None:
-                    self._commit(*previous)
-                    previous = None
+                    batch, previous = previous, None
+                    self._commit(batch)
                 if current is None:
                     if self._stopping and not self._items:
                         return
                     continue
                 previous = current
         finally:
-            if previous is not None:
-                self._commit(*previous)
-            if self._pool is not None:
-                self._pool.shutdown()
-            self._committed_all.set()
-            self._dirty.set()
+            try:
+                if previous is not None:
+                    self._commit(previous)
+            finally:
+                self._committed_all.set()
+                self._dirty.set()
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _prepare(self, items: list[_Item]) -> Future[Built]:
         """Parse, sort and check a batch: in the worker process, else here."""
         if self._pool is not None:
             try:
                 return self._pool.submit(_prepare_in_worker, _pack(items))
-            except BrokenExecutor:  # the worker died: go on without it
+            except (BrokenExecutor, RuntimeError):  # the worker died: go on without it
                 log.exception("%s: the worker process stopped; preparing here", self.name)
                 self._pool = None
         done: Future[Built] = Future()
-        done.set_result(prepare(self.mission, self.reporter, self.form, items))
+        try:
+            done.set_result(prepare(self.mission, self.reporter, self.form, items))
+        except Exception as exc:
+            done.set_exception(exc)
         return done
 
-    def _commit(self, future: Future[Built], acks: list[Ack], count: int) -> None:
+    def _built(self, batch: _Batch) -> Built:
         try:
-            built = future.result()
-        except BrokenExecutor:
-            log.error("%s: the worker process stopped: %d event(s) not stored", self.name, count)
-            self._pool = None
-            return  # unacknowledged: an MQTT broker delivers them again
-        attempt = 0
-        while True:
-            try:
-                with writing(self.engine) as conn:
-                    report = store_split(
-                        conn, built, self.form, name=self.name, mission=self.mission,
-                        sign=self.sign, skip_invalid=True,
-                    )  # fmt: skip
-                break
-            except (ImportRejected, TrucelineError):  # not the database: the feed's own bug
-                raise
-            except Exception:  # the database away for a moment: hold on and try again
-                attempt += 1
-                log.exception("%s: cannot commit %d event(s) (attempt %d); trying again",
-                              self.name, count, attempt)  # fmt: skip
-                if self._stopping and attempt >= 3:
-                    log.error("%s: stopping: %d event(s) not stored", self.name, count)
-                    return  # unacknowledged: an MQTT broker delivers them again
-                time.sleep(RETRY_S)
+            return batch.future.result()
+        except Exception:  # the worker died, or failed on this batch: prepare it here
+            log.exception("%s: the worker failed on a batch; preparing it here", self.name)
+            if isinstance(batch.future.exception(), BrokenExecutor):
+                self._pool = None
+            return prepare(self.mission, self.reporter, self.form, batch.items)
+
+    def _commit(self, batch: _Batch) -> None:
+        try:
+            report = self._store(self._built(batch), len(batch.items))
+        except Exception:
+            log.exception("%s: %d event(s) not stored", self.name, len(batch.items))
+            report = None
+        if report is None:
+            self._lose(batch)
+            return
         for error in report.errors:
-            log.warning("%s: rejected %s", self.name, error)
+            log.warning("%s: rejected %s", self.name, printable(str(error)))
         if report.rejected > len(report.errors):
             log.warning("%s: … and %d more rejected", self.name,
                         report.rejected - len(report.errors))  # fmt: skip
         self.counts.add(report)
-        for ack in acks:  # only now: the batch holding them is committed
+        for ack in batch.acks:  # only now: the batches holding their events are committed
             try:
                 ack()
             except Exception:  # a broker gone: it delivers again, and the identity dedupes
                 log.exception("%s: cannot acknowledge", self.name)
         if report.accepted:
             self._dirty.set()
+
+    def _store(self, built: Built, count: int) -> SplitReport | None:
+        """Store a batch, trying again while the database is away for a moment (a minute;
+        three times when stopping); None when it could not be stored."""
+        for attempt in range(1, 61):
+            try:
+                with writing(self.engine) as conn:
+                    return store_split(
+                        conn, built, self.form, name=self.name, mission=self.mission,
+                        sign=self.sign, skip_invalid=True,
+                    )  # fmt: skip
+            except Exception:
+                log.exception("%s: cannot commit %d event(s) (attempt %d); trying again",
+                              self.name, count, attempt)  # fmt: skip
+                if self._stopping and attempt >= 3:
+                    break
+                time.sleep(RETRY_S)
+        return None
+
+    def _lose(self, batch: _Batch) -> None:
+        """A batch not stored: no acknowledgement still held may be sent (a message of it
+        could be among them); `on_lost` (MQTT: reconnect, so the broker delivers again)."""
+        with self._cond:
+            self._acks.clear()
+        log.error("%s: %d event(s) lost%s", self.name, len(batch.items),
+                  "; the broker delivers them again" if self.on_lost else "")  # fmt: skip
+        if self.on_lost is not None:
+            try:
+                self.on_lost()
+            except Exception:
+                log.exception("%s: cannot ask for the lost messages again", self.name)
 
     # --- the assessor ------------------------------------------------------------------
 

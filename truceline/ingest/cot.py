@@ -582,6 +582,10 @@ def _read(root: Any, offset: int) -> CotEvent | Rejected:
     le = _number(get("le"), "point le", problems)
     if not problems and (lat is None or lon is None):
         problems.append("the <point> has no lat/lon")
+    if lat is not None and not -90.0 <= lat <= 90.0:
+        problems.append(f"point lat {lat:g} is not between -90 and 90")
+    if lon is not None and not -180.0 <= lon <= 180.0:
+        problems.append(f"point lon {lon:g} is not between -180 and 180")
     callsign = speed = course = remarks = producer = group = None
     extra: dict[str, str] = {}
     if detail is not None:

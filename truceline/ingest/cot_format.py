@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from truceline.domain import limits, records
 from truceline.domain.records import Problems
 from truceline.ingest import cot, cot_writer
 from truceline.ingest.base import FileProblem, RowError
@@ -63,7 +64,7 @@ class EventSorter:
                 position = dict(item.position)
                 if item.unit not in self.declared:
                     position.setdefault("actor", self.reporter)  # the feed's contingent's own
-                if item.callsign:
+                if item.callsign and _fit_name(item.callsign):  # else the fix, without it
                     position["name"] = item.callsign
                 out.add("positions", position, at)
             else:
@@ -72,6 +73,12 @@ class EventSorter:
             return
         marker = {**item.observation, "source_kind": SOURCE_KIND, "reporter": self.reporter}
         out.add("observations", marker, at)
+
+
+def _fit_name(callsign: str) -> bool:
+    """A callsign that can be a unit's name (a device's odd callsign never costs its fixes)."""
+    problems = Problems()
+    return records.text(callsign, "name", problems, limits.NAME_MAX) is not None and not problems
 
 
 def _read(path: Path) -> bytes:

@@ -38,7 +38,10 @@ def parse(
                 chunk.errors.append(RowError(where(index), problems, item))
                 continue
             fields = {k: v for k, v in item.items() if v is not None}
-            record, problems = build(fields, ctx)
+            try:
+                record, problems = build(fields, ctx)
+            except (ArithmeticError, ValueError, TypeError) as exc:  # a value no check foresaw
+                record, problems = None, Problems([("", f"cannot be read: {exc}"[:200])])
             if known is not None and not known.issuperset(fields):
                 unknown = Problems(
                     (str(k)[:200], "unknown field") for k in fields if k not in known

@@ -16,7 +16,7 @@ import functools
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256
@@ -26,7 +26,7 @@ from truceline.domain.rules import evaluate
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, node_id, signer
 from truceline.store import compliance as repo
-from truceline.store.db import require_schema, snapshot, writing
+from truceline.store.db import is_sqlite, require_schema, snapshot, writing
 from truceline.store.missions import load_mission
 
 US = 1_000_000
@@ -107,6 +107,7 @@ class Planned:
     sign: Signer | None
 
 
+ASSESS_LOCK = 0x74727563  # the advisory lock that assessment runs take on PostgreSQL
 ATTEMPTS = 3  # snapshots computed before a run computes under the write lock instead
 
 
@@ -183,10 +184,18 @@ def _write(conn: Connection, planned: Planned) -> AssessReport:
 def write_if_current(engine: Engine, planned: Planned) -> AssessReport | None:
     """Write a run computed in a snapshot, unless another run was written since (None)."""
     with writing(engine) as conn:
+        _one_writer(conn)
         latest = repo.last_run(conn)
         if (None if latest is None else int(latest.id)) != planned.last_id:
             return None
         return _write(conn, planned)
+
+
+def _one_writer(conn: Connection) -> None:
+    """One run is written at a time: SQLite's write transaction is already exclusive; on
+    PostgreSQL, a transaction-scoped advisory lock (two feeds' assessors, a posted record)."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSESS_LOCK})
 
 
 def assess(
@@ -215,5 +224,6 @@ def assess(
         if written is not None:
             return written
     with writing(engine) as conn:
+        _one_writer(conn)
         planned = plan(conn)
         return planned if isinstance(planned, AssessReport) else _write(conn, planned)
