@@ -104,9 +104,9 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def is_our_echo(uid: str) -> bool:
-    """True for the uid of an event written here (`truceline-…`): the listener drops it
-    before classifying, so a finding sent back by a TAK client or server never becomes an
-    observation (see the module docstring)."""
+    """True for the uid of an event written here (`truceline-…`): the feed's sorter drops
+    such an event (`is_our_event`, in `cot_format.EventSorter`), so a finding sent back by a
+    TAK client or server never becomes an observation."""
     return uid.strip().startswith(UID_PREFIX)
 
 

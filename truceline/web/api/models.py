@@ -117,6 +117,7 @@ class PositionIn(Strict):
     speed_mps: Number | None = None
     course_deg: Number | None = None
     hae_m: Number | None = None
+    name: Text | None = None  # the unit's name as its device calls itself (a callsign)
 
 
 ObservationsIn = ObservationIn | Annotated[list[ObservationIn], Field(max_length=MAX_RECORDS)]
