@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from configparser import ConfigParser
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytak
@@ -18,7 +19,9 @@ from sqlalchemy import Engine, func, select
 from truceline.feeds.cot_server import CotListener, TlsFiles
 from truceline.feeds.sink import FeedSink
 
-WHEN = "2020-11-21T08:{:02d}:{:02d}Z"
+# today's date: a live feed takes what happens now (an event a month old is rejected)
+TODAY = datetime.now(UTC).date().isoformat()
+WHEN = TODAY + "T08:{:02d}:{:02d}Z"
 
 
 def event(uid: str, kind: str, lat: float, lon: float, when: str, inner: str = "") -> bytes:

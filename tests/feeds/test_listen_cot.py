@@ -334,3 +334,20 @@ def test_an_event_at_an_impossible_point_is_rejected_alone_and_logged_on_one_lin
     said = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
     assert len(said) == 2 and all("\n" not in line for line in said)
     assert any("between -90 and 90" in line for line in said)
+
+
+def test_a_live_event_from_long_ago_or_from_the_future_is_rejected_not_assessed(
+    demo_engine: Engine,
+) -> None:
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="clocks")
+    sink.start()
+    try:
+        for when in ("1970-01-01T00:00:05Z", "2099-12-31T00:00:00Z", WHEN.format(8, 0)):
+            fix = event("ANDROID-green-5", "a-f-G-U-C", 40.1, 46.9, when)
+            sink.offer("tcp 127.0.0.1:1", cot.RawEvent(0, fix), None)
+        wait_for(lambda: sink.counts.rejected == 2 and sink.counts.positions == 1)
+    finally:
+        sink.stop()
+    with demo_engine.connect() as conn:
+        runs = conn.execute(select(t.assessment_runs.c.window_from_us)).scalars().all()
+    assert runs and all(w is None or w > 1_000_000_000 * 1_000_000 for w in runs)

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import Engine, func, select
 
 from tests.feeds.certs import Authority
-from tests.feeds.conftest import MARKER, WHEN, count, event, wait_for
+from tests.feeds.conftest import MARKER, TODAY, WHEN, count, event, wait_for
 from truceline.feeds.mqtt import Broker, MqttListener, read_payload
 from truceline.feeds.sink import FeedSink
 from truceline.store import tables as t
@@ -90,7 +90,7 @@ def publisher(host: str, port: int) -> paho.Client:
 
 def observation(n: int) -> bytes:
     return json.dumps({
-        "id": f"s-{n}", "observed_at": f"2020-11-21T09:{n // 600 % 60:02d}:{n // 10 % 60:02d}Z",
+        "id": f"s-{n}", "observed_at": f"{TODAY}T09:{n // 600 % 60:02d}:{n // 10 % 60:02d}Z",
         "lat": 40.5 + n % 97 / 1000, "lon": 47.3, "kind": "presence", "source_kind": "sensor",
         "source": "seismic-7",
     }).encode()  # fmt: skip
@@ -120,7 +120,7 @@ def test_mqtt_messages_of_every_kind_are_stored_once_and_a_bad_one_is_rejected(
         pub = publisher(*shared_broker)
         marker = event("m-1", "a-h-G", 40.3, 46.7, WHEN.format(1, 0), MARKER.decode())
         position = {"record": "position", "unit": "ANDROID-green-4", "actor": "green",
-                    "time": "2020-11-21T08:00:00Z", "lat": 40.1, "lon": 46.9}  # fmt: skip
+                    "time": f"{TODAY}T08:00:00Z", "lat": 40.1, "lon": 46.9}  # fmt: skip
         for payload in (marker, marker, observation(1), json.dumps(position).encode(),
                         b'{"record": "complaint"}', b"garbage"):  # fmt: skip
             pub.publish(topic, payload, qos=1).wait_for_publish(5)

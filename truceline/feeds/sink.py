@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -56,6 +57,8 @@ log = logging.getLogger("truceline.feeds")
 
 Ack = Callable[[], None]
 JSON_RECORDS = {"observation": "observations", "position": "positions"}
+LIVE_AHEAD = timedelta(days=1)  # a live event's time: at most this far ahead of the clock,
+LIVE_BEHIND = timedelta(days=30)  # and at most this old
 RETRY_S = 1.0  # after a failed commit (the database away for a moment)
 # When a batch is committed: its oldest event this old, or the feed quiet this long (a lone
 # event is not kept waiting; a trickle of events is still about one batch a second, not one
@@ -121,9 +124,31 @@ class _Item:
     raw: Raw
 
 
+def out_of_time(when: Any, now: datetime) -> str | None:
+    """Why a live event's time cannot be taken, or None: a feed takes what happens now (a
+    fix from 1970, or from a device whose clock is wrong, would make every assessment run
+    re-assess the whole mission); older captures are imported with `ingest cot`."""
+    if not isinstance(when, str):
+        return None  # (the record's own checks say what is wrong with it)
+    try:
+        moment = datetime.fromisoformat(when.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    if moment > now + LIVE_AHEAD:
+        return f"time {when[:40]!r} is more than a day ahead of this machine's clock"
+    if moment < now - LIVE_BEHIND:
+        return (f"time {when[:40]!r} is more than {LIVE_BEHIND.days} days old: a live feed "
+                "takes what happens now (import older captures with ingest cot)")  # fmt: skip
+    return None
+
+
 def sort(mission: Mission, reporter: str, items: list[_Item]) -> Split:
-    """The events' records by kind, as `ingest cot` sorts a file's."""
+    """The events' records by kind, as `ingest cot` sorts a file's; an event whose time is
+    not near now is rejected (`out_of_time`)."""
     sorter = EventSorter(mission, reporter)
+    now = datetime.now(UTC)
     for item in items:
         raw = item.raw
         if isinstance(raw, cot.Rejected):
@@ -131,6 +156,10 @@ def sort(mission: Mission, reporter: str, items: list[_Item]) -> Split:
         elif isinstance(raw, cot.RawEvent):
             try:
                 event = cot.parse_event(raw.data, raw.offset)
+                late = None if isinstance(event, cot.Rejected) else out_of_time(event.when, now)
+                if late is not None:
+                    assert not isinstance(event, cot.Rejected)
+                    event = cot.Rejected(event.offset, event.uid, late)
                 sorter.add(item.where, event if isinstance(event, cot.Rejected) else
                            cot.classify(event))  # fmt: skip
             except (ArithmeticError, ValueError, TypeError) as exc:  # one event, not the feed
@@ -156,6 +185,11 @@ def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) 
         split.errors.append(RowError(where, problems, dict(obj)))
         return
     fields = {k: v for k, v in obj.items() if k != "record"}
+    late = out_of_time(fields.get("observed_at", fields.get("time")), datetime.now(UTC))
+    if late is not None:
+        problems.add("observed_at" if kind == "observations" else "time", late)
+        split.errors.append(RowError(where, problems, dict(obj)))
+        return
     # what the feed's contingent signs, it reports
     if kind == "observations" and fields.setdefault("reporter", reporter) != reporter:
         problems.add("reporter", f"this feed reports as {reporter}, not {fields['reporter']!r}")
