@@ -39,6 +39,8 @@ DRAIN_S = 2.0  # on stopping: how long to go on reading what clients sent alread
 PAUSE_S = 0.1  # a client quiet this long has no more in flight
 ZONES_REDRAWN = timedelta(hours=1)  # the shapes' stale time is a day: re-drawn well before
 MAX_CLIENTS = 1000  # connections at once; one more is closed at once, and logged
+MAX_HANDSHAKES = 100  # TLS handshakes under way at once (each may take HANDSHAKE_S)
+IDLE_S = 900  # a connection silent this long is closed (TAK clients reconnect by themselves)
 PLAIN_WARNING = (
     "plain {what} on {host} carries no authentication: anyone who can reach it can send "
     "events signed as {reporter}'s; use it on a loopback or an isolated network, or --tls"
@@ -115,6 +117,10 @@ class _TlsGate(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        if self.listener.handshaking >= MAX_HANDSHAKES:  # a flood of half-open connections
+            self.listener.refused += 1
+            transport.abort()
+            return
         transport.pause_reading()  # the client's hello waits for the TLS layer
         task = asyncio.get_running_loop().create_task(self.listener._handshake(transport))
         self.listener._tasks.add(task)
@@ -152,6 +158,7 @@ class CotListener:
         self._last_read = 0.0
         self.connections = 0  # clients read (a refused TLS client is never read)
         self.refused = 0  # TLS clients without a certificate of the centre's CA
+        self.handshaking = 0  # TLS handshakes under way
         sink.on_findings = self._findings_from_thread
 
     async def start(self) -> Ports:
@@ -212,6 +219,18 @@ class CotListener:
         """TLS with a client certificate signed by the centre's CA, else nothing is read (and
         the refusal is logged: asyncio's own TLS server says nothing of it)."""
         assert self.tls_context is not None and self._loop is not None
+        self.handshaking += 1
+        try:
+            pair = await self._wrap(transport)
+        finally:
+            self.handshaking -= 1
+        if pair is not None:
+            await self._serve(*pair, "tls")
+
+    async def _wrap(
+        self, transport: asyncio.Transport
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        assert self.tls_context is not None and self._loop is not None
         peer = transport.get_extra_info("peername") or ("?", 0)
         reader = asyncio.StreamReader(limit=READ_BYTES)
         protocol = asyncio.StreamReaderProtocol(reader)
@@ -226,17 +245,17 @@ class CotListener:
             log.warning("tls %s:%s: refused (%s): a client needs a certificate signed by the "
                         "centre's CA", peer[0], peer[1], reason)  # fmt: skip
             transport.abort()
-            return
+            return None
         if secure is None:  # (the loop gives a transport, or raises: typed as optional)
             transport.abort()
-            return
+            return None
         protocol.connection_made(secure)
         writer = asyncio.StreamWriter(secure, protocol, reader, self._loop)
         subject = (secure.get_extra_info("peercert") or {}).get("subject", ())
         names = [value for rdn in subject for key, value in rdn if key == "commonName"]
         who = printable(str(names[0]))[:200] if names else "a client"
         log.info("tls %s:%s: %s connected", peer[0], peer[1], who)
-        await self._serve(reader, writer, "tls")
+        return reader, writer
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, how: str
@@ -263,7 +282,11 @@ class CotListener:
                 self._clients.add(writer)
                 self._send(writer, self._zones())
             while True:
-                data = await reader.read(READ_BYTES)
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_BYTES), IDLE_S)
+                except TimeoutError:
+                    log.info("%s: silent for %d s: closed", where, IDLE_S)
+                    break
                 if not data:
                     break
                 self._last_read = time.monotonic()
