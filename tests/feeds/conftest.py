@@ -16,6 +16,7 @@ from typing import Any
 import pytak
 from sqlalchemy import Engine, func, select
 
+from tests.ingest.test_cot_import import event as event_text
 from truceline.feeds.cot_server import CotListener, TlsFiles
 from truceline.feeds.sink import FeedSink
 
@@ -25,13 +26,8 @@ WHEN = TODAY + "T08:{:02d}:{:02d}Z"
 
 
 def event(uid: str, kind: str, lat: float, lon: float, when: str, inner: str = "") -> bytes:
-    """A CoT event as ATAK writes one (its own XML declaration first)."""
-    return (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        f'<event version="2.0" uid="{uid}" type="{kind}" time="{when}" start="{when}" '
-        f'stale="{when}" how="m-g"><point lat="{lat}" lon="{lon}" hae="9999999.0" '
-        f'ce="12" le="9999999.0"/><detail>{inner}</detail></event>'
-    ).encode()
+    """A CoT event as ATAK writes one (its own XML declaration first), as bytes on the wire."""
+    return event_text(uid, kind, lat, lon, when, inner).rstrip("\n").encode()
 
 
 MARKER = b'<link uid="ANDROID-green-1" relation="p-p" type="a-f-G-U-C"/><remarks>column</remarks>'
