@@ -268,6 +268,16 @@ def _prepare_in_worker(packed: list[Packed]) -> Built:
     return prepare(*_WORKER, _unpack(packed))
 
 
+def _readable(row: Any) -> dict[str, Any] | None:
+    """A stored finding as a dict, or None when its row cannot be read (a damaged evidence
+    field is `ledger verify`'s to name; a feed does not stop for it)."""
+    try:
+        return finding_dict(row)
+    except ValueError:
+        log.warning("finding %s: its stored evidence cannot be read; not sent", row.id)
+        return None
+
+
 class FeedSink:
     """Gathers a feed's events and commits them (see the module's docstring)."""
 
@@ -518,18 +528,28 @@ class FeedSink:
             self._dirty.clear()
             if self.assess_data:
                 try:
-                    if self._assessor is not None:  # in its own process: its own core
-                        self._assessor.submit(_assess_in_worker).result()
-                    else:
-                        assess(self.engine, keyring=self.keyring, acting=self.reporter)
+                    self._assess()
                     self.assessments += 1
                     self._announce()
-                except Exception:
+                except Exception:  # tried again in a moment: the new data waits for it
                     log.exception("%s: assessing the new data failed", self.name)
+                    if not self._committed_all.is_set():
+                        time.sleep(RETRY_S)
+                        self._dirty.set()
             if self._committed_all.is_set() and not self._dirty.is_set():
                 if self._assessor is not None:
                     self._assessor.shutdown()
                 return
+
+    def _assess(self) -> None:
+        if self._assessor is not None:  # in its own process: its own core
+            try:
+                self._assessor.submit(_assess_in_worker).result()
+                return
+            except BrokenExecutor:
+                log.exception("%s: the assessing process stopped; assessing here", self.name)
+                self._assessor = None
+        assess(self.engine, keyring=self.keyring, acting=self.reporter)
 
     def _announce(self) -> None:
         """Every finding stored since the last look (by this feed or anyone), with the point
@@ -544,7 +564,7 @@ class FeedSink:
                 select(f).where(f.c.id > self._last_finding, f.c.status == "active")
                 .order_by(f.c.id).limit(FINDINGS_PAGE)
             ).all()  # fmt: skip
-            found = [finding_dict(row) for row in rows]
+            found = [x for x in map(_readable, rows) if x is not None]
             incidents = [x["incident"] for x in found if x["incident"]]
             where = {
                 int(ident): (lat / 1e7, lon / 1e7)
