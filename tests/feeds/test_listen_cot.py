@@ -136,7 +136,7 @@ def test_what_truceline_sent_and_a_client_sends_back_is_ignored_never_evidence(
 
 
 def test_tls_needs_a_client_certificate_signed_by_the_centre_s_ca(
-    demo_engine: Engine, tmp_path: Path
+    demo_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     centre, stranger = Authority(tmp_path), Authority(tmp_path, "Other CA")
     server = centre.issue("listener", server=True)
@@ -174,13 +174,18 @@ def test_tls_needs_a_client_certificate_signed_by_the_centre_s_ca(
             zones = await read_events(reader, lambda got: b"truceline-zone-corridor" in got)
             await tx.send_data(event("m-2", "a-h-G", 40.3, 46.7, WHEN.format(1, 0),
                                      MARKER.decode()))  # fmt: skip
+            await tx.send_data(b"<event uid='m-3'><broken></event>")
             await asyncio.to_thread(wait_for, lambda: running.sink.counts.observations == 1)
+            await asyncio.to_thread(wait_for, lambda: running.sink.counts.rejected == 1)
             writer.close()
             return zones
 
         assert b"truceline-zone-" in asyncio.run(talk())
         assert running.listener.connections == 1  # the refused clients were never read
         assert running.listener.refused == 2
+    # what a device sent wrong is logged with its certificate's name
+    assert any("(ANDROID-green-1): byte" in r.getMessage() and "rejected" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
     with demo_engine.connect() as conn:
         sources = list(conn.execute(select(t.observations.c.record_id)).scalars())
     assert len(sources) == 1  # the device's marker, and nothing of the refused clients

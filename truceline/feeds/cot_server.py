@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import ssl
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ DRAIN_S = 2.0  # on stopping: how long to go on reading what clients sent alread
 PAUSE_S = 0.1  # a client quiet this long has no more in flight
 ZONES_REDRAWN = timedelta(hours=1)  # the shapes' stale time is a day: re-drawn well before
 MAX_CLIENTS = 1000  # connections at once; one more is closed at once, and logged
+MAX_PER_ADDRESS = 200  # of them from one address (a gateway multiplexes its devices)
 MAX_HANDSHAKES = 100  # TLS handshakes under way at once (each may take HANDSHAKE_S)
 IDLE_S = 900  # a connection silent this long is closed (TAK clients reconnect by themselves)
 PLAIN_WARNING = (
@@ -154,6 +156,7 @@ class CotListener:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients_open = 0
+        self._per_address: Counter[str] = Counter()
         self._drawn: tuple[datetime, list[bytes]] | None = None
         self._last_read = 0.0
         self.connections = 0  # clients read (a refused TLS client is never read)
@@ -225,11 +228,11 @@ class CotListener:
         finally:
             self.handshaking -= 1
         if pair is not None:
-            await self._serve(*pair, "tls")
+            await self._serve(*pair)
 
     async def _wrap(
         self, transport: asyncio.Transport
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str, str | None] | None:
         assert self.tls_context is not None and self._loop is not None
         peer = transport.get_extra_info("peername") or ("?", 0)
         reader = asyncio.StreamReader(limit=READ_BYTES)
@@ -255,24 +258,33 @@ class CotListener:
         names = [value for rdn in subject for key, value in rdn if key == "commonName"]
         who = printable(str(names[0]))[:200] if names else "a client"
         log.info("tls %s:%s: %s connected", peer[0], peer[1], who)
-        return reader, writer
+        return reader, writer, "tls", who if names else None
 
     async def _serve(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, how: str
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        how: str,
+        device: str | None = None,
     ) -> None:
+        """Read a client's events (`device`: its certificate's name, said with each)."""
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
         peer = writer.get_extra_info("peername") or ("?", 0)
-        where = f"{how} {peer[0]}:{peer[1]}"
-        if self._clients_open >= MAX_CLIENTS:
-            log.warning("%s: refused: %d clients connected already", where, MAX_CLIENTS)
+        where = f"{how} {peer[0]}:{peer[1]}" + (f" ({device})" if device else "")
+        address = str(peer[0])
+        full = self._clients_open >= MAX_CLIENTS or self._per_address[address] >= MAX_PER_ADDRESS
+        if full:
+            log.warning("%s: refused: %d clients connected already (%d from %s)", where,
+                        self._clients_open, self._per_address[address], address)  # fmt: skip
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
             return
         self.connections += 1
         self._clients_open += 1
+        self._per_address[address] += 1
         trusted = how == "tls" or is_loopback(str(peer[0]))
         if how != "tls":  # (a TLS client is logged with its certificate's name)
             log.info("%s: connected", where)
@@ -306,6 +318,9 @@ class CotListener:
             raise
         finally:
             self._clients_open -= 1
+            self._per_address[address] -= 1
+            if self._per_address[address] <= 0:
+                del self._per_address[address]
             self._clients.discard(writer)
             if task is not None:
                 self._tasks.discard(task)
