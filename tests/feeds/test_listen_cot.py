@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import threading
 import time
 from pathlib import Path
 
@@ -356,3 +357,45 @@ def test_a_live_event_from_long_ago_or_from_the_future_is_rejected_not_assessed(
     with demo_engine.connect() as conn:
         runs = conn.execute(select(t.assessment_runs.c.window_from_us)).scalars().all()
     assert runs and all(w is None or w > 1_000_000_000 * 1_000_000 for w in runs)
+
+
+def test_a_reader_pauses_while_the_store_is_behind_and_nothing_sent_is_lost(
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from truceline.feeds import cot_server
+
+    monkeypatch.setattr(cot_server, "HIGH_WATER", 200)
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="behind")
+    listener = CotListener(sink, tcp=0)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(listener.start())
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(listener.close())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    sent = 3000
+    data = b"".join(event(f"ANDROID-green-{n}", "a-f-G-U-C", 40.1, 46.9, WHEN.format(9, n % 60))
+                    for n in range(sent))  # fmt: skip
+    try:
+        with socket.create_connection(("127.0.0.1", listener.ports.tcp)) as sender:
+            sender.sendall(data)
+            time.sleep(1.0)  # nothing commits yet: the sink is not started
+            held = sink.backlog
+            assert 200 < held < sent  # it read past the mark once, then stopped reading
+            sink.start()  # the store catches up: the reader goes on
+            wait_for(lambda: sink.counts.positions == sent, what="everything sent")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        sink.stop()
+    assert count(demo_engine, t.positions) == sent

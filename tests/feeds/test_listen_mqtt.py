@@ -100,7 +100,9 @@ def test_a_payload_is_cot_when_it_starts_with_a_tag_and_json_when_with_a_brace()
     assert isinstance(read_payload(b'  {"id": "x"}'), dict)
     events = read_payload(event("m-1", "a-h-G", 40.3, 46.7, WHEN.format(1, 0)))
     assert isinstance(events, list) and len(events) == 1
+    many = event("m-1", "a-h-G", 40.3, 46.7, WHEN.format(1, 0)) * 1001
     for junk, why in ((b"\xbf\x01\x02", "set the client to send XML"), (b"[1]", "neither"),
+                      (many, "more than 1,000 events in one message"),
                       (b"{nope", "not JSON"), (b"", "neither")):  # fmt: skip
         refused = read_payload(junk)
         assert isinstance(refused, list) and why in refused[0].reason

@@ -102,12 +102,7 @@ class _Datagrams(asyncio.DatagramProtocol):
             if self.dropped % 1000 == 1:
                 log.warning("udp: %d datagram(s) dropped: the database is behind", self.dropped)
             return
-        if len(data) > cot.MAX_EVENT_BYTES:
-            uid = cot._uid_of(data)
-            reason = f"an event longer than {cot.MAX_EVENT_BYTES:,} bytes"
-            self.sink.offer(where, cot.Rejected(0, uid, reason), None)
-            return
-        for item in cot.split_events(data):
+        for item in cot.split_events(data):  # (it rejects what is longer than an event may be)
             self.sink.offer(where, item, None)
 
 

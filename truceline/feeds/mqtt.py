@@ -103,7 +103,6 @@ class MqttListener:
     ) -> None:
         self.sink, self.broker, self.topic = sink, broker, topic
         self.client_id = client_id or default_client_id(topic, sink.reporter)
-        self.messages = 0
         self.connected = threading.Event()
         self.subscribed = threading.Event()  # the broker holds the subscription
         client = paho.Client(
@@ -180,7 +179,6 @@ class MqttListener:
             log.exception("mqtt: a message could not be taken (it is delivered again)")
 
     def _receive(self, client: paho.Client, message: paho.MQTTMessage) -> None:
-        self.messages += 1
         topic = printable(message.topic) if isinstance(message.topic, str) else "?"
         where = f"mqtt {topic[:200]} message {message.mid}"
         mid, qos = message.mid, message.qos

@@ -84,6 +84,13 @@ KINDS = {
 }
 
 
+def check_reporter(mission: Mission, reporter: str) -> None:
+    """The contingent that reports (a feed's, a file's default) must be one of the mission's."""
+    if reporter not in mission.contingents:
+        known = ", ".join(sorted(mission.contingents))
+        raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
+
+
 def _context(
     kind: str, mission: Mission, default_reporter: str | None, poster: str | None = None
 ) -> Any:
@@ -93,9 +100,8 @@ def _context(
         return pos.Context(
             mission.actors, mission.unit_owners(), frozenset(mission.contingents), poster
         )
-    if default_reporter is not None and default_reporter not in mission.contingents:
-        known = ", ".join(sorted(mission.contingents))
-        raise FieldError("reporter", f"{default_reporter!r} is not a contingent ({known})")
+    if default_reporter is not None:
+        check_reporter(mission, default_reporter)
     return obs.Context(mission.actors, frozenset(mission.contingents), default_reporter)
 
 
@@ -218,10 +224,11 @@ def store_into(
     progress: Progress | None = None,
     sign: Signer | None = None,
     mission: Mission | None = None,
+    rejects_to: RejectWriter | None = None,
 ) -> ImportReport:
     """`store_import` within the caller's write transaction (which a refusal rolls back):
     several batches of one file (a CoT file's positions and observations) stand or fall
-    together."""
+    together, their bad records written to the caller's one `rejects_to` (which it closes)."""
     path, fmt = source.path, source.fmt
     report = ImportReport(path or Path(source.name))
     rejects: RejectWriter | None = None
@@ -235,7 +242,9 @@ def store_into(
         report.rejected += 1
         if len(report.errors) < ERRORS_KEPT:
             report.errors.append(error)
-        if report.reject_file is not None and path is not None and source.rejects is not None:
+        if rejects_to is not None:
+            rejects_to.write(error)
+        elif report.reject_file is not None and path is not None and source.rejects is not None:
             if rejects is None:
                 rejects = source.rejects(report.reject_file, path)
             rejects.write(error)
@@ -353,24 +362,6 @@ class SplitReport:
         return sum(self.stored.values())
 
 
-class _SharedRejects:
-    """One reject writer for every batch of a file (each batch's close is not the end)."""
-
-    def __init__(self, writer: RejectWriter) -> None:
-        self.writer = writer
-        self.count = 0
-
-    def __call__(self, target: Path, read: Path) -> _SharedRejects:
-        return self
-
-    def write(self, error: RowError) -> None:
-        self.count += 1
-        self.writer.write(error)
-
-    def close(self) -> None:
-        pass
-
-
 @dataclass
 class Built:
     """A split's records built and checked, by kind (chunks ready to store), with its bad
@@ -389,7 +380,7 @@ def build_split(split: Split, form: Format, mission: Mission, reporter: str) -> 
         record = KINDS[kind]
         ctx = _context(kind, mission, reporter, reporter)
         items, labels = split.records.get(kind, []), split.labels.get(kind, [])
-        chunks[kind] = list(records.parse(items, record.build, ctx, None, labels=labels))
+        chunks[kind] = list(records.parse(items, record.build, ctx, record.columns, labels=labels))
     return Built(chunks, split.errors, split.counts)
 
 
@@ -410,7 +401,6 @@ def store_split(
     rolls back every batch), or the good records with `skip_invalid`. Bad records go to
     `rejects`."""
     report = SplitReport(path or Path(name), counts={c: built.counts[c] for c in form.counted})
-    shared = None if rejects is None else _SharedRejects(rejects)
 
     def keep(error: RowError) -> None:
         report.rejected += 1
@@ -419,8 +409,8 @@ def store_split(
 
     for error in built.errors:
         keep(error)
-        if shared is not None:
-            shared.write(error)
+        if rejects is not None:
+            rejects.write(error)
     if report.rejected and not skip_invalid:
         raise ImportRejected(ImportReport(report.path, rejected=report.rejected,
                                           errors=report.errors))  # fmt: skip
@@ -428,12 +418,12 @@ def store_split(
         record = KINDS[kind]
         source = Source(
             name=name, fmt=form.name, first_wins=kind in form.first_wins, path=path,
-            chunks=functools.partial(iter, built.chunks.get(kind, [])), rejects=shared,
+            chunks=functools.partial(iter, built.chunks.get(kind, [])),
         )  # fmt: skip
         try:
             done = store_into(
                 conn, source, kind, record.spec, skip_invalid=skip_invalid, sign=sign,
-                mission=mission, reject_file=None if shared is None else Path(name),
+                mission=mission, rejects_to=rejects,
             )  # fmt: skip
         except ImportRejected as exc:  # the other batches are rolled back with this one
             exc.report.path = report.path
@@ -468,9 +458,7 @@ def ingest_split(
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
-        if reporter not in mission.contingents:
-            known = ", ".join(sorted(mission.contingents))
-            raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
+        check_reporter(mission, reporter)
         sign = signer(conn, mission, keyring, reporter)
     built = build_split(form.split(path, SplitContext(mission, reporter)), form, mission, reporter)
     target = (reject_file or default_reject_path(path)) if skip_invalid else None
