@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 VENDOR := truceline/web/static/vendor
 DEMO_DB := sqlite:///demo.db
 
-.PHONY: install run test lint bench clean browser
+.PHONY: install run test lint bench clean browser messages fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ $(VENDOR)/.copied: package.json package-lock.json
 	cp node_modules/world-atlas/countries-50m.json $(VENDOR)/world-atlas/
 	touch $@
 
-install: $(STAMP) $(VENDOR)/.copied
+install: $(STAMP) $(VENDOR)/.copied fonts
+
+# DejaVu fonts (Cyrillic and Turkish letters) for the PDF reports, from Debian where missing.
+fonts:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q fonts-dejavu-core >/dev/null)
 
 # The main job: build the illustrative demo centre into demo.db (once) and serve it at
 # http://127.0.0.1:8000, printing the demo accounts.
@@ -38,12 +43,17 @@ lint: install
 	$(BIN)/mypy truceline
 
 # Debian's chromium for the browser tests (Playwright drives it; it downloads no browser),
-# and Mosquitto (a feed test starts a broker of its own, sized for a long outage).
+# Mosquitto (a feed test starts a broker of its own, sized for a long outage), poppler's
+# pdftotext (the PDF reports' tests read them) and GDAL's ogrinfo (the exports open in it).
 browser:
 	@command -v chromium >/dev/null 2>&1 || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
 	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q mosquitto >/dev/null)
+	@command -v pdftotext >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q poppler-utils >/dev/null)
+	@command -v ogrinfo >/dev/null 2>&1 || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q gdal-bin >/dev/null)
 
 # The whole suite, on SQLite and on PostgreSQL (TRUCELINE_TEST_PG_URL, default: the local server).
 test: lint browser
@@ -59,6 +69,14 @@ bench: install
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/feeds.py
+
+# The gettext catalogs: every message of the source extracted, and the ru and tr catalogs
+# brought up to date (new messages then wait for their translation: a test names them).
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 -k n_:1,2 --no-location \
+	  --sort-output --omit-header -o truceline/i18n/truceline.pot .
+	$(BIN)/pybabel update -D truceline -i truceline/i18n/truceline.pot -d truceline/i18n \
+	  --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -89,14 +89,17 @@ def db_url(engine: Engine) -> str:
 
 
 def demo_document() -> dict[str, Any]:
-    """The demo mission as a dict with its geometry file inlined (for mutation in tests)."""
+    """The demo mission as a dict with its geometry and places files inlined (for mutation in
+    tests)."""
+    import json
+
     doc = load_yaml(MISSION_FILE.read_text())
     for zone in doc["zones"]:
         if "geometry_file" in zone:
-            import json
-
             feature = json.loads((MISSION_FILE.parent / zone.pop("geometry_file")).read_text())
             zone["geometry"] = feature["geometry"]
+    if isinstance(doc.get("places"), str):
+        doc["places"] = json.loads((MISSION_FILE.parent / doc["places"]).read_text())
     return doc
 
 

@@ -230,22 +230,68 @@ def test_assess_prints_findings_per_clause_and_lists_incidents_and_findings_as_j
     assert findings[0]["unit"] == "green-uav-1" and findings[0]["incident"] is None
 
 
-def test_report_daily_prints_text_or_json_for_a_reporting_day(cli: Cli, tmp_path: Path) -> None:
+def test_report_daily_renders_a_reporting_day_in_each_format_and_language(
+    cli: Cli, tmp_path: Path
+) -> None:
     db = f"sqlite:///{tmp_path / 'demo.db'}"
     cli("demo", "--days", "3", "--db", db, "--data-dir", tmp_path / "data")
     cli("assess", "--db", db)
     text = cli("report", "daily", "--date", "2020-11-21", "--db", db)
-    assert text.code == 0 and "Reporting day 2020-11-21" in text.out
-    assert "No violation of clause 3 (Return of Kalbajar district) was recorded." in text.out
+    assert text.code == 0 and "Daily report — November 21, 2020" in text.out
+    assert "Reporting day from Nov 20, 2020 19:30:00 UTC+04:00" in text.out
+    assert "Not observed: nobody watched its zones this day." in text.out  # clause 3
+    russian = cli("report", "daily", "--date", "2020-11-21", "--lang", "ru", "--db", db)
+    assert "Ежедневный отчёт" in russian.out and "Пункт 3" in russian.out
     as_json = json.loads(
         cli("report", "daily", "--date", "2020-11-21", "--format", "json", "--db", db).out
     )
-    assert (
-        as_json["from"] == "2020-11-20T19:30:00+04:00"
-        and as_json["to"] == "2020-11-21T19:30:00+04:00"
-    )
+    assert as_json["draft"] is True and as_json["report"]["from"] == "2020-11-20T15:30:00Z"
+    assert as_json["sha256"] in text.out  # every rendering shows the sha256 report sign takes
+    page = tmp_path / "r.html"
+    wrote = cli("report", "daily", "--date", "2020-11-21", "--format", "html", "--lang", "tr",
+                "-o", page, "--db", db)  # fmt: skip
+    assert wrote.code == 0 and as_json["sha256"] in wrote.err
+    assert '<html lang="tr">' in page.read_text() and "Günlük rapor" in page.read_text()
+    no_file = cli("report", "daily", "--date", "2020-11-21", "--format", "pdf", "--db", db)
+    assert no_file.code == 1 and "-o FILE" in no_file.err
+    other = cli("report", "daily", "--date", "2020-11-21", "--lang", "de", "--db", db)
+    assert other.code == 1 and "not a language of the mission" in other.err
     bad = cli("report", "daily", "--date", "21/11/2020", "--db", db)
     assert bad.code == 1 and "not a date" in bad.err
+
+
+def test_report_sign_signs_the_version_read_and_publishes_once_both_have(
+    cli: Cli, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    cli("demo", "--days", "3", "--db", db, "--data-dir", tmp_path / "data")
+    keys = tmp_path / "data" / "keys"
+    sha = json.loads(
+        cli("report", "daily", "--date", "2020-11-21", "--format", "json", "--db", db).out
+    )["sha256"]
+    stale = cli("report", "sign", "--date", "2020-11-21", "--as", "blue", "--sha256", "0" * 64,
+                "--key-dir", keys, "--db", db)  # fmt: skip
+    assert stale.code == 1 and "changed since it was read" in stale.err
+    first = cli("report", "sign", "--date", "2020-11-21", "--as", "blue", "--sha256", sha,
+                "--key-dir", keys, "--db", db)  # fmt: skip
+    assert first.code == 0 and "waiting for green" in first.out
+    second = cli("report", "sign", "--date", "2020-11-21", "--as", "green", "--sha256", sha,
+                 "--key-dir", keys, "--db", db)  # fmt: skip
+    assert second.code == 0 and f"published (sha256 {sha})" in second.out
+    shown = cli("report", "daily", "--date", "2020-11-21", "--db", db)
+    assert "Published: signed by every contingent." in shown.out
+    exported = tmp_path / "r.json"
+    assert cli("report", "export", "--date", "2020-11-21", "-o", exported, "--db", db).code == 0
+    mission = tmp_path / "data" / "mission.yaml"
+    good = cli("report", "verify", exported, "--mission", mission)
+    assert good.code == 0 and "verifies" in good.out and "signed by green" in good.out
+    alone = cli("report", "verify", exported)
+    assert alone.code == 0 and "fingerprints" in alone.err
+    exported.write_text(exported.read_text().replace('"incidents"', '"incidentS"', 1))
+    bad = cli("report", "verify", exported, "--mission", mission, "--json")
+    assert bad.code == 1 and json.loads(bad.out)["ok"] is False
+    unpublished = cli("report", "export", "--date", "2020-11-20", "-o", exported, "--db", db)
+    assert unpublished.code == 1 and "not published" in unpublished.err
 
 
 def test_keys_generate_writes_a_private_key_file_and_prints_the_public_key(

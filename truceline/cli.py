@@ -63,7 +63,7 @@ Db = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")]
-JsonObject = Annotated[bool, typer.Option("--json", help="Print one JSON object: the case.")]
+JsonObject = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 KeyDir = Annotated[
     Path | None,
     typer.Option("--key-dir", help="Private keys' folder (else TRUCELINE_KEY_DIR, else ./keys)."),
@@ -814,34 +814,157 @@ def report_daily(
     day: Annotated[
         str | None, typer.Option("--date", help="Reporting day YYYY-MM-DD (default: today's).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="A language of the mission (default: its first)."),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write to this file.")
     ] = None,
     db: Db = None,
 ) -> None:
-    """The daily summary of a reporting day (the mission's time zone and cutoff)."""
+    """The report of a reporting day as it stands (the mission's time zone and cutoff), with
+    the sha256 that `report sign` takes; a draft until every contingent has signed it."""
     from datetime import UTC
 
-    from truceline.services.report import (
-        current_day,
-        daily_summary,
-        parse_day,
-        render_json,
-        render_text,
-    )
+    from truceline.services.report import current_day, parse_day
+    from truceline.services.reports import language_for, renderer_for
+    from truceline.services.signing import report_document
 
-    if fmt not in ("text", "json"):
-        raise TrucelineError(f"--format: {fmt!r} is not one of text, json")
+    renderer = renderer_for(fmt)
+    if renderer.name == "pdf" and output is None:
+        raise TrucelineError("--format pdf: give the file to write with -o FILE")
     engine = engine_for(db)
     chosen = parse_day(day) if day else current_day(engine, datetime.now(UTC))
-    summary = daily_summary(engine, chosen)
-    text = render_json(summary) + "\n" if fmt == "json" else render_text(summary)
+    document = report_document(engine, chosen)
+    data = renderer.render(document, language_for(document.content, lang))
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     else:
-        output.write_text(text, encoding="utf-8")
-        out.print(f"wrote {output}")
+        output.write_bytes(data)
+        err.print(f"wrote {output} (sha256 of the content {document.sha256})")
+
+
+@report_app.command("sign")
+def report_sign(
+    day: Annotated[str, typer.Option("--date", help="Reporting day YYYY-MM-DD.")],
+    contingent: Annotated[str, typer.Option("--as", help="The contingent whose chief signs.")],
+    sha256: Annotated[
+        str, typer.Option("--sha256", help="The sha256 of the report read (report daily).")
+    ],
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who signs (default: the contingent).")
+    ] = None,
+    key_dir: KeyDir = None,
+    db: Db = None,
+) -> None:
+    """Sign the day's report for a contingent: exactly the version whose sha256 its chief
+    read (refused if the report changed since). Published once every contingent has signed."""
+    from truceline.services.report import parse_day
+    from truceline.services.signing import sign_report
+
+    state = sign_report(
+        engine_for(db), parse_day(day), sha256=sha256.strip().lower(), contingent=contingent,
+        actor=actor or contingent, keyring=keyring_for(key_dir),
+    )  # fmt: skip
+    if state["published"]:
+        out.print(f"{day}: signed by {contingent}; published (sha256 {state['published_sha256']})")
+    else:
+        waiting = ", ".join(state["waiting_for"]) or "nobody"
+        out.print(f"{day}: signed by {contingent}; waiting for {waiting}")
+
+
+@report_app.command("export")
+def report_export(
+    day: Annotated[str, typer.Option("--date", help="Reporting day YYYY-MM-DD.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The JSON file to write.")],
+    db: Db = None,
+) -> None:
+    """Write the published report of a day with its signed log entries, pinned keys and
+    checkpoint: what `report verify` checks, offline, anywhere."""
+    from truceline.services.report import parse_day
+    from truceline.services.reports.json_renderer import signed_json
+    from truceline.services.signing import published_document
+    from truceline.store.missions import load_mission
+
+    engine = engine_for(db)
+    with engine.connect() as conn:
+        document = published_document(conn, load_mission(conn), parse_day(day))
+    if document is None:
+        raise TrucelineError(f"the report of {day} is not published: every chief signs it first")
+    output.write_text(signed_json(document), encoding="utf-8")
+    err.print(f"wrote {output} (sha256 {document.sha256})")
+
+
+@report_app.command("verify")
+def report_verify(
+    file: Annotated[Path, typer.Argument(help="A published report: its JSON, HTML or PDF.")],
+    mission_file: Annotated[
+        Path | None, typer.Option("--mission", help="Check with the keys this mission pins.")
+    ] = None,
+    keys_file: Annotated[
+        Path | None,
+        typer.Option("--keys", help='Check with these keys: {"contingent": "ed25519:…"}.'),
+    ] = None,
+    as_json: JsonObject = False,
+) -> None:
+    """Verify a published report offline: its content's sha256, every contingent's signed
+    log entry, and for HTML and PDF that the words shown are the signed content's. Without
+    --mission or --keys it uses the keys the document carries, and says so."""
+    from truceline.services.reports.verify import Unreadable, verify_document
+
+    if mission_file is not None and keys_file is not None:
+        raise TrucelineError("give --mission or --keys, not both")
+    pinned = _trusted_keys(mission_file, keys_file)
+    try:
+        result = verify_document(file.read_bytes(), pinned)
+    except Unreadable as exc:
+        raise TrucelineError(f"{file}: {exc}") from None
+    except OSError as exc:
+        raise TrucelineError(f"{file}: {exc.strerror}") from None
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        for warning in result.warnings:
+            err.print(f"warning: {warning}")
+        for contingent, fingerprint in result.signers:
+            out.print(f"  signed by {contingent}, key {fingerprint}")
+        if result.ok:
+            out.print(f"{file}: the report of {result.date} verifies (sha256 {result.sha256})")
+        else:
+            err.print(f"{file}: the report does NOT verify:")
+            for problem in result.problems:
+                err.print(f"  {problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _trusted_keys(mission_file: Path | None, keys_file: Path | None) -> dict[str, str] | None:
+    from truceline.domain.keys import parse_public
+    from truceline.services.missions import read_mission
+
+    if mission_file is not None:
+        mission, _ = read_mission(mission_file)
+        unpinned = [c.id for c in mission.contingents.values() if c.public_key is None]
+        if unpinned:
+            raise TrucelineError(f"{mission_file}: it pins no key for {', '.join(unpinned)}")
+        return {c.id: str(c.public_key) for c in mission.contingents.values()}
+    if keys_file is None:
+        return None
+    try:
+        listed = json.loads(keys_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TrucelineError(f"{keys_file}: cannot be read as JSON: {exc}") from None
+    if not isinstance(listed, dict) or not listed:
+        raise TrucelineError(f'{keys_file}: expected {{"contingent": "ed25519:…"}}')
+    for contingent, text in listed.items():
+        try:
+            parse_public(str(text))
+        except ValueError as exc:
+            raise TrucelineError(f"{keys_file}: {contingent}: {exc}") from None
+    return {str(c): str(k) for c, k in listed.items()}
 
 
 @complaints_app.command("file")
@@ -1212,7 +1335,9 @@ POLICY_ACTIONS = {
     "listen mqtt": "evidence.record",
     "observations retract": "evidence.retract", "observations list": "record.read",
     "assess": "node.operate", "incidents list": "record.read", "findings list": "record.read",
-    "report daily": "reports.draft", "complaints file": "complaints.file",
+    "report daily": "reports.draft", "report sign": "reports.sign",
+    "report export": "reports.published", "report verify": "reports.published",
+    "complaints file": "complaints.file",
     "complaints list": "complaints.read", "cases open": "cases.open",
     "cases assess": "cases.assess", "cases reconsider": "cases.reconsider",
     "cases show": "record.read", "cases list": "record.read", "users disable": "users.manage",

@@ -672,7 +672,7 @@ def test_a_report_whose_findings_carry_coordinates_is_signed_and_published(
         ).scalar_one()  # an excursion, with coordinates in its evidence
     day = reporting_day(from_us(int(start)), mission.report_cutoff, mission.timezone)
     state = report_state(engine, day)
-    assert state["report"]["summary"]["findings"]
+    assert state["report"]["findings"]
     for contingent in ("blue", "green"):
         sign_report(engine, day, sha256=state["sha256"], contingent=contingent, actor="chief",
                     keyring=keyring)  # fmt: skip

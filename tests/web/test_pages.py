@@ -63,10 +63,15 @@ PAGES = {
     "/map": ("/map", (303, 200, 200, 403, 200)),
     "/map/data.json": ("/map/data.json", (303, 200, 200, 403, 200)),
     "/report?date=2020-11-21": ("/report", (303, 200, 200, 403, 200)),
+    "/report/download?date=2020-11-21&format=json": ("/report/download", (303, 200, 200, 403, 200)),
     "/ledger": ("/ledger", (303, 200, 200, 403, 200)),
     "/complaints": ("/complaints", (303, 200, 200, 200, 200)),
     "/reports": ("/reports", (200, 200, 200, 200, 200)),
     f"/reports/{PUBLISHED}": ("/reports/{date}", (200, 200, 200, 200, 200)),
+    f"/reports/{PUBLISHED}/download?format=json": (
+        "/reports/{date}/download",
+        (200, 200, 200, 200, 200),
+    ),
     "/admin/users": ("/admin/users", (303, 403, 403, 403, 200)),
 }
 ROLES = (None, "officer", "blue-chief", "liaison", "admin")
@@ -158,7 +163,8 @@ def test_the_ledger_and_summary_pages_show_their_state(site: dict[str, Any]) -> 
     client = logged_in(site, "officer")
     assert 'data-ok="yes"' in client.get("/ledger").text
     summary = client.get("/report?date=2020-11-21").text
-    assert "Reporting day 2020-11-21" in summary and "No violation of clause M4" in summary
+    assert "Reporting day from" in summary and "Clause M4" in summary
+    assert "No violation was recorded" in summary and "Not observed" in summary
 
 
 def csrf_of(text: str) -> str:
@@ -185,7 +191,7 @@ def test_a_published_report_is_readable_without_logging_in(site: dict[str, Any])
     listed = anyone.get("/reports").text
     assert f'href="/reports/{PUBLISHED}"' in listed
     page = anyone.get(f"/reports/{PUBLISHED}").text
-    assert "Daily summary" in page and "ed25519:" in page
+    assert "Daily report" in page and "ed25519:" in page
     assert re.search(r'id="sha256">[0-9a-f]{64}<', page)
 
 

@@ -33,7 +33,7 @@ def test_a_report_is_published_only_once_every_contingent_s_chief_has_signed(
 ) -> None:
     client = api["client"]
     current = draft(api)
-    assert current["report"]["summary"]["incidents"]["total"] == 2
+    assert len(current["report"]["incidents"]) == 2
     assert current["waiting_for"] == ["blue", "green"] and not current["published"]
     assert sign(api, "blue-chief", "blue", current["sha256"]).status_code == 201
     assert client.get(f"/api/v1/reports/{DAY}").status_code == 404
@@ -80,7 +80,7 @@ def test_a_report_that_changed_since_it_was_read_is_not_signed(api: dict[str, An
     reply = sign(api, "blue-chief", "blue", read)
     assert reply.status_code == 409 and "changed since it was read" in reply.text
     now = draft(api)
-    assert now["sha256"] != read and now["report"]["cases"][0]["verdict"] == "confirmed"
+    assert now["sha256"] != read and now["report"]["findings"][0]["case"]["verdict"] == "confirmed"
 
 
 def test_chiefs_sign_only_for_their_own_contingent_and_officers_not_at_all(
@@ -104,7 +104,11 @@ def test_a_changed_signed_report_fails_ledger_verification(
         conn.execute(
             update(t.ledger_entries)
             .where(t.ledger_entries.c.action == "report_signed")
-            .values(payload=func.replace(t.ledger_entries.c.payload, '"total": 2', '"total": 1'))
+            .values(
+                payload=func.replace(
+                    t.ledger_entries.c.payload, '"counting": "incidents"', '"counting": "events"'
+                )
+            )
         )
     verified = (
         api["client"]
@@ -129,7 +133,11 @@ def test_a_signature_whose_report_does_not_match_its_sha256_publishes_nothing(
         conn.execute(
             update(t.ledger_entries)
             .where(t.ledger_entries.c.action == "report_signed")
-            .values(payload=func.replace(t.ledger_entries.c.payload, '"total": 2', '"total": 7'))
+            .values(
+                payload=func.replace(
+                    t.ledger_entries.c.payload, '"counting": "incidents"', '"counting": "none"'
+                )
+            )
         )
     sign(api, "green-chief", "green", sha)
     assert api["client"].get(f"/api/v1/reports/{DAY}").status_code == 404

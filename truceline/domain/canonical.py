@@ -1,6 +1,9 @@
 """Canonical JSON: the one byte form that hashes and signatures are computed over.
 
-UTF-8, keys sorted, no whitespace. Values that must be exact (coordinates, times) are integers
+For our values (strings, booleans, null, integers within ±2⁵³, lists and objects of these)
+it is RFC 8785, the JSON Canonicalization Scheme: UTF-8, no whitespace, object keys sorted
+by their UTF-16 code units, strings escaped as ECMAScript's JSON.stringify does (a test holds
+it to the `rfc8785` package). Values that must be exact (coordinates, times) are integers
 (1e-7 degrees, microseconds) or strings; a float, where one is unavoidable, is written with
 Python's shortest round-trip representation.
 """
@@ -9,13 +12,34 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(
+    text = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    )
+    if _ASTRAL.search(text) is not None:
+        # a key beyond the BMP may sort otherwise by UTF-16 code units than by code points
+        text = json.dumps(
+            _utf16_sorted(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    return text.encode("utf-8")
+
+
+def _utf16_sorted(value: Any) -> Any:
+    """`value` with every object's keys in RFC 8785's order (UTF-16 code units)."""
+    if isinstance(value, dict):
+        return {
+            k: _utf16_sorted(value[k])
+            for k in sorted(value, key=lambda k: str(k).encode("utf-16-be"))
+        }
+    if isinstance(value, (list, tuple)):
+        return [_utf16_sorted(v) for v in value]
+    return value
 
 
 def sha256_hex(data: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -51,3 +52,13 @@ def verify(public: Ed25519PublicKey, digest_hex: str, signature: str) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def fingerprint(text: str) -> str:
+    """A public key's fingerprint: SHA-256 of its 32 raw bytes, the first 16 bytes in hex,
+    in groups of four (what a reader compares with what a contingent publishes)."""
+    raw = parse_public(text).public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    digest = hashlib.sha256(raw).hexdigest()[:32]
+    return " ".join(digest[i : i + 4] for i in range(0, 32, 4))

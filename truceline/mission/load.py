@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import time
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -29,9 +30,12 @@ from truceline.mission.model import (
     Correlation,
     Mission,
     Party,
+    Place,
+    Post,
     Unit,
     Zone,
 )
+from truceline.mission.names import check_name, resolve
 from truceline.mission.yamlstrict import YamlSyntaxError, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -207,23 +211,63 @@ def parse_mission_document(
     for i, item in enumerate(_items(doc, "amendments", problems)):
         _amendment(item, i, clause_ids, clause_raw, versions, refs_ok, problems)
 
+    languages = tuple(info.languages) if info is not None else _raw_languages(doc)
+    posts = _posts(_items(doc, "posts", problems), contingent_ids, languages, problems)
+    places, resolved_places = _places(doc.get("places"), read_file, languages, problems)
+    if "places" in doc:
+        resolved["places"] = resolved_places
+    if info is not None:  # (else the languages themselves may be what is wrong)
+        _check_names(doc, languages, problems)
+
     if problems or info is None or correlation is None or complaints is None or tracks is None:
         raise MissionError(f"{source}: {len(problems)} problem(s) in the mission file", problems)
 
-    clauses = {
-        cid: Clause(cid, tuple(sorted(vs, key=lambda v: v.version))) for cid, vs in versions.items()
-    }
+    clauses = {}
+    for cid, vs in versions.items():
+        ordered = tuple(sorted(vs, key=lambda v: v.version))
+        latest = ordered[-1].params
+        clauses[cid] = Clause(
+            cid, ordered, titles=resolve(latest.title, languages) if latest.title else {},
+            texts=resolve(latest.text, languages) if latest.text else {},
+        )  # fmt: skip
+    first = {x.id: resolve(x.name, languages) for x in (*parties, *contingents) if x}
     return Mission(
         id=info.id,
-        name=info.name,
+        name=resolve(info.name, languages)[languages[0]],
+        names=resolve(info.name, languages),
+        posts=posts,
+        places=places,
         timezone=ZoneInfo(info.timezone),
         report_cutoff=time.fromisoformat(info.report_cutoff),
         languages=tuple(info.languages),
         start=info.start,
-        parties={p.id: Party(p.id, p.name) for p in parties if p},
-        contingents={c.id: Contingent(c.id, c.name, c.public_key) for c in contingents if c},
-        units={u.id: Unit(u.id, u.kind, u.contingent, u.party, u.name) for u in units},
-        zones=zones,
+        parties={
+            p.id: Party(p.id, first[p.id][languages[0]], names=first[p.id]) for p in parties if p
+        },
+        contingents={
+            c.id: Contingent(c.id, first[c.id][languages[0]], c.public_key, names=first[c.id])
+            for c in contingents
+            if c
+        },
+        units={
+            u.id: Unit(
+                u.id,
+                u.kind,
+                u.contingent,
+                u.party,
+                None if u.name is None else resolve(u.name, languages)[languages[0]],
+                names={} if u.name is None else resolve(u.name, languages),
+            )
+            for u in units
+        },
+        zones={
+            zid: replace(
+                z,
+                name=resolve(z.name, languages)[languages[0]],
+                names=resolve(z.name, languages),
+            )
+            for zid, z in zones.items()
+        },
         clauses=clauses,
         correlation=Correlation(float(correlation.time_s), float(correlation.distance_m)),
         response_hours=float(complaints.response_hours),
@@ -281,9 +325,125 @@ def _zones(
             problems.append(Problem(exc.where, exc.message))
             continue
         zones[spec.id] = Zone(
-            spec.id, spec.name or spec.id, geometry, spec.buffer, area, area_km2(area)
-        )
+            spec.id, spec.name or spec.id,  # type: ignore[arg-type]  # (resolved by the caller)
+            geometry, spec.buffer, area, area_km2(area),
+        )  # fmt: skip
     return zones, resolved_items
+
+
+def _raw_languages(doc: dict[str, Any]) -> tuple[str, ...]:
+    """The languages as the file lists them, when the mission section is invalid."""
+    info = doc.get("mission")
+    listed = info.get("languages") if isinstance(info, dict) else None
+    if isinstance(listed, list) and listed and all(isinstance(x, str) for x in listed):
+        return tuple(listed)
+    return ("en",)
+
+
+def _check_names(doc: dict[str, Any], languages: tuple[str, ...], problems: list[Problem]) -> None:
+    """Every map of names names only the mission's languages, and its first."""
+    if isinstance(doc.get("mission"), dict):
+        check_name(doc["mission"].get("name"), languages, "mission.name", problems)
+    for section, keys in (("parties", ("name",)), ("contingents", ("name",)),
+                          ("units", ("name",)), ("zones", ("name",)), ("posts", ("name",)),
+                          ("clauses", ("title", "text"))):  # fmt: skip
+        items = doc.get(section)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            for key in keys:
+                if isinstance(item, dict):
+                    check_name(item.get(key), languages, f"{section}[{i}].{key}", problems)
+    amendments = doc.get("amendments")
+    for i, item in enumerate(amendments if isinstance(amendments, list) else []):
+        if isinstance(item, dict) and isinstance(item.get("set"), dict):
+            for key in ("title", "text"):
+                check_name(item["set"].get(key), languages, f"amendments[{i}].set.{key}", problems)
+
+
+def _hours(value: str | None) -> tuple[time, time] | None:
+    if value is None:
+        return None
+    end = value[6:]
+    return time.fromisoformat(value[:5]), (
+        time(0, 0) if end == "24:00" else time.fromisoformat(end)
+    )
+
+
+def _posts(
+    items: list[Any], contingents: set[str], languages: tuple[str, ...], problems: list[Problem]
+) -> dict[str, Post]:
+    _ids(items, "posts", problems)
+    posts: dict[str, Post] = {}
+    for i, item in enumerate(items):
+        spec = validate(schema.PostSpec, item, f"posts[{i}]", problems)
+        if spec is None:
+            continue
+        if spec.contingent not in contingents:
+            problems.append(
+                Problem(f"posts[{i}].contingent", f"unknown contingent {spec.contingent!r}")
+            )
+            continue
+        posts[spec.id] = Post(
+            spec.id, spec.contingent, float(spec.point[0]), float(spec.point[1]),
+            float(spec.view_m), _hours(spec.hours), names=resolve(spec.name, languages, spec.id),
+        )  # fmt: skip
+    return posts
+
+
+MAX_PLACES = 100_000
+
+
+def _places(
+    value: Any, read_file: ReadFile | None, languages: tuple[str, ...], problems: list[Problem]
+) -> tuple[tuple[Place, ...], Any]:
+    """The gazetteer: a GeoJSON file of Point features with a `name` (a string or a map of
+    language to string), named by its path, or the FeatureCollection inline. Answers the
+    places and the collection to keep in the resolved document (a file inlined)."""
+    if value is None:
+        return (), None
+    where, doc = "places", value
+    if isinstance(value, str):
+        if read_file is None:
+            problems.append(Problem(where, "a places file cannot be read here"))
+            return (), value
+        try:
+            doc = json.loads(read_file(value))
+        except OSError as exc:
+            problems.append(Problem(where, f"cannot read {value}: {exc.strerror}"))
+            return (), value
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            problems.append(Problem(where, f"{value}: not JSON: {exc}"))
+            return (), value
+        where = f"places ({value})"
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
+        problems.append(Problem(where, "expected a GeoJSON FeatureCollection of Point features"))
+        return (), value
+    features = doc.get("features")
+    if not isinstance(features, list):
+        problems.append(Problem(f"{where}.features", "expected a list"))
+        return (), value
+    if len(features) > MAX_PLACES:
+        problems.append(Problem(f"{where}.features", f"more than {MAX_PLACES:,} places"))
+        return (), value
+    places: list[Place] = []
+    for i, feature in enumerate(features):
+        at = f"{where}.features[{i}]"
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+            problems.append(Problem(f"{at}.geometry", "a place is a Point"))
+            continue
+        if not isinstance(coords, list) or len(coords) < 2:
+            problems.append(Problem(f"{at}.geometry.coordinates", "expected [lon, lat]"))
+            continue
+        item = {"name": (props or {}).get("name") if isinstance(props, dict) else None,
+                "lon": coords[0], "lat": coords[1]}  # fmt: skip
+        spec = validate(schema.PlaceSpec, item, at, problems)
+        if spec is None:
+            continue
+        check_name(spec.name, languages, f"{at}.properties.name", problems)
+        places.append(Place(float(spec.lon), float(spec.lat), names=resolve(spec.name, languages)))
+    return tuple(places), doc
 
 
 def _clause(item: Any, where: str, problems: list[Problem]) -> ClauseParams | None:

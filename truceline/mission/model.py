@@ -15,7 +15,8 @@ from truceline.domain.rules.base import ClauseParams
 @dataclass(frozen=True)
 class Party:
     id: str
-    name: str
+    name: str  # in the mission's first language
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Contingent:
     id: str
     name: str
     public_key: str | None
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Unit:
     contingent: str | None
     party: str | None
     name: str | None = None
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def owner(self) -> str:
@@ -46,6 +49,7 @@ class Zone:
     buffer_m: float | None
     geometry: BaseGeometry  # the zone's area in lon/lat (buffered where asked)
     area_km2: float
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,9 @@ class ClauseVersion:
 class Clause:
     id: str
     versions: tuple[ClauseVersion, ...]  # ascending by version and effective time
+    # the latest version's title and text in every language of the mission
+    titles: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    texts: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def rule(self) -> str:
@@ -71,7 +78,8 @@ class Clause:
 
     @property
     def title(self) -> str | None:
-        return self.versions[-1].params.title
+        """The title in the mission's first language."""
+        return next(iter(self.titles.values()), None) or None
 
     def version_at(self, moment: datetime) -> ClauseVersion | None:
         """The latest version whose `effective <= moment`; None before the clause applies."""
@@ -80,6 +88,28 @@ class Clause:
             if version.effective is None or version.effective <= moment:
                 current = version
         return current
+
+
+@dataclass(frozen=True)
+class Post:
+    """An observation post; its view circle during its local hours is coverage."""
+
+    id: str
+    contingent: str
+    lon: float
+    lat: float
+    view_m: float
+    hours: tuple[time, time] | None  # local; the end may be before the start (crossing midnight)
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named place of the gazetteer: where things are is said from these."""
+
+    lon: float
+    lat: float
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -106,6 +136,9 @@ class Mission:
     max_gap_s: float
     document: dict[str, Any] = field(repr=False)  # the resolved document (geometry files inlined)
     sha256: str = ""
+    names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    posts: dict[str, Post] = field(default_factory=dict, compare=False, hash=False)
+    places: tuple[Place, ...] = ()
 
     @property
     def actors(self) -> frozenset[str]:

@@ -37,7 +37,13 @@ TOP_LEVEL_KEYS = (
     "complaints",
     "tracks",
     "amendments",
+    "posts",
+    "places",
 )
+Lang = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+# a name: one string, or a map of language -> string (checked against the mission's languages)
+Name = Text | dict[Lang, Text]
 
 
 class Section(BaseModel):
@@ -46,10 +52,10 @@ class Section(BaseModel):
 
 class MissionInfo(Section):
     id: Annotated[Id, Field(strict=True)]
-    name: str
+    name: Name
     timezone: str = "UTC"
     report_cutoff: str = "00:00"
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")]] = ["en"]
+    languages: list[Lang] = ["en"]
     start: AwareDatetime | None = None
 
     @field_validator("timezone")
@@ -74,12 +80,14 @@ class MissionInfo(Section):
     def _some(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("at least one language")
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
         return value
 
 
 class PartySpec(Section):
     id: Annotated[Id, Field(strict=True)]
-    name: str
+    name: Name
 
 
 PUBLIC_KEY = re.compile(r"^ed25519:([A-Za-z0-9+/]{43}=)$")
@@ -87,7 +95,7 @@ PUBLIC_KEY = re.compile(r"^ed25519:([A-Za-z0-9+/]{43}=)$")
 
 class ContingentSpec(Section):
     id: Annotated[Id, Field(strict=True)]
-    name: str
+    name: Name
     public_key: str | None = None
 
     @field_validator("public_key")
@@ -106,7 +114,7 @@ class UnitSpec(Section):
     kind: str = "other"
     contingent: Id | None = None
     party: Id | None = None
-    name: str | None = None
+    name: Name | None = None
 
     @model_validator(mode="after")
     def _one_owner(self) -> UnitSpec:
@@ -117,7 +125,7 @@ class UnitSpec(Section):
 
 class ZoneSpec(Section):
     id: Annotated[Id, Field(strict=True)]
-    name: str | None = None
+    name: Name | None = None
     geometry: dict[str, Any] | None = None
     geometry_file: str | None = None
     buffer_m: Metres | None = None
@@ -156,3 +164,37 @@ class AmendmentSpec(Section):
     version: Annotated[int, Field(ge=2, strict=True)]
     effective: AwareDatetime
     set: dict[str, Any]
+
+
+Longitude = Annotated[StrictInt | StrictFloat, Field(ge=-180, le=180)]
+Latitude = Annotated[StrictInt | StrictFloat, Field(ge=-90, le=90)]
+HOURS = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-4]):([0-5][0-9])")
+
+
+class PostSpec(Section):
+    """An observation post: what it watches (a circle of `view_m` around `point`, during its
+    local `hours`) counts as its contingent's coverage."""
+
+    id: Annotated[Id, Field(strict=True)]
+    contingent: Id
+    point: tuple[Longitude, Latitude]
+    view_m: Metres = 5000
+    hours: str | None = None  # "HH:MM-HH:MM" local (may cross midnight); default all day
+    name: Name | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str | None) -> str | None:
+        if value is not None and not HOURS.fullmatch(value):
+            raise ValueError(f'{value!r} is not local hours HH:MM-HH:MM (e.g. "06:00-20:00")')
+        if value is not None and value[:5] == value[6:]:
+            raise ValueError("the hours begin and end at the same time: omit them for all day")
+        return value
+
+
+class PlaceSpec(Section):
+    """A named place of the gazetteer (a GeoJSON Point feature's name and position)."""
+
+    name: Name
+    lon: Longitude
+    lat: Latitude

@@ -109,8 +109,8 @@ def pin_keys(mission_file: Path, keyring: KeyRing) -> None:
         public = keys.public_text(keyring.load(contingent, None))
         # The demo file writes each contingent on one line: `- {id: blue, name: …}`.
         text, found = re.subn(
-            rf"(- \{{id: {re.escape(contingent)},[^}}\n]*)\}}",
-            rf'\1, public_key: "{public}"}}',
+            rf"(- \{{id: {re.escape(contingent)},)(?! public_key)",
+            rf'\1 public_key: "{public}",',
             text,
         )
         if found != 1:

@@ -494,13 +494,22 @@ CHECKPOINT_IN_HTML = re.compile(
 
 
 def read_checkpoint(path: Path) -> dict[str, tuple[int, str]]:
-    """The checkpoint `{contingent: (seq, hash)}` of a published report's JSON (its
-    `checkpoint`) or HTML page (the JSON it embeds), or of a bundle (the last entry of each
-    log it holds)."""
+    """The checkpoint `{contingent: (seq, hash)}` of a published report (its JSON's
+    `checkpoint`, or the signed JSON its HTML or PDF carries, or the published page's), or of
+    a bundle (the last entry of each log it holds)."""
+    from truceline.services.reports.verify import Unreadable, signed_record
+
     try:
-        text = path.read_text(encoding="utf-8")
-        embedded = CHECKPOINT_IN_HTML.search(text) if text.lstrip().startswith("<") else None
-        data = {"checkpoint": json.loads(embedded.group(1))} if embedded else json.loads(text)
+        raw = path.read_bytes()
+        if raw.startswith(b"%PDF-") or b'id="truceline-report"' in raw:
+            try:  # a rendered report: the signed JSON it carries
+                data: Any = signed_record(raw)
+            except Unreadable as exc:
+                raise TrucelineError(f"{path}: {exc}") from None
+        else:
+            text = raw.decode("utf-8")
+            embedded = CHECKPOINT_IN_HTML.search(text) if text.lstrip().startswith("<") else None
+            data = {"checkpoint": json.loads(embedded.group(1))} if embedded else json.loads(text)
     except OSError as exc:
         raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError):

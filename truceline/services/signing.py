@@ -12,50 +12,49 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from truceline.domain import actions
-from truceline.domain.canonical import canonical_sha256, without_floats
+from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import Entry
 from truceline.domain.timeutil import iso
 from truceline.errors import Conflict, FieldError
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, append, pinned_key
 from truceline.services.projector import apply_entry
-from truceline.services.report import daily_summary
-from truceline.services.verification import case_view, cases_on_findings
+from truceline.services.reports import Document
+from truceline.services.reports.content import day_content
 from truceline.store import ledger as repo
 from truceline.store import tables as t
-from truceline.store.db import require_schema, writing
+from truceline.store.db import require_schema, snapshot, writing
 from truceline.store.missions import load_mission
 
 SIGNED = actions.REPORT_SIGNED
-SHOWN = ("round", "contingent", "verdict", "attribution", "rationale")  # of a revealed filing
+ATTEMPTS = 3  # content computed in a snapshot, then found stale, before computing under the lock
 
 
 def report_content(engine: Engine, day: date) -> dict[str, Any]:
-    """The report of a reporting day as it stands now: the summary and the cases on its
-    findings with their verdicts (positions only once revealed)."""
-    summary = daily_summary(engine, day)
-    ids = [f["id"] for clause in summary["findings"] for f in clause["findings"]]
-    with engine.connect() as conn:
-        mission = load_mission(conn)
-        rows = cases_on_findings(conn, ids)
-        cases = []
-        for case_id in rows:
-            view = case_view(conn, mission, int(case_id), viewer=None)
-            cases.append({
-                "case": view["key"], "finding": view["finding"], "verdict": view["verdict"],
-                "state": view["state"],
-                "assessments": [
-                    {k: a[k] for k in SHOWN} for a in view["history"] if a["revealed"]
-                ],
-            })  # fmt: skip
-    # Signed content is canonical data: floats (coordinates, evidence) as their shortest text.
-    content: dict[str, Any] = without_floats(
-        {"format": "truceline/report@1", "summary": summary, "cases": cases}
+    """The report of a reporting day as it stands now (`reports.content`), read in a snapshot
+    that holds up no writer."""
+    require_schema(engine)
+    with snapshot(engine) as conn:
+        return day_content(conn, load_mission(conn), day)
+
+
+def watermark(conn: Connection) -> tuple[Any, ...]:
+    """What a report's content depends on, in a few cheap reads: the heads of the logs (cases,
+    rounds, complaints, signed imports), the last assessment run (incidents and findings) and
+    the newest observation and position (imports without a log). Equal watermarks, equal
+    content."""
+    r = t.assessment_runs
+    last_run = conn.execute(select(func.max(r.c.id))).scalar()
+    return (
+        tuple(sorted(repo.heads(conn).items())),
+        last_run,
+        conn.execute(select(func.max(t.observations.c.id))).scalar(),
+        conn.execute(select(func.max(t.positions.c.id))).scalar(),
+        conn.execute(select(func.count()).select_from(t.retractions)).scalar(),
     )
-    return content
 
 
 @dataclass(frozen=True)
@@ -147,9 +146,9 @@ def report_state(engine: Engine, day: date) -> dict[str, Any]:
     """The report as it stands (for the centre's staff): its sha256, who signed this version,
     who signed another, and whether a version is published."""
     require_schema(engine)
-    content = report_content(engine, day)
-    with engine.connect() as conn:
-        return _state(conn, load_mission(conn), day, content)
+    with snapshot(engine) as conn:
+        mission = load_mission(conn)
+        return _state(conn, mission, day, day_content(conn, mission, day))
 
 
 def _state(
@@ -178,43 +177,64 @@ def sign_report(
 ) -> dict[str, Any]:
     """`contingent` signs the day's report whose sha256 its chief read: the current report, or
     a version another contingent signed (a report computed on another node). Answers the
-    report's state after."""
+    report's state after.
+
+    The content is computed in a read snapshot; the short write transaction then checks that
+    nothing it depends on changed since (`watermark`), so signing never holds the write lock
+    while a feed is writing. After `ATTEMPTS` such races it is computed under the lock."""
     require_schema(engine)
-    current = report_content(engine, day)
-    with writing(engine) as conn:
-        mission = load_mission(conn)
-        if contingent not in mission.contingents:
-            raise FieldError("contingent", f"{contingent!r} is not a contingent")
-        if not repo.started(conn):
-            raise Conflict("the logs are not started: a report cannot be signed")
-        signed = signatures(conn, day)
-        content, current_sha = current, canonical_sha256(current)
-        if sha256 != current_sha:
-            others = {s.sha256: s for s in signed}
-            if sha256 not in others:
-                raise Conflict(
-                    f"the report of {day.isoformat()} changed since it was read "
-                    f"(it is now {current_sha[:12]}…, not {sha256[:12]}…): read it again"
-                )
-            content = others[sha256].entry.payload["report"]
-        mine = [s for s in signed if s.contingent == contingent]
-        if mine and mine[-1].sha256 == sha256:
-            raise Conflict(f"{contingent} has already signed this report")
-        key = keyring.load(contingent, pinned_key(conn, mission, contingent))
-        heads = {c: {"seq": s, "hash": h} for c, (s, h) in repo.heads(conn).items()}
-        payload = {"date": day.isoformat(), "sha256": sha256, "report": content, "heads": heads}
-        entry = append(
-            conn,
-            keyring,
-            mission,
-            contingent,
-            actor=actor,
-            action=SIGNED,
-            payload=payload,
-            key=key,
-        )
-        apply_entry(conn, mission, entry)
-        return _state(conn, mission, day, current)
+    for attempt in range(ATTEMPTS + 1):
+        if attempt < ATTEMPTS:
+            with snapshot(engine) as conn:
+                mission = load_mission(conn)
+                current, mark = day_content(conn, mission, day), watermark(conn)
+        with writing(engine) as conn:
+            if attempt == ATTEMPTS:
+                mission = load_mission(conn)
+                current, mark = day_content(conn, mission, day), watermark(conn)
+            elif watermark(conn) != mark:
+                continue  # the record changed while the content was computed: again
+            return _sign(conn, mission, day, current, sha256=sha256, contingent=contingent,
+                         actor=actor, keyring=keyring)  # fmt: skip
+    raise AssertionError("unreachable: the last attempt signs under the write lock")
+
+
+def _sign(
+    conn: Connection,
+    mission: Mission,
+    day: date,
+    current: dict[str, Any],
+    *,
+    sha256: str,
+    contingent: str,
+    actor: str,
+    keyring: KeyRing,
+) -> dict[str, Any]:
+    if contingent not in mission.contingents:
+        raise FieldError("contingent", f"{contingent!r} is not a contingent")
+    if not repo.started(conn):
+        raise Conflict("the logs are not started: a report cannot be signed")
+    signed = signatures(conn, day)
+    content, current_sha = current, canonical_sha256(current)
+    if sha256 != current_sha:
+        others = {s.sha256: s for s in signed}
+        if sha256 not in others:
+            raise Conflict(
+                f"the report of {day.isoformat()} changed since it was read "
+                f"(it is now {current_sha[:12]}…, not {sha256[:12]}…): read it again"
+            )
+        content = others[sha256].entry.payload["report"]
+    mine = [s for s in signed if s.contingent == contingent]
+    if mine and mine[-1].sha256 == sha256:
+        raise Conflict(f"{contingent} has already signed this report")
+    key = keyring.load(contingent, pinned_key(conn, mission, contingent))
+    heads = {c: {"seq": s, "hash": h} for c, (s, h) in repo.heads(conn).items()}
+    payload = {"date": day.isoformat(), "sha256": sha256, "report": content, "heads": heads}
+    entry = append(
+        conn, keyring, mission, contingent, actor=actor, action=SIGNED, payload=payload, key=key
+    )
+    apply_entry(conn, mission, entry)
+    return _state(conn, mission, day, current)
 
 
 def published_days(conn: Connection, mission: Mission) -> list[dict[str, Any]]:
@@ -229,3 +249,25 @@ def published_days(conn: Connection, mission: Mission) -> list[dict[str, Any]]:
         if found is not None:
             listed.append({k: found[k] for k in ("date", "sha256", "published")})
     return listed
+
+
+def report_document(engine: Engine, day: date) -> Document:
+    """The day's report as it stands, to render: with its signatures when this very content
+    is the published version, else a draft."""
+    require_schema(engine)
+    with snapshot(engine) as conn:
+        mission = load_mission(conn)
+        content = day_content(conn, mission, day)
+        public = published(conn, mission, day)
+    document = Document.of(content)
+    if public is not None and public["sha256"] == document.sha256:
+        return Document.of(content, public, public.get("version"))
+    return document
+
+
+def published_document(conn: Connection, mission: Mission, day: date) -> Document | None:
+    """The published report of the day, to render; None while none is published."""
+    public = published(conn, mission, day)
+    if public is None:
+        return None
+    return Document.of(public["report"], public, public.get("version"))

@@ -114,7 +114,7 @@ def _replace_definitions(conn: Connection, mission: Mission) -> None:
             "version": v.version,
             "rule": v.rule,
             "effective_us": None if v.effective is None else to_us(v.effective),
-            "title": v.params.title,
+            "title": clause.title if v is clause.versions[-1] else _first(v.params.title),
             "params": v.params.model_dump_json(),
         }
         for clause in mission.clauses.values()
@@ -164,3 +164,10 @@ def load_mission(conn: Connection) -> Mission:
 
 _LOADED: dict[str, Mission] = {}  # by sha256, for this process
 _KEPT = 8
+
+
+def _first(title: str | dict[str, str] | None) -> str | None:
+    """A version's title as one string (a map of languages: its first)."""
+    if isinstance(title, dict):
+        return next(iter(title.values()), None)
+    return title

@@ -16,8 +16,9 @@ class ClauseParams(BaseModel):
 
     id: Annotated[Id, Field(strict=True)]
     rule: str
-    title: str | None = None
-    text: str | None = None
+    # a string, or a map of language -> string (the mission's languages are checked on load)
+    title: str | dict[str, str] | None = None
+    text: str | dict[str, str] | None = None
     effective: AwareDatetime | None = None
 
 

@@ -1,8 +1,9 @@
-"""The daily report as it stands (and a chief's signature), and the published reports."""
+"""The daily report as it stands (and a chief's signature), and the published reports: each
+shown in the mission's languages (a switch), with its downloads."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
@@ -10,18 +11,48 @@ from fastapi.responses import Response
 from truceline.errors import Conflict, FieldError, NotFound
 from truceline.services import accounts, signing
 from truceline.services.report import parse_day, render_report
+from truceline.services.reports import REGISTERED, Document, language_for, renderer_for
+from truceline.services.reports.html_renderer import render_fragment
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
 from truceline.web.pages.days import chosen_day
 from truceline.web.pages.render import check_csrf, redirect, render
 
 DateParam = Annotated[str | None, Query(max_length=10)]
+LangParam = Annotated[str | None, Query(max_length=16)]
+FormatParam = Annotated[str, Query(max_length=8)]
+LEGACY = "truceline/report@1"  # reports signed before the renderers: shown as their text
+
+
+def _lang(document: Document, lang: str | None) -> str:
+    try:
+        return language_for(document.content, lang)
+    except FieldError:
+        return language_for(document.content, None)
+
+
+def _shown(document: Document, lang: str) -> dict[str, Any]:
+    """What a page shows of a report: its rendering in `lang`, or a legacy report's text."""
+    if document.content.get("format") == LEGACY:
+        return {"legacy": render_report(document.content), "fragment": None}
+    return {"legacy": None, "fragment": render_fragment(document, lang)}
+
+
+def _download(document: Document, fmt: str, lang: str, stem: str) -> Response:
+    renderer = renderer_for(fmt)
+    if document.content.get("format") == LEGACY and renderer.name != "json":
+        raise NotFound("a report signed before version 0.2 is available as JSON only")
+    return Response(
+        renderer.render(document, lang), media_type=renderer.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{stem}-{lang}{renderer.suffix}"'},
+    )  # fmt: skip
 
 
 def report_page(
-    request: Request, centre: TheCentre, user: PageUser, date: DateParam = None
-) -> Response:
-    return _report_page(request, centre, user, date)
+    request: Request, centre: TheCentre, user: PageUser, date: DateParam = None,
+    lang: LangParam = None,
+) -> Response:  # fmt: skip
+    return _report_page(request, centre, user, date, lang=lang)
 
 
 def _report_page(
@@ -30,16 +61,30 @@ def _report_page(
     user: accounts.User,
     date: str | None = None,
     message: str = "",
+    lang: str | None = None,
 ) -> Response:
     """The day's report as it stands, who has signed it, and (for a chief) the form that
     signs exactly the version shown."""
     day, _, _ = chosen_day(centre.engine, date)
+    document = signing.report_document(centre.engine, day)
     state = signing.report_state(centre.engine, day)
+    chosen = _lang(document, lang)
     return render(
         request, "report.html", user=user, title="Daily report", day=day.isoformat(),
-        text=render_report(state["report"]), state=state, message=message,
+        state=state, message=message, sha256=document.sha256, lang=chosen,
+        languages=document.content["languages"], formats=REGISTERED,
         can_sign=user.role == "chief" and user.contingent in state["waiting_for"],
+        **_shown(document, chosen),
     )  # fmt: skip
+
+
+def draft_download(
+    centre: TheCentre, user: PageUser, date: Annotated[str, Query(max_length=10)],
+    format: FormatParam = "pdf", lang: LangParam = None,
+) -> Response:  # fmt: skip
+    """The day's report as it stands, as a file (a draft until published)."""
+    document = signing.report_document(centre.engine, parse_day(date))
+    return _download(document, format, _lang(document, lang), f"report-{date}-draft")
 
 
 def sign(
@@ -70,12 +115,31 @@ def published_list(request: Request, centre: TheCentre, user: MaybeUser) -> Resp
     return render(request, "published.html", user=user, title="Published reports", listed=listed)
 
 
-def published_report(request: Request, centre: TheCentre, user: MaybeUser, date: str) -> Response:
+def _published(centre: TheCentre, date: str) -> Document:
     with centre.engine.connect() as conn:
-        found = signing.published(conn, load_mission(conn), parse_day(date[:10]))
+        found = signing.published_document(conn, load_mission(conn), parse_day(date[:10]))
     if found is None:
         raise NotFound(f"the report of {date[:10]} is not published")
+    return found
+
+
+def published_report(
+    request: Request, centre: TheCentre, user: MaybeUser, date: str, lang: LangParam = None
+) -> Response:
+    document = _published(centre, date)
+    chosen = _lang(document, lang)
+    assert document.published is not None
     return render(
-        request, "published_report.html", user=user, title=f"Report {date}", report=found,
-        text=render_report(found["report"]),
+        request, "published_report.html", user=user, title=f"Report {date[:10]}",
+        report=document.published, lang=chosen, languages=document.content.get("languages", []),
+        formats=[f for f in REGISTERED if f != "text"], **_shown(document, chosen),
     )  # fmt: skip
+
+
+def published_download(
+    centre: TheCentre, user: MaybeUser, date: str, format: FormatParam = "pdf",
+    lang: LangParam = None,
+) -> Response:  # fmt: skip
+    """A published report as a file: PDF, HTML or text in a language, or the signed JSON."""
+    document = _published(centre, date)
+    return _download(document, format, _lang(document, lang), f"report-{date[:10]}")

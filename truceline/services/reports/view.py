@@ -1,0 +1,204 @@
+"""A report said in one language, as plain rows and sentences: what the text, HTML and PDF
+renderings show, the same words in each (and what `report verify` compares a document's
+visible text with)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from truceline.domain.keys import fingerprint
+from truceline.services.reports import Document
+from truceline.services.reports.words import Words
+
+FIRE_ORDER = ("explosion", "projectile", "burst", "shot", "muzzle_flash")
+
+
+@dataclass
+class Section:
+    title: str
+    intro: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+    empty: str = ""
+
+
+@dataclass
+class View:
+    lang: str
+    title: str
+    heading: str
+    day: str
+    period: str
+    status: str
+    sha256_line: str
+    summary: list[str]
+    sections: list[Section]
+    signatures: Section
+    words: Words
+
+
+def _finding_what(w: Words, f: dict[str, Any]) -> str:
+    _ = w.tr.gettext
+    if f.get("incident"):
+        return _("incident {id}").format(id=f["incident"])
+    if f.get("unit"):
+        return _("unit {id}").format(id=f["unit"])
+    return _("observation {id}").format(id=f.get("observation"))
+
+
+def build(document: Document, lang: str) -> View:
+    content = document.content
+    w = Words(content, lang)
+    _, n_ = w.tr.gettext, w.tr.ngettext
+    incidents = content.get("incidents", [])
+    findings = content.get("findings", [])
+    confirmed = sum(1 for f in findings if (f.get("case") or {}).get("verdict") == "confirmed")
+    fire = [x for x in incidents if x["kind"] in FIRE_ORDER]
+    summary = [
+        n_("{n} incident was recorded this day, {fire} of them ceasefire events (fire).",
+           "{n} incidents were recorded this day, {fire} of them ceasefire events (fire).",
+           len(incidents)).format(n=w.number(len(incidents)), fire=w.number(len(fire))),
+        n_("{n} possible violation was recorded; ", "{n} possible violations were recorded; ",
+           len(findings)).format(n=w.number(len(findings)))
+        + n_("{n} was confirmed by a joint verdict.", "{n} were confirmed by a joint verdict.",
+             confirmed).format(n=w.number(confirmed)),
+        _("Recorded means reported and checked against the agreement, not yet jointly "
+          "verified; only a joint verdict of every contingent confirms a violation."),
+    ]  # fmt: skip
+
+    area = Section(
+        _("Recorded ceasefire events by area"),
+        intro=[w.counting_rule()],
+        header=[_("Area"), _("Kind"), _("Incidents"), _("Events reported")],
+        empty=_("No ceasefire event was recorded."),
+    )
+    for row in content.get("by_area", []):
+        area.rows.append([
+            w.zone(row["zone"]), w.kind(row["kind"], row["subtype"]),
+            w.number(int(row["incidents"])), w.number(int(row["events"])),
+        ])  # fmt: skip
+
+    clauses = Section(
+        _("The agreement, clause by clause"),
+        intro=[
+            _(
+                "Coverage: the hours that the contingents' own units and observation posts "
+                "watched the clause's zones this day."
+            )
+        ],
+        header=[_("Clause"), _("Statement"), _("Coverage")],
+    )
+    for line in content.get("clauses", []):
+        by = line["coverage"]["by_contingent"]
+        covered = "; ".join(f"{w.contingent(c)}: {w.hours(int(s))}" for c, s in by.items())
+        clauses.rows.append([w.clause(line["clause"]), w.statement(line), covered])
+
+    where = w.where_many([f.get("lon") for f in findings], [f.get("lat") for f in findings])
+    listed = Section(
+        _("Possible violations recorded, and their verification"),
+        header=[_("No."), _("Time"), _("Clause"), _("Where"), _("Subject"), _("Verification")],
+        empty=_("None was recorded."),
+    )
+    for f, place in zip(findings, where, strict=True):
+        case = f.get("case")
+        if case is None:
+            verification = _("no case opened yet")
+        else:
+            parts = [_("verdict: {v}").format(v=w.verdict(case["verdict"]))]
+            if case["state"] == "reconsidering":
+                parts.append(w.case_state("reconsidering"))
+            for rnd in case["rounds"]:
+                shown = ", ".join(
+                    f"{w.contingent(a['contingent'])}: {w.verdict(a['verdict'])}"
+                    for a in rnd["assessments"]
+                )
+                parts.append(
+                    _("round {n}: {verdict}").format(
+                        n=rnd["number"], verdict=w.verdict(rnd["verdict"])
+                    )
+                    + (f" ({shown})" if shown else "")
+                )
+            verification = "; ".join(parts)
+        zone = w.zone(f["zone"]) if f.get("zone") else ""
+        listed.rows.append([
+            str(f["id"]), w.moment(f["start"]), w.clause(f["clause"]),
+            ", ".join(x for x in (zone, place) if x), w.actor(f.get("subject")) + " — "
+            + _finding_what(w, f), verification,
+        ])  # fmt: skip
+
+    restrictions = content.get("restrictions", [])
+    places = w.where_many([r["lon"] for r in restrictions], [r["lat"] for r in restrictions])
+    moves = Section(
+        _("Restrictions of the monitors' freedom of movement"),
+        header=[_("Time"), _("Where"), _("Contingent"), _("What"), _("By whom")],
+        empty=_("No restriction was recorded."),
+    )
+    for r, place in zip(restrictions, places, strict=True):
+        zone = w.zone(r["zone"]) if r["zone"] else ""
+        moves.rows.append([
+            w.moment(r["start"]), ", ".join(x for x in (zone, place) if x),
+            ", ".join(w.contingent(c) for c in r["contingents"]),
+            w.subtype(r["subtype"]) if r["subtype"] else w.kind("restriction"), w.actor(r["actor"]),
+        ])  # fmt: skip
+
+    complaints = Section(
+        _("Complaints received"),
+        header=[_("No."), _("Received"), _("From"), _("What"), _("Against"), _("Status")],
+        empty=_("No complaint was received."),
+    )
+    for c in content.get("complaints", []):
+        status = w.complaint_status(c["status"])
+        if c.get("verdict"):
+            status += " — " + _("verdict: {v}").format(v=w.verdict(c["verdict"]))
+        complaints.rows.append([
+            str(c["id"]), w.moment(c["received"]), w.actor(c["party"]), w.kind(c["kind"]),
+            w.actor(c["against"]), status,
+        ])  # fmt: skip
+
+    signatures = Section(
+        _("Signatures"),
+        header=[_("Contingent"), _("Signed by"), _("Time"), _("Key fingerprint")],
+    )
+    if document.published is None:
+        status = _("DRAFT — not yet signed by every contingent; not a published report.")
+        signatures.empty = _("Not yet signed by every contingent.")
+    else:
+        status = _("Published: signed by every contingent.")
+        for s in document.published["signatures"]:
+            entry = s["entry"]
+            signatures.rows.append([
+                w.contingent(s["contingent"]), str(entry.get("actor", "")),
+                w.moment(_iso_us(entry.get("time"))),
+                fingerprint(s["public_key"]) if s.get("public_key") else "",
+            ])  # fmt: skip
+        points = document.published.get("checkpoint", {})
+        signatures.intro.append(
+            _("Checkpoint of the logs: {heads}.").format(
+                heads="; ".join(
+                    f"{w.contingent(c)} #{h['seq']} {h['hash'][:16]}…" for c, h in points.items()
+                )
+            )
+        )
+    sha_line = _("sha256 of the content (what each chief signs): {sha}").format(sha=document.sha256)
+    return View(
+        lang=lang,
+        title=w.mission(),
+        heading=_("Daily report"),
+        day=w.day(content["date"]),
+        period=_("Reporting day from {start} to {end} ({zone})").format(
+            start=w.moment(content["from"]), end=w.moment(content["to"]), zone=content["timezone"]
+        ),
+        status=status,
+        sha256_line=sha_line,
+        summary=summary,
+        sections=[area, clauses, listed, moves, complaints],
+        signatures=signatures,
+        words=w,
+    )
+
+
+def _iso_us(value: Any) -> str | None:
+    from truceline.domain.timeutil import iso
+
+    return None if value is None else iso(int(value))
