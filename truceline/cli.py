@@ -838,13 +838,51 @@ def report_daily(
     engine = engine_for(db)
     chosen = parse_day(day) if day else current_day(engine, datetime.now(UTC))
     document = report_document(engine, chosen)
-    data = renderer.render(document, language_for(document.content, lang))
+    data = renderer.report(document, language_for(document.content, lang))
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         output.write_bytes(data)
         err.print(f"wrote {output} (sha256 of the content {document.sha256})")
+
+
+@report_app.command("period")
+def report_period(
+    first: Annotated[str, typer.Option("--from", help="The first reporting day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="The last reporting day, YYYY-MM-DD.")],
+    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="A language of the mission (default: its first)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """A report for a period, built only from the published reports of the days it covers
+    (each listed with its sha256 and version; a day not published is named and not
+    counted). It is not signed again."""
+    from truceline.services.report import parse_day
+    from truceline.services.reports import Document, language_for, renderer_for
+    from truceline.services.reports.period import period_content
+    from truceline.store.db import snapshot
+    from truceline.store.missions import load_mission
+
+    renderer = renderer_for(fmt)
+    if renderer.name == "pdf" and output is None:
+        raise TrucelineError("--format pdf: give the file to write with -o FILE")
+    with snapshot(engine_for(db)) as conn:
+        content = period_content(conn, load_mission(conn), parse_day(first), parse_day(last))
+    document = Document.of(content)
+    data = renderer.report(document, language_for(content, lang))
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(data)
+        err.print(f"wrote {output} ({len(content['days'])} published day(s))")
 
 
 @report_app.command("sign")
@@ -880,10 +918,15 @@ def report_sign(
 def report_export(
     day: Annotated[str, typer.Option("--date", help="Reporting day YYYY-MM-DD.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The JSON file to write.")],
+    version: Annotated[
+        int | None,
+        typer.Option("--version", min=1, help="A published version (default: the latest)."),
+    ] = None,
     db: Db = None,
 ) -> None:
     """Write the published report of a day with its signed log entries, pinned keys and
-    checkpoint: what `report verify` checks, offline, anywhere."""
+    checkpoint: what `report verify` checks, offline, anywhere. Every version of a corrected
+    day stays published: `--version 1` writes the first."""
     from truceline.services.report import parse_day
     from truceline.services.reports.json_renderer import signed_json
     from truceline.services.signing import published_document
@@ -891,9 +934,12 @@ def report_export(
 
     engine = engine_for(db)
     with engine.connect() as conn:
-        document = published_document(conn, load_mission(conn), parse_day(day))
+        document = published_document(conn, load_mission(conn), parse_day(day), version)
     if document is None:
-        raise TrucelineError(f"the report of {day} is not published: every chief signs it first")
+        which = f"version {version} of " if version is not None else ""
+        raise TrucelineError(
+            f"{which}the report of {day} is not published: every chief signs it first"
+        )
     output.write_text(signed_json(document), encoding="utf-8")
     err.print(f"wrote {output} (sha256 {document.sha256})")
 
@@ -965,6 +1011,38 @@ def _trusted_keys(mission_file: Path | None, keys_file: Path | None) -> dict[str
         except ValueError as exc:
             raise TrucelineError(f"{keys_file}: {contingent}: {exc}") from None
     return {str(c): str(k) for c, k in listed.items()}
+
+
+@app.command("export")
+def export(
+    kind: Annotated[str, typer.Argument(help="observations, incidents, violations or zones.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, geojson, kml, acled (violations), cot (zones).")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write.")],
+    since: Annotated[str | None, typer.Option("--since", help="From this time (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Before this time.")] = None,
+    db: Db = None,
+) -> None:
+    """Export what the store holds: observations (CSV that re-imports to the same rows),
+    incidents, violations (findings a joint verdict confirmed; also as ACLED CSV) or the
+    mission's zones (also as CoT drawing shapes for TAK clients)."""
+    from truceline.services.reports import renderer_for
+    from truceline.services.reports.records import KINDS, from_store
+    from truceline.store.db import snapshot
+    from truceline.store.missions import load_mission
+
+    if kind not in KINDS:
+        raise TrucelineError(f"{kind!r} is not one of {', '.join(KINDS)}")
+    renderer = renderer_for(fmt)
+    engine = engine_for(db)
+    with snapshot(engine) as conn:
+        records = from_store(
+            conn, load_mission(conn), kind, since_us=parse_time(since, "--since"),
+            until_us=parse_time(until, "--until"),
+        )  # fmt: skip
+    output.write_bytes(renderer.records(records))
+    err.print(f"wrote {output}: {len(records.rows)} {kind}")
 
 
 @complaints_app.command("file")
@@ -1337,6 +1415,7 @@ POLICY_ACTIONS = {
     "assess": "node.operate", "incidents list": "record.read", "findings list": "record.read",
     "report daily": "reports.draft", "report sign": "reports.sign",
     "report export": "reports.published", "report verify": "reports.published",
+    "export": "record.read", "report period": "reports.published",
     "complaints file": "complaints.file",
     "complaints list": "complaints.read", "cases open": "cases.open",
     "cases assess": "cases.assess", "cases reconsider": "cases.reconsider",

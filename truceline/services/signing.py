@@ -70,9 +70,10 @@ def all_signatures(conn: Connection, day: date | None = None) -> dict[str, list[
     nothing (and `ledger verify` names it): the text published is always the text every
     contingent signed."""
     e = t.ledger_entries
-    rows = conn.execute(
-        select(e).where(e.c.action == SIGNED).order_by(e.c.time_us, e.c.contingent, e.c.seq)
-    )
+    query = select(e).where(e.c.action == SIGNED)
+    if day is not None:  # (the day's own entries only: each carries a whole report)
+        query = query.where(e.c.subject == day.isoformat())
+    rows = conn.execute(query.order_by(e.c.time_us, e.c.contingent, e.c.seq))
     by_day: dict[str, list[Signature]] = {}
     for x in repo.entries_of(rows):
         when = str(x.payload.get("date"))
@@ -89,34 +90,58 @@ def signatures(conn: Connection, day: date) -> list[Signature]:
     return all_signatures(conn, day).get(day.isoformat(), [])
 
 
-def published(conn: Connection, mission: Mission, day: date) -> dict[str, Any] | None:
-    """The published report of the day (the latest version every contingent signed), with
-    the signed log entries that anyone can check against the pinned keys; None if none."""
-    return _published(conn, mission, day, signatures(conn, day))
-
-
-def _published(
-    conn: Connection, mission: Mission, day: date, signed: list[Signature]
+def published(
+    conn: Connection, mission: Mission, day: date, version: int | None = None
 ) -> dict[str, Any] | None:
+    """The published report of the day (the latest version every contingent signed, or the
+    version asked for), with the signed log entries that anyone can check against the pinned
+    keys; None if none."""
+    return _published(conn, mission, day, signatures(conn, day), version)
+
+
+def _versions(mission: Mission, signed: list[Signature]) -> list[dict[str, Signature]]:
+    """The published versions of a day, in the order they were completed: each the first
+    signature of every contingent on one sha256. A sha256 signed again later publishes
+    nothing new."""
     by_hash: dict[str, dict[str, Signature]] = {}
-    completed: list[tuple[int, str]] = []
+    completed: list[dict[str, Signature]] = []
     for s in signed:
         holders = by_hash.setdefault(s.sha256, {})
         if s.contingent in holders:
             continue
         holders[s.contingent] = s
         if set(holders) == set(mission.contingents):
-            completed.append((s.entry.time, s.sha256))
-    if not completed:
+            completed.append(holders)
+    return completed
+
+
+def _published(
+    conn: Connection,
+    mission: Mission,
+    day: date,
+    signed: list[Signature],
+    version: int | None = None,
+) -> dict[str, Any] | None:
+    """The published report of the day: its latest version, or the one asked for (1, 2, …),
+    with what it corrects. Every version stays published and verifiable."""
+    versions = _versions(mission, signed)
+    if not versions or (version is not None and not 1 <= version <= len(versions)):
         return None
-    _, sha = max(completed)
-    holders = by_hash[sha]
+    number = len(versions) if version is None else version
+    holders = versions[number - 1]
     first = holders[next(iter(mission.contingents))].entry
-    return {
+    listed = [
+        {"version": n, "sha256": next(iter(h.values())).sha256,
+         "published": iso(max(x.entry.time for x in h.values()))}
+        for n, h in enumerate(versions, start=1)
+    ]  # fmt: skip
+    record: dict[str, Any] = {
         "date": day.isoformat(),
-        "sha256": sha,
+        "sha256": first.payload["sha256"],
+        "version": number,
+        "versions": listed,
         "checkpoint": checkpoint_of([s.entry for s in holders.values()]),
-        "published": iso(max(s.entry.time for s in holders.values())),
+        "published": listed[number - 1]["published"],
         "report": first.payload["report"],
         "signatures": [
             {"contingent": c, "public_key": pinned_key(conn, mission, c),
@@ -124,6 +149,42 @@ def _published(
             for c in mission.contingents
         ],
     }  # fmt: skip
+    if number > 1:
+        before = versions[number - 2][next(iter(mission.contingents))].entry.payload["report"]
+        record["corrects"] = {
+            "version": number - 1, "sha256": listed[number - 2]["sha256"],
+            "changes": changes(before, record["report"]),
+        }  # fmt: skip
+    return record
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a correction changed, as data (the renderers say it): clause statements, findings
+    added or withdrawn, and verdicts or case states that moved."""
+    out: list[dict[str, Any]] = []
+    old_lines = {c["clause"]: c for c in before.get("clauses", [])}
+    for line in after.get("clauses", []):
+        was = old_lines.get(line["clause"])
+        if was is not None and (was["status"], was["findings"]) != (
+            line["status"],
+            line["findings"],
+        ):
+            out.append({"what": "clause", "clause": line["clause"], "before": was, "after": line})
+    old = {f["key"]: f for f in before.get("findings", [])}
+    new = {f["key"]: f for f in after.get("findings", [])}
+    for key in sorted(new.keys() - old.keys()):
+        out.append({"what": "finding_added", "finding": new[key]["id"]})
+    for key in sorted(old.keys() - new.keys()):
+        out.append({"what": "finding_withdrawn", "finding": old[key]["id"]})
+    for key in sorted(new.keys() & old.keys()):
+        a, b = old[key].get("case") or {}, new[key].get("case") or {}
+        if (a.get("verdict"), a.get("state")) != (b.get("verdict"), b.get("state")):
+            out.append({
+                "what": "verification", "finding": new[key]["id"],
+                "before": {"verdict": a.get("verdict"), "state": a.get("state")},
+                "after": {"verdict": b.get("verdict"), "state": b.get("state")},
+            })  # fmt: skip
+    return out
 
 
 def checkpoint_of(signed: list[Entry]) -> dict[str, dict[str, Any]]:
@@ -247,7 +308,7 @@ def published_days(conn: Connection, mission: Mission) -> list[dict[str, Any]]:
             continue  # not a day: such an entry publishes nothing
         found = _published(conn, mission, when, signed)
         if found is not None:
-            listed.append({k: found[k] for k in ("date", "sha256", "published")})
+            listed.append({k: found[k] for k in ("date", "sha256", "published", "version")})
     return listed
 
 
@@ -265,9 +326,12 @@ def report_document(engine: Engine, day: date) -> Document:
     return document
 
 
-def published_document(conn: Connection, mission: Mission, day: date) -> Document | None:
-    """The published report of the day, to render; None while none is published."""
-    public = published(conn, mission, day)
+def published_document(
+    conn: Connection, mission: Mission, day: date, version: int | None = None
+) -> Document | None:
+    """The published report of the day (its latest version, or the one asked for), to
+    render; None while none is published."""
+    public = published(conn, mission, day, version)
     if public is None:
         return None
     return Document.of(public["report"], public, public.get("version"))

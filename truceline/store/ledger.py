@@ -67,8 +67,18 @@ def insert_entry(conn: Connection, entry: Entry) -> None:
             hash=entry.hash,
             sig=entry.sig,
             v=entry.v,
+            subject=subject_of(entry),
         )
     )
+
+
+SUBJECTS = {"report_signed": "date"}  # action -> the payload field an entry is found by
+
+
+def subject_of(entry: Entry) -> str | None:
+    field = SUBJECTS.get(entry.action)
+    value = entry.payload.get(field) if field is not None else None
+    return value[:64] if isinstance(value, str) else None
 
 
 def advance_head(

@@ -249,6 +249,9 @@ ledger_entries = Table(
     Column("hash", String(64), nullable=False),
     Column("sig", Text, nullable=False),
     Column("v", Integer, nullable=False, server_default="1"),  # the log format
+    # what the entry is about, where a reader looks it up by that: a report signature's day
+    Column("subject", String(64)),
+    Index("ix_ledger_entries_action_subject", "action", "subject"),
     # Not unique on (contingent, seq): two signed entries with one seq are kept as the proof
     # of equivocation. Appending goes through ledger_heads, so this node never forks a log.
     UniqueConstraint("contingent", "seq", "hash"),

@@ -40,7 +40,7 @@ def test_the_text_rendering_says_each_clause_statement_and_the_sha256_in_each_la
     published: tuple[Engine, Document], lang: str
 ) -> None:
     _, document = published
-    text = renderer_for("text").render(document, lang).decode()
+    text = renderer_for("text").report(document, lang).decode()
     for words in SAYS[lang]:
         assert words in text
     assert document.sha256 in text
@@ -52,7 +52,7 @@ def test_the_json_rendering_is_the_published_record_and_the_same_in_every_langua
     published: tuple[Engine, Document],
 ) -> None:
     _, document = published
-    bodies = {renderer_for("json").render(document, lang) for lang in LANGUAGES}
+    bodies = {renderer_for("json").report(document, lang) for lang in LANGUAGES}
     assert len(bodies) == 1  # the signed content is language-free
     record = json.loads(bodies.pop())
     assert canonical_sha256(record["report"]) == record["sha256"] == document.sha256
@@ -65,7 +65,7 @@ def test_the_pdf_holds_the_statements_counts_and_each_languages_letters(
     _, document = published
     incidents = str(len(document.content["incidents"]))
     for lang in LANGUAGES:
-        pdf = renderer_for("pdf").render(document, lang)
+        pdf = renderer_for("pdf").report(document, lang)
         assert pdf.startswith(b"%PDF-")
         path = tmp_path / f"r-{lang}.pdf"
         path.write_bytes(pdf)
@@ -122,11 +122,14 @@ def test_an_unknown_format_or_language_is_refused_by_name(
     from truceline.services.reports import language_for
 
     _, document = published
-    with pytest.raises(FieldError, match="'docx' is not one of text, json, html, pdf"):
+    with pytest.raises(FieldError, match="'docx' is not one of text, json, html, pdf, csv"):
         renderer_for("docx")
+    with pytest.raises(FieldError, match="csv exports records"):
+        renderer_for("csv").report(document, "en")
     with pytest.raises(FieldError, match="not a language of the mission"):
         language_for(document.content, "de")
-    assert set(REGISTERED) == {"text", "json", "html", "pdf"}
+    assert set(REGISTERED) == {"text", "json", "html", "pdf", "csv", "geojson", "kml", "acled",
+                               "cot"}  # fmt: skip
 
 
 def test_the_html_opens_from_a_file_with_no_request_and_fits_an_a4_page(

@@ -10,13 +10,18 @@ import importlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from truceline.domain.canonical import canonical_json, canonical_sha256
 from truceline.errors import FieldError
 
+if TYPE_CHECKING:
+    from truceline.services.reports.records import Records
+
 # One line per format: the module `truceline.services.reports.<name>_renderer` holds RENDERER.
-REGISTERED = ("text", "json", "html", "pdf")
+# The first four render a report; the others export records (and some, a report's records).
+REGISTERED = ("text", "json", "html", "pdf", "csv", "geojson", "kml", "acled", "cot")
+REPORT_FORMATS = ("text", "json", "html", "pdf")
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,21 @@ class Renderer:
     name: str
     suffix: str
     media_type: str
-    render: Callable[[Document, str], bytes]  # (document, language) -> the file's bytes
+    render: Callable[[Document, str], bytes] | None = None  # (document, language) -> bytes
+    export: Callable[[Records], bytes] | None = None  # records -> the file's bytes
+    kinds: tuple[str, ...] = ()  # the records it exports
+
+    def report(self, document: Document, lang: str) -> bytes:
+        if self.render is None:
+            raise FieldError("format", f"{self.name} exports records; a report is "
+                             f"{', '.join(REPORT_FORMATS)}")  # fmt: skip
+        return self.render(document, lang)
+
+    def records(self, records: Records) -> bytes:
+        if self.export is None or records.kind not in self.kinds:
+            raise FieldError("format", f"{self.name} does not export {records.kind} (it "
+                             f"exports {', '.join(self.kinds) or 'no records'})")  # fmt: skip
+        return self.export(records)
 
 
 class _Registry(Mapping[str, Renderer]):

@@ -44,7 +44,7 @@ def _environment() -> jinja2.Environment:
 
 def data_block(document: Document) -> str:
     """The signed JSON, safe inside a <script> element (no `</` can close it)."""
-    return signed_json(document).replace("</", "<\\/").replace("<!--", "<\\!--")
+    return signed_json(document, pretty=False).replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def _zone_styles(content: dict[str, Any]) -> dict[str, str]:
@@ -125,14 +125,6 @@ def _charts(view: View, content: dict[str, Any]) -> tuple[str, str]:
     return daily, per_clause
 
 
-def version_note(document: Document, view: View) -> str:
-    if document.version is None or document.version < 2:
-        return ""
-    return view.words.tr.gettext("Version {n}, correcting version {m}.").format(
-        n=document.version, m=document.version - 1
-    )
-
-
 def _context(document: Document, lang: str) -> dict[str, Any]:
     view = build(document, lang)
     _ = view.words.tr.gettext
@@ -145,7 +137,7 @@ def _context(document: Document, lang: str) -> dict[str, Any]:
     }  # fmt: skip
     return {
         "v": view, "css": css(lang), "draft": document.draft, "labels": labels,
-        "version_note": version_note(document, view), "map_svg": _map(view, document.content),
+        "version_note": view.version_note, "map_svg": _map(view, document.content),
         "history_svg": daily, "clauses_svg": per_clause,
     }  # fmt: skip
 
@@ -176,4 +168,4 @@ def render(document: Document, lang: str) -> bytes:
     return render_html(document, lang).encode("utf-8")
 
 
-RENDERER = Renderer("html", ".html", "text/html; charset=utf-8", render)
+RENDERER = Renderer("html", ".html", "text/html; charset=utf-8", render=render)

@@ -23,11 +23,11 @@ def render(document: Document, lang: str) -> bytes:
 
     html = weasyprint.HTML(string=render_html(document, lang), url_fetcher=_no_fetch)
     attachment = weasyprint.Attachment(
-        string=signed_json(document), name=ATTACHMENT, url_fetcher=_no_fetch,
+        string=signed_json(document, pretty=False), name=ATTACHMENT, url_fetcher=_no_fetch,
         description="the signed report (JSON): truceline report verify reads it",
     )  # fmt: skip
     pdf: bytes = html.write_pdf(attachments=[attachment], pdf_variant=None)
     return pdf
 
 
-RENDERER = Renderer("pdf", ".pdf", "application/pdf", render)
+RENDERER = Renderer("pdf", ".pdf", "application/pdf", render=render)

@@ -42,7 +42,7 @@ __all__ = [
     "map_svg",
 ]
 
-MAX_POINTS = 20_000
+MAX_POINTS = 5_000
 """At most this many point symbols are drawn on one map; beyond it, a deterministic sample."""
 
 KM_PER_DEGREE_LAT = 111.32

@@ -27,8 +27,11 @@ def _section(section: Section) -> list[str]:
 
 def render_text(document: Document, lang: str) -> str:
     view = build(document, lang)
-    lines = [view.title, f"{view.heading} — {view.day}", view.period, view.status,
-             view.sha256_line, ""]  # fmt: skip
+    lines = [view.title, f"{view.heading} — {view.day}", view.period, view.status]
+    if view.version_note:
+        lines.append(view.version_note)
+    lines += [f"  - {change}" for change in view.changes]
+    lines += [view.sha256_line, ""]
     lines += view.summary
     for section in [*view.sections, view.signatures]:
         lines += _section(section)
@@ -39,4 +42,4 @@ def render(document: Document, lang: str) -> bytes:
     return render_text(document, lang).encode("utf-8")
 
 
-RENDERER = Renderer("text", ".txt", "text/plain; charset=utf-8", render)
+RENDERER = Renderer("text", ".txt", "text/plain; charset=utf-8", render=render)

@@ -24,6 +24,7 @@ from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import entry_from_dict
 from truceline.i18n import translator
 from truceline.services.reports import Document
+from truceline.services.reports.json_renderer import OMITTED
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 _SPACE = re.compile(r"\s+")
@@ -134,7 +135,10 @@ def check_record(
     for n, s in enumerate(record.get("signatures") or []):
         where = f"signature {n + 1}"
         try:
-            entry = entry_from_dict(s["entry"])
+            held = dict(s["entry"])
+            if s.get(OMITTED):  # the entry's copy of the report is the record's own
+                held["payload"] = {**held["payload"], "report": report}
+            entry = entry_from_dict(held)
         except (KeyError, TypeError, ValueError) as exc:
             result.problems.append(f"{where}: not a log entry: {exc}")
             continue

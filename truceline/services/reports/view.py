@@ -9,9 +9,11 @@ from typing import Any
 
 from truceline.domain.keys import fingerprint
 from truceline.services.reports import Document
+from truceline.services.reports.period import PERIOD_FORMAT
 from truceline.services.reports.words import Words
 
 FIRE_ORDER = ("explosion", "projectile", "burst", "shot", "muzzle_flash")
+ROWS = 200  # rows of a long list shown (findings without a case, restrictions); the rest: JSON
 
 
 @dataclass
@@ -36,6 +38,8 @@ class View:
     sections: list[Section]
     signatures: Section
     words: Words
+    version_note: str = ""
+    changes: list[str] = field(default_factory=list)
 
 
 def _finding_what(w: Words, f: dict[str, Any]) -> str:
@@ -56,9 +60,12 @@ def build(document: Document, lang: str) -> View:
     confirmed = sum(1 for f in findings if (f.get("case") or {}).get("verdict") == "confirmed")
     fire = [x for x in incidents if x["kind"] in FIRE_ORDER]
     summary = [
-        n_("{n} incident was recorded this day, {fire} of them ceasefire events (fire).",
-           "{n} incidents were recorded this day, {fire} of them ceasefire events (fire).",
-           len(incidents)).format(n=w.number(len(incidents)), fire=w.number(len(fire))),
+        (n_("{n} incident was recorded this day, {fire} of them ceasefire events (fire).",
+            "{n} incidents were recorded this day, {fire} of them ceasefire events (fire).",
+            len(incidents)) if content.get("format") != PERIOD_FORMAT else
+         n_("{n} incident was recorded in the period, {fire} of them ceasefire events (fire).",
+            "{n} incidents were recorded in the period, {fire} of them ceasefire events (fire).",
+            len(incidents))).format(n=w.number(len(incidents)), fire=w.number(len(fire))),
         n_("{n} possible violation was recorded; ", "{n} possible violations were recorded; ",
            len(findings)).format(n=w.number(len(findings)))
         + n_("{n} was confirmed by a joint verdict.", "{n} were confirmed by a joint verdict.",
@@ -94,13 +101,27 @@ def build(document: Document, lang: str) -> View:
         covered = "; ".join(f"{w.contingent(c)}: {w.hours(int(s))}" for c, s in by.items())
         clauses.rows.append([w.clause(line["clause"]), w.statement(line), covered])
 
-    where = w.where_many([f.get("lon") for f in findings], [f.get("lat") for f in findings])
+    # every finding with a case; of the others, the first ROWS (all are counted above, and
+    # all are in the signed JSON)
+    cased = [f for f in findings if f.get("case")]
+    others = [f for f in findings if not f.get("case")]
+    shown_findings = sorted(cased + others[:ROWS], key=lambda f: (f["start"], f["id"]))
+    where = w.where_many(
+        [f.get("lon") for f in shown_findings], [f.get("lat") for f in shown_findings]
+    )
     listed = Section(
         _("Possible violations recorded, and their verification"),
         header=[_("No."), _("Time"), _("Clause"), _("Where"), _("Subject"), _("Verification")],
         empty=_("None was recorded."),
     )
-    for f, place in zip(findings, where, strict=True):
+    if len(others) > ROWS:
+        listed.intro.append(
+            n_("{n} more possible violation without a case is counted above and listed in the "
+               "signed JSON.", "{n} more possible violations without a case are counted above "
+               "and listed in the signed JSON.", len(others) - ROWS,
+               ).format(n=w.number(len(others) - ROWS))
+        )  # fmt: skip
+    for f, place in zip(shown_findings, where, strict=True):
         case = f.get("case")
         if case is None:
             verification = _("no case opened yet")
@@ -127,13 +148,21 @@ def build(document: Document, lang: str) -> View:
             + _finding_what(w, f), verification,
         ])  # fmt: skip
 
-    restrictions = content.get("restrictions", [])
+    every_restriction = content.get("restrictions", [])
+    restrictions = every_restriction[:ROWS]
     places = w.where_many([r["lon"] for r in restrictions], [r["lat"] for r in restrictions])
     moves = Section(
         _("Restrictions of the monitors' freedom of movement"),
         header=[_("Time"), _("Where"), _("Contingent"), _("What"), _("By whom")],
         empty=_("No restriction was recorded."),
     )
+    if len(every_restriction) > ROWS:
+        moves.intro.append(
+            n_("{n} restriction was recorded; the first {shown} are listed, all are in the "
+               "signed JSON.", "{n} restrictions were recorded; the first {shown} are listed, "
+               "all are in the signed JSON.", len(every_restriction),
+               ).format(n=w.number(len(every_restriction)), shown=ROWS)
+        )  # fmt: skip
     for r, place in zip(restrictions, places, strict=True):
         zone = w.zone(r["zone"]) if r["zone"] else ""
         moves.rows.append([
@@ -160,6 +189,8 @@ def build(document: Document, lang: str) -> View:
         _("Signatures"),
         header=[_("Contingent"), _("Signed by"), _("Time"), _("Key fingerprint")],
     )
+    if content.get("format") == PERIOD_FORMAT:
+        return _period(document, w, summary, [area, clauses, listed, moves, complaints])
     if document.published is None:
         status = _("DRAFT — not yet signed by every contingent; not a published report.")
         signatures.empty = _("Not yet signed by every contingent.")
@@ -181,6 +212,7 @@ def build(document: Document, lang: str) -> View:
             )
         )
     sha_line = _("sha256 of the content (what each chief signs): {sha}").format(sha=document.sha256)
+    note, changed = _correction(w, document)
     return View(
         lang=lang,
         title=w.mission(),
@@ -195,7 +227,107 @@ def build(document: Document, lang: str) -> View:
         sections=[area, clauses, listed, moves, complaints],
         signatures=signatures,
         words=w,
+        version_note=note,
+        changes=changed,
     )
+
+
+def _period(document: Document, w: Words, summary: list[str], sections: list[Section]) -> View:
+    """A period's report: the days it is built from first; signed only day by day."""
+    _, n_ = w.tr.gettext, w.tr.ngettext
+    content = document.content
+    days = Section(
+        _("The published reports it is built from"),
+        header=[_("Day"), _("Version"), _("sha256"), _("Published")],
+        empty=_("No day of this period is published."),
+    )
+    for d in content.get("days", []):
+        days.rows.append(
+            [w.day(d["date"]), str(d["version"]), d["sha256"], w.moment(d["published"])]
+        )
+    missing = content.get("not_published", [])
+    if missing:
+        days.intro.append(
+            n_("{n} day of the period is not published and is not counted: {days}.",
+               "{n} days of the period are not published and are not counted: {days}.",
+               len(missing)).format(n=len(missing), days=", ".join(w.day(d) for d in missing))
+        )  # fmt: skip
+    period = _("From {start} to {end} ({zone}).").format(
+        start=w.moment(content.get("from")), end=w.moment(content.get("to")),
+        zone=content["timezone"],
+    )  # fmt: skip
+    clauses = sections[1]
+    clauses.intro = [_("Coverage: the hours that the contingents' own units and observation "
+                       "posts watched the clause's zones, over the published days.")]  # fmt: skip
+    clauses.rows = []
+    for line in content.get("clauses", []):
+        held = line["days"]
+        said = n_("{n} possible violation was recorded.", "{n} possible violations were recorded.",
+                  int(line["findings"])).format(n=w.number(int(line["findings"])))  # fmt: skip
+        said += " " + _("Days: {recorded} with a possible violation recorded, {clear} with no "
+                        "violation recorded, {unseen} not observed.").format(
+            recorded=held.get("recorded", 0), clear=held.get("no_violation_recorded", 0),
+            unseen=held.get("not_observed", 0),
+        )  # fmt: skip
+        by = line["coverage"]["by_contingent"]
+        covered = "; ".join(f"{w.contingent(c)}: {w.hours(int(x))}" for c, x in by.items())
+        clauses.rows.append([w.clause(line["clause"]), said, covered])
+    signatures = Section(_("Signatures"), empty=_("Each day's signatures are in its own report."))
+    return View(
+        lang=w.lang,
+        title=w.mission(),
+        heading=_("Report for a period"),
+        day=f"{w.day(content['from_date'])} – {w.day(content['to_date'])}",
+        period=period,
+        status=_(
+            "Not signed again: every figure comes from the published reports listed, each "
+            "signed by every contingent."
+        ),
+        sha256_line=_("sha256 of this period's content: {sha}").format(sha=document.sha256),
+        summary=summary,
+        sections=[days, *sections],
+        signatures=signatures,
+        words=w,
+    )
+
+
+def _verification(w: Words, state: dict[str, Any]) -> str:
+    said = w.verdict(state.get("verdict"))
+    if state.get("state") == "reconsidering":
+        said += "; " + w.case_state("reconsidering")
+    return said
+
+
+def _correction(w: Words, document: Document) -> tuple[str, list[str]]:
+    """ "Version 2, correcting version 1", and what changed, for a corrected published day."""
+    _ = w.tr.gettext
+    record = document.published or {}
+    number = record.get("version")
+    corrects = record.get("corrects")
+    if not number or not corrects:
+        return (_("Version {n}.").format(n=number) if number else ""), []
+    note = _("Version {n}, correcting version {m} (sha256 {sha}).").format(
+        n=number, m=corrects["version"], sha=str(corrects["sha256"])[:16] + "…"
+    )
+    said: list[str] = []
+    for change in corrects.get("changes", []):
+        what = change["what"]
+        if what == "clause":
+            said.append(_("{clause}: now “{after}”; it said “{before}”.").format(
+                clause=w.clause(change["clause"]), after=w.statement(change["after"]),
+                before=w.statement(change["before"]),
+            ))  # fmt: skip
+        elif what == "finding_added":
+            said.append(_("Possible violation {id} added.").format(id=change["finding"]))
+        elif what == "finding_withdrawn":
+            said.append(_("Possible violation {id} withdrawn.").format(id=change["finding"]))
+        elif what == "verification":
+            text = _("Possible violation {id}: verification now “{after}”; it was “{before}”.")
+            said.append(text.format(
+                id=change["finding"], after=_verification(w, change["after"]),
+                before=_verification(w, change["before"]),
+            ))  # fmt: skip
+    return note, said
 
 
 def _iso_us(value: Any) -> str | None:

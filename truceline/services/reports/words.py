@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from truceline.domain import places as gazetteer
@@ -29,6 +29,7 @@ class Words:
         self._place_lon = [float(p["lon"]) for p in places]
         self._place_lat = [float(p["lat"]) for p in places]
         self._place_names = [p["name"] for p in places]
+        self._dates: dict[date, str] = {}
 
     # --- names from the mission -------------------------------------------------------------
 
@@ -188,21 +189,28 @@ class Words:
         text = moment.strftime("%z")
         return f"UTC{text[:3]}:{text[3:]}" if text else "UTC"
 
+    def _local(self, iso_time: str) -> datetime:
+        return datetime.fromisoformat(str(iso_time)).astimezone(self.tz)
+
+    def _date_medium(self, day: date) -> str:
+        said = self._dates.get(day)
+        if said is None:
+            said = self._dates[day] = format_date(day, format="medium", locale=self.locale)
+        return said
+
     def moment(self, iso_time: str | None) -> str:
         """A time in the mission's time zone with its offset, to the second."""
         if not iso_time:
             return ""
-        local = datetime.fromisoformat(str(iso_time)).astimezone(self.tz)
-        day = format_date(local, format="medium", locale=self.locale)
-        clock = format_time(local, "HH:mm:ss", locale=self.locale)
-        return f"{day} {clock} {self.offset(local)}"
+        local = self._local(iso_time)
+        return f"{self._date_medium(local.date())} {local:%H:%M:%S} {self.offset(local)}"
 
     def clock(self, iso_time: str | None) -> str:
         """The time of day (with the offset), for a list within one day."""
         if not iso_time:
             return ""
-        local = datetime.fromisoformat(str(iso_time)).astimezone(self.tz)
-        return f"{format_time(local, 'HH:mm:ss', locale=self.locale)} {self.offset(local)}"
+        local = self._local(iso_time)
+        return f"{local:%H:%M:%S} {self.offset(local)}"
 
     def stamp(self, moment: datetime) -> str:
         local = moment.astimezone(self.tz)

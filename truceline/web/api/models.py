@@ -315,11 +315,20 @@ class PublishedDay(Open):
     date: str
     sha256: str
     published: str
+    version: int  # 1, then 2, … as corrections are published
+
+
+class Version(Open):
+    version: int
+    sha256: str
+    published: str
 
 
 class Report(Open):
     date: str
     sha256: str
+    version: int
+    versions: list[Version]  # every published version of the day, each verifiable
     checkpoint: dict[str, Any]
     published: str
     report: dict[str, Any]

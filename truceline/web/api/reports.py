@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Path as FastPath
+from fastapi import Query
 
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR, supported_day
 from truceline.errors import NotFound
@@ -29,12 +30,20 @@ def reports(conn: Conn) -> list[dict[str, Any]]:
     return signing.published_days(conn, load_mission(conn))
 
 
-def report(conn: Conn, day: Day) -> dict[str, Any]:
-    """The published report of a day with every contingent's signed log entry (for anyone,
-    logged in or not); 404 while it is not published."""
-    found = signing.published(conn, load_mission(conn), _day(day))
+def report(
+    conn: Conn,
+    day: Day,
+    version: Annotated[
+        int | None, Query(ge=1, le=10_000, description="a version (1, 2, …)")
+    ] = None,
+) -> dict[str, Any]:
+    """The published report of a day (its latest version, or the one asked for) with every
+    contingent's signed log entry (for anyone, logged in or not); 404 while it is not
+    published."""
+    found = signing.published(conn, load_mission(conn), _day(day), version)
     if found is None:
-        raise NotFound(f"the report of {day.isoformat()} is not published")
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"{which}the report of {day.isoformat()} is not published")
     return found
 
 

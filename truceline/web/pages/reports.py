@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from truceline.errors import Conflict, FieldError, NotFound
 from truceline.services import accounts, signing
 from truceline.services.report import parse_day, render_report
-from truceline.services.reports import REGISTERED, Document, language_for, renderer_for
+from truceline.services.reports import REPORT_FORMATS, Document, language_for, renderer_for
 from truceline.services.reports.html_renderer import render_fragment
+from truceline.services.reports.records import from_document
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
 from truceline.web.pages.days import chosen_day
@@ -38,12 +39,22 @@ def _shown(document: Document, lang: str) -> dict[str, Any]:
     return {"legacy": None, "fragment": render_fragment(document, lang)}
 
 
+# a published report's records, made from its signed content only: incidents as GeoJSON,
+# the violations a joint verdict confirmed as ACLED CSV
+RECORDS = {"geojson": "incidents", "acled": "violations"}
+
+
 def _download(document: Document, fmt: str, lang: str, stem: str) -> Response:
     renderer = renderer_for(fmt)
     if document.content.get("format") == LEGACY and renderer.name != "json":
         raise NotFound("a report signed before version 0.2 is available as JSON only")
+    if renderer.name in RECORDS:
+        data = renderer.records(from_document(document, RECORDS[renderer.name]))
+        stem = f"{stem}-{RECORDS[renderer.name]}"
+    else:
+        data = renderer.report(document, lang)
     return Response(
-        renderer.render(document, lang), media_type=renderer.media_type,
+        data, media_type=renderer.media_type,
         headers={"Content-Disposition": f'attachment; filename="{stem}-{lang}{renderer.suffix}"'},
     )  # fmt: skip
 
@@ -72,7 +83,7 @@ def _report_page(
     return render(
         request, "report.html", user=user, title="Daily report", day=day.isoformat(),
         state=state, message=message, sha256=document.sha256, lang=chosen,
-        languages=document.content["languages"], formats=REGISTERED,
+        languages=document.content["languages"], formats=REPORT_FORMATS,
         can_sign=user.role == "chief" and user.contingent in state["waiting_for"],
         **_shown(document, chosen),
     )  # fmt: skip
@@ -115,31 +126,38 @@ def published_list(request: Request, centre: TheCentre, user: MaybeUser) -> Resp
     return render(request, "published.html", user=user, title="Published reports", listed=listed)
 
 
-def _published(centre: TheCentre, date: str) -> Document:
+VersionParam = Annotated[int | None, Query(ge=1, le=10_000)]
+
+
+def _published(centre: TheCentre, date: str, version: int | None = None) -> Document:
     with centre.engine.connect() as conn:
-        found = signing.published_document(conn, load_mission(conn), parse_day(date[:10]))
+        found = signing.published_document(conn, load_mission(conn), parse_day(date[:10]), version)
     if found is None:
-        raise NotFound(f"the report of {date[:10]} is not published")
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"{which}the report of {date[:10]} is not published")
     return found
 
 
 def published_report(
-    request: Request, centre: TheCentre, user: MaybeUser, date: str, lang: LangParam = None
-) -> Response:
-    document = _published(centre, date)
+    request: Request, centre: TheCentre, user: MaybeUser, date: str, lang: LangParam = None,
+    version: VersionParam = None,
+) -> Response:  # fmt: skip
+    document = _published(centre, date, version)
     chosen = _lang(document, lang)
     assert document.published is not None
     return render(
         request, "published_report.html", user=user, title=f"Report {date[:10]}",
         report=document.published, lang=chosen, languages=document.content.get("languages", []),
-        formats=[f for f in REGISTERED if f != "text"], **_shown(document, chosen),
+        formats=[f for f in REPORT_FORMATS if f != "text"], records=RECORDS,
+        **_shown(document, chosen),
     )  # fmt: skip
 
 
 def published_download(
     centre: TheCentre, user: MaybeUser, date: str, format: FormatParam = "pdf",
-    lang: LangParam = None,
+    lang: LangParam = None, version: VersionParam = None,
 ) -> Response:  # fmt: skip
     """A published report as a file: PDF, HTML or text in a language, or the signed JSON."""
-    document = _published(centre, date)
-    return _download(document, format, _lang(document, lang), f"report-{date[:10]}")
+    document = _published(centre, date, version)
+    stem = f"report-{date[:10]}-v{document.version or 1}"
+    return _download(document, format, _lang(document, lang), stem)
