@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 VENDOR := truceline/web/static/vendor
 DEMO_DB := sqlite:///demo.db
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: install run test lint bench clean browser messages fonts
 
@@ -33,9 +35,9 @@ fonts:
 	  (apt-get update -q >/dev/null && apt-get install -y -q fonts-dejavu-core >/dev/null)
 
 # The main job: build the illustrative demo centre into demo.db (once) and serve it at
-# http://127.0.0.1:8000, printing the demo accounts.
+# http://127.0.0.1:8000 (PORT=, HOST= to change), printing the demo accounts.
 run: install
-	$(BIN)/truceline demo --days 7 --serve --db $(DEMO_DB)
+	$(BIN)/truceline demo --days 7 --serve --host $(HOST) --port $(PORT) --db $(DEMO_DB)
 
 lint: install
 	$(BIN)/ruff check truceline tests bench
@@ -69,6 +71,7 @@ bench: install
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/feeds.py
+	$(BIN)/python bench/report.py
 
 # The gettext catalogs: every message of the source extracted, and the ru and tr catalogs
 # brought up to date (new messages then wait for their translation: a test names them).

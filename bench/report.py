@@ -36,7 +36,7 @@ from truceline.services.missions import init_database
 from truceline.services.reports import Document, renderer_for
 from truceline.services.reports.period import period_content
 from truceline.services.reports.verify import verify_document
-from truceline.services.signing import report_document, sign_report
+from truceline.services.signing import published_document, report_document, sign_report
 from truceline.store import tables as t
 from truceline.store.db import make_engine, snapshot
 from truceline.store.missions import load_mission
@@ -84,7 +84,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--keep", type=Path, help="build the store here and keep it")
+    parser.add_argument("--keep", type=Path,
+                        help="build the store here and keep it (kept: used again)")  # fmt: skip
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="truceline-report-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -93,19 +94,23 @@ def main() -> int:
         keyring = KeyRing(folder / "keys")
         csv_path = folder / "observations.csv"
         began = time.perf_counter()
-        generate(csv_path, args.rows, args.days)
-        init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
-        imported = ingest_observations(engine, csv_path, keyring=keyring, acting="blue")
-        assessed = assess(engine, keyring=keyring, acting="blue")
         days = [FIRST + timedelta(days=k) for k in range(args.days)]
-        for day in days:
-            sha = report_document(engine, day).sha256
-            for contingent in ("blue", "green"):
-                sign_report(engine, day, sha256=sha, contingent=contingent, actor="chief",
-                            keyring=keyring)  # fmt: skip
-        print(f"store: {imported.accepted:,} observations over {args.days} days, "
-              f"{assessed.active_incidents:,} incidents; every day signed by both "
-              f"chiefs ({time.perf_counter() - began:.0f} s to build)")  # fmt: skip
+        if args.keep is not None and (folder / "built").exists():
+            print(f"store: the one built before in {folder}")
+        else:
+            generate(csv_path, args.rows, args.days)
+            init_database(engine, MISSION_FILE, keyring=keyring, generate_keys=True)
+            imported = ingest_observations(engine, csv_path, keyring=keyring, acting="blue")
+            assessed = assess(engine, keyring=keyring, acting="blue")
+            for day in days:
+                sha = report_document(engine, day).sha256
+                for contingent in ("blue", "green"):
+                    sign_report(engine, day, sha256=sha, contingent=contingent, actor="chief",
+                                keyring=keyring)  # fmt: skip
+            (folder / "built").touch()
+            print(f"store: {imported.accepted:,} observations over {args.days} days, "
+                  f"{assessed.active_incidents:,} incidents; every day signed by both "
+                  f"chiefs ({time.perf_counter() - began:.0f} s to build)")  # fmt: skip
 
         day = days[len(days) // 2]
         with engine.connect() as conn:
@@ -123,7 +128,11 @@ def main() -> int:
                     o.c.observed_from_us >= s, o.c.observed_from_us < e)).all())  # fmt: skip
 
         read_s, n_rows = median(read_rows, args.repeat)
-        content_s, document = median(lambda: report_document(engine, day), args.repeat)
+        content_s, _ = median(lambda: report_document(engine, day), args.repeat)
+        with engine.connect() as conn:  # what the published page and report export render
+            public = published_document(conn, mission, day)
+        assert public is not None
+        document = public
 
         def period() -> Document:
             with snapshot(engine) as conn:

@@ -126,17 +126,25 @@ def show(rows: list[dict[str, Any]], as_json: bool, table: Table, cells: Any, no
     out.print(f"{len(rows)} {noun}(s)")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"truceline {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks of internal errors.")
     ] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     """Software for a joint ceasefire monitoring centre."""
-    if version:
-        out.print(f"truceline {__version__}")
-        raise typer.Exit()
 
 
 @app.command("init")
@@ -280,6 +288,24 @@ def ledger_import(
         err.print(f"warning: {problem}")
     for case in result.revealed:
         out.print(f"case {case}: every contingent has filed; the positions filed here are revealed")
+
+
+@mission_app.command("new")
+def mission_new(
+    file: Annotated[Path, typer.Argument(help="The mission file to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented mission file to start from: valid as it is (`mission check` passes),
+    its zones, places and clauses placeholders to replace with the agreement's."""
+    from importlib.resources import files
+
+    if file.exists() and not force:
+        raise TrucelineError(f"{file} exists: give --force to overwrite it")
+    file.write_text(
+        files("truceline.mission").joinpath("template.yaml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    out.print(f"wrote {file}: edit it, then `truceline mission check {file}`")
 
 
 @mission_app.command("check")
@@ -1408,6 +1434,7 @@ POLICY_ACTIONS = {
     "init": "node.operate", "keys generate": "node.operate", "ledger verify": "ledger.read",
     "ledger rebuild": "node.operate", "ledger export": "ledger.read",
     "ledger import": "ledger.sync", "mission check": "node.operate",
+    "mission new": "node.operate",
     "ingest observations": "evidence.record", "ingest positions": "evidence.record",
     "ingest cot": "evidence.record", "listen cot": "evidence.record",
     "listen mqtt": "evidence.record",

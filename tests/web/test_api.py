@@ -38,6 +38,7 @@ TABLE = [
     ("POST", "/api/v1/positions", POSITION, (401, OK, OK, 403, 403)),
     ("GET", "/api/v1/reports", None, (OK, OK, OK, OK, OK)),
     ("GET", "/api/v1/reports/{day}", None, (OK, OK, OK, OK, OK)),
+    ("GET", "/api/v1/reports/{day}/file", None, (OK, OK, OK, OK, OK)),
     ("GET", "/api/v1/reports/{day}/draft", None, (401, OK, OK, 403, OK)),
     ("POST", "/api/v1/reports/{day}/sign", "sign", (401, 403, OK, 403, 403)),
     ("GET", "/api/v1/events", None, (401, OK, OK, 403, OK)),

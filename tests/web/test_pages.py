@@ -307,3 +307,21 @@ def test_pages_answer_a_day_or_an_id_out_of_range_with_a_clear_refusal(
         assert 'href="/map"' in reply.text  # an HTML page with the menu
     form = {"finding": "99999999999999999999999", "csrf": csrf_of(client.get("/").text)}
     assert client.post("/cases/open", data=form).status_code == 400
+
+
+def test_a_page_speaks_the_language_asked_for_remembers_it_and_else_the_browsers(
+    site: dict[str, Any],
+) -> None:
+    anyone = logged_in(site, None)
+    assert '<html lang="en">' in anyone.get("/reports").text  # the mission's first language
+    russian = anyone.get("/reports?lang=ru").text
+    assert '<html lang="ru">' in russian and "Опубликованные отчёты" in russian
+    assert '<html lang="ru">' in anyone.get("/reports").text  # remembered
+    browser = logged_in(site, None)
+    turkish = browser.get("/reports", headers={"Accept-Language": "de-DE,tr;q=0.8,en;q=0.5"})
+    assert '<html lang="tr">' in turkish.text and "Yayımlanmış raporlar" in turkish.text
+    other = browser.get("/reports?lang=xx", headers={"Accept-Language": "de"})
+    assert '<html lang="en">' in other.text  # not a language of the mission: the first
+    officer = logged_in(site, "officer")
+    page = officer.get("/report?date=2020-11-21&lang=tr").text
+    assert 'href="/report?date=2020-11-21&amp;lang=ru"' in page  # the switch keeps the day

@@ -142,3 +142,21 @@ def test_a_signature_whose_report_does_not_match_its_sha256_publishes_nothing(
     sign(api, "green-chief", "green", sha)
     assert api["client"].get(f"/api/v1/reports/{DAY}").status_code == 404
     assert draft(api)["signed_by"] == ["green"]
+
+
+def test_a_published_report_is_served_as_a_file_to_anyone_in_each_format(
+    api: dict[str, Any],
+) -> None:
+    sha = draft(api)["sha256"]
+    client = api["client"]
+    assert client.get(f"/api/v1/reports/{DAY}/file").status_code == 404  # not published
+    sign(api, "blue-chief", "blue", sha)
+    sign(api, "green-chief", "green", sha)
+    pdf = client.get(f"/api/v1/reports/{DAY}/file?format=pdf&lang=ru")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    page = client.get(f"/api/v1/reports/{DAY}/file?format=html&lang=tr")
+    assert page.headers["content-type"].startswith("text/html") and 'lang="tr"' in page.text
+    assert client.get(f"/api/v1/reports/{DAY}/file?format=geojson").json()["type"] == (
+        "FeatureCollection"
+    )
+    assert client.get(f"/api/v1/reports/{DAY}/file?format=docx").status_code == 422

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.responses import Response
+
 from truceline.web.api import auth, cases, complaints, events, evidence, ledger, record, reports
 from truceline.web.api import models as m
 from truceline.web.pages import admin, dashboard, session
@@ -71,6 +73,9 @@ API: list[Route] = [
          response_model=list[m.PublishedDay]),
     _api("GET", f"{V1}/reports/{{day}}", reports.report, "reports.published",
          response_model=m.Report),
+    _api("GET", f"{V1}/reports/{{day}}/file", reports.rendered, "reports.published",
+         response_class=Response,
+         responses={200: {"content": reports.MEDIA, "description": "the report as a file"}}),
     _api("GET", f"{V1}/reports/{{day}}/draft", reports.draft, "reports.draft",
          response_model=m.Draft),
     _api("POST", f"{V1}/reports/{{day}}/sign", reports.sign, "reports.sign",

@@ -18,6 +18,8 @@ from truceline.mission import Mission
 
 PERIOD_FORMAT = "truceline/report-period@1"
 MAX_DAYS = 366
+MAP_SAMPLE = 5_000  # incidents a period's content keeps for its map (every k-th)
+ROWS = 200
 
 
 def period_content(conn: Connection, mission: Mission, first: date, last: date) -> dict[str, Any]:
@@ -68,20 +70,32 @@ def period_content(conn: Connection, mission: Mission, first: date, last: date) 
             "recorded" if total["findings"]
             else "no_violation_recorded" if total["coverage"]["joint_s"] else "not_observed"
         )  # fmt: skip
-    zones = sorted({z for c in contents for z in c.get("history", {}).get("by_zone", {})})
+    fire = frozenset(("explosion", "projectile", "burst", "shot", "muzzle_flash"))
+    zones = sorted({row["zone"] for c in contents for row in c.get("by_area", []) if row["zone"]})
     history = {
         "days": [d["date"] for d in days],
         "by_zone": {
-            z: [sum(1 for x in c.get("incidents", []) if x.get("zone") == z and
-                    x["kind"] in ("explosion", "projectile", "burst", "shot", "muzzle_flash"))
-                for c in contents]
+            z: [sum(int(r["incidents"]) for r in c.get("by_area", [])
+                    if r["zone"] == z and r["kind"] in fire) for c in contents]
             for z in zones
         },
-        "outside": [0 for _ in contents],
+        "outside": [sum(int(r["incidents"]) for r in c.get("by_area", [])
+                        if r["zone"] is None and r["kind"] in fire) for c in contents],
     }  # fmt: skip
-
-    def gathered(key: str) -> list[Any]:
-        return [item for c in contents for item in c.get(key, [])]
+    every = [x for c in contents for x in c.get("incidents", [])]
+    step = max(1, -(-len(every) // MAP_SAMPLE))  # (a period's map draws a sample)
+    findings = [f for c in contents for f in c.get("findings", [])]
+    cased = [f for f in findings if f.get("case")]
+    uncased = [f for f in findings if not f.get("case")]
+    restrictions = [r for c in contents for r in c.get("restrictions", [])]
+    totals = {
+        "incidents": len(every),
+        "fire": sum(1 for x in every if x["kind"] in fire),
+        "findings": len(findings),
+        "confirmed": sum(1 for f in cased if (f["case"] or {}).get("verdict") == "confirmed"),
+        "uncased": len(uncased),
+        "restrictions": len(restrictions),
+    }
 
     content: dict[str, Any] = {
         "format": PERIOD_FORMAT,
@@ -97,15 +111,18 @@ def period_content(conn: Connection, mission: Mission, first: date, last: date) 
         "counting": "incidents",
         "days": days,
         "not_published": missing,
-        "incidents": gathered("incidents"),
+        "totals": totals,
+        "incidents": every[::step],
         "by_area": [
             {"zone": z or None, "kind": k, "subtype": st or None, "incidents": n, "events": ev}
             for (z, k, st), (n, ev) in sorted(area.items())
         ],
         "clauses": list(clauses.values()),
-        "findings": gathered("findings"),
-        "restrictions": gathered("restrictions"),
-        "complaints": gathered("complaints"),
+        # every finding with a case; of the others and of the restrictions, the first ROWS
+        # (every day's report holds them all)
+        "findings": cased + uncased[:ROWS],
+        "restrictions": restrictions[:ROWS],
+        "complaints": [x for c in contents for x in c.get("complaints", [])],
         "history": history,
     }
     if not content["names"]:

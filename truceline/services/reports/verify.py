@@ -83,14 +83,18 @@ def _record(text: str | bytes, where: str) -> dict[str, Any]:
     return record
 
 
-def _html_parts(data: bytes) -> tuple[dict[str, Any], str, Any]:
-    from truceline.services.reports.html_renderer import DATA_BLOCK_ID
+_BLOCK = re.compile(rb'<script type="application/json" id="truceline-report">(.*?)</script>', re.S)
 
-    tree: Any = lxml_html.fromstring(data)
-    block = tree.get_element_by_id(DATA_BLOCK_ID, None)
-    if block is None or not block.text:
+
+def _html_parts(data: bytes) -> tuple[dict[str, Any], str, Any]:
+    """The page's signed JSON (found as text: it may be far larger than an HTML parser takes
+    in one node; no `</` can be inside it) and the page without it, parsed."""
+    found = _BLOCK.search(data)
+    if found is None:
         raise Unreadable("an HTML page without the signed JSON of a report")
-    record = _record(block.text.replace("<\\/", "</").replace("<\\!--", "<!--"), "its JSON")
+    block = found.group(1).decode("utf-8", "replace")
+    record = _record(block.replace("<\\/", "</").replace("<\\!--", "<!--"), "its JSON")
+    tree: Any = lxml_html.fromstring(data[: found.start()] + data[found.end() :])
     report = tree.find_class("tl-report")
     if not report:
         raise Unreadable("an HTML page without a report's text")

@@ -58,16 +58,22 @@ def build(document: Document, lang: str) -> View:
     incidents = content.get("incidents", [])
     findings = content.get("findings", [])
     confirmed = sum(1 for f in findings if (f.get("case") or {}).get("verdict") == "confirmed")
-    fire = [x for x in incidents if x["kind"] in FIRE_ORDER]
+    n_incidents = len(incidents)
+    n_fire = sum(1 for x in incidents if x["kind"] in FIRE_ORDER)
+    n_findings = len(findings)
+    totals = content.get("totals")  # (a period's: its lists are shortened)
+    if totals is not None:
+        n_incidents, n_fire = int(totals["incidents"]), int(totals["fire"])
+        n_findings, confirmed = int(totals["findings"]), int(totals["confirmed"])
     summary = [
         (n_("{n} incident was recorded this day, {fire} of them ceasefire events (fire).",
             "{n} incidents were recorded this day, {fire} of them ceasefire events (fire).",
             len(incidents)) if content.get("format") != PERIOD_FORMAT else
          n_("{n} incident was recorded in the period, {fire} of them ceasefire events (fire).",
             "{n} incidents were recorded in the period, {fire} of them ceasefire events (fire).",
-            len(incidents))).format(n=w.number(len(incidents)), fire=w.number(len(fire))),
+            n_incidents)).format(n=w.number(n_incidents), fire=w.number(n_fire)),
         n_("{n} possible violation was recorded; ", "{n} possible violations were recorded; ",
-           len(findings)).format(n=w.number(len(findings)))
+           n_findings).format(n=w.number(n_findings))
         + n_("{n} was confirmed by a joint verdict.", "{n} were confirmed by a joint verdict.",
              confirmed).format(n=w.number(confirmed)),
         _("Recorded means reported and checked against the agreement, not yet jointly "
@@ -106,6 +112,7 @@ def build(document: Document, lang: str) -> View:
     cased = [f for f in findings if f.get("case")]
     others = [f for f in findings if not f.get("case")]
     shown_findings = sorted(cased + others[:ROWS], key=lambda f: (f["start"], f["id"]))
+    unlisted = (int(totals["uncased"]) if totals else len(others)) - min(len(others), ROWS)
     where = w.where_many(
         [f.get("lon") for f in shown_findings], [f.get("lat") for f in shown_findings]
     )
@@ -114,12 +121,12 @@ def build(document: Document, lang: str) -> View:
         header=[_("No."), _("Time"), _("Clause"), _("Where"), _("Subject"), _("Verification")],
         empty=_("None was recorded."),
     )
-    if len(others) > ROWS:
+    if unlisted > 0:
         listed.intro.append(
             n_("{n} more possible violation without a case is counted above and listed in the "
                "signed JSON.", "{n} more possible violations without a case are counted above "
-               "and listed in the signed JSON.", len(others) - ROWS,
-               ).format(n=w.number(len(others) - ROWS))
+               "and listed in the signed JSON.", unlisted,
+               ).format(n=w.number(unlisted))
         )  # fmt: skip
     for f, place in zip(shown_findings, where, strict=True):
         case = f.get("case")
@@ -150,18 +157,19 @@ def build(document: Document, lang: str) -> View:
 
     every_restriction = content.get("restrictions", [])
     restrictions = every_restriction[:ROWS]
+    n_restrictions = int(totals["restrictions"]) if totals else len(every_restriction)
     places = w.where_many([r["lon"] for r in restrictions], [r["lat"] for r in restrictions])
     moves = Section(
         _("Restrictions of the monitors' freedom of movement"),
         header=[_("Time"), _("Where"), _("Contingent"), _("What"), _("By whom")],
         empty=_("No restriction was recorded."),
     )
-    if len(every_restriction) > ROWS:
+    if n_restrictions > len(restrictions):
         moves.intro.append(
             n_("{n} restriction was recorded; the first {shown} are listed, all are in the "
                "signed JSON.", "{n} restrictions were recorded; the first {shown} are listed, "
-               "all are in the signed JSON.", len(every_restriction),
-               ).format(n=w.number(len(every_restriction)), shown=ROWS)
+               "all are in the signed JSON.", n_restrictions,
+               ).format(n=w.number(n_restrictions), shown=len(restrictions))
         )  # fmt: skip
     for r, place in zip(restrictions, places, strict=True):
         zone = w.zone(r["zone"]) if r["zone"] else ""

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Path as FastPath
 from fastapi import Query
+from fastapi.responses import Response
 
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR, supported_day
 from truceline.errors import NotFound
@@ -45,6 +46,31 @@ def report(
         which = f"version {version} of " if version is not None else ""
         raise NotFound(f"{which}the report of {day.isoformat()} is not published")
     return found
+
+
+TYPES = ("text/plain", "application/json", "text/html", "application/pdf",
+         "application/geo+json", "text/csv")  # fmt: skip
+MEDIA: dict[str, dict[str, Any]] = {media: {} for media in TYPES}
+
+
+def rendered(
+    conn: Conn,
+    day: Day,
+    format: Annotated[str, Query(pattern="^(text|json|html|pdf|geojson|acled)$")] = "pdf",
+    lang: Annotated[
+        str | None, Query(max_length=16, pattern="^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
+    ] = None,
+    version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Response:
+    """The published report of a day as a file (for anyone): text, HTML or PDF in a language
+    of the mission, the signed JSON, or its incidents as GeoJSON and its confirmed violations
+    as ACLED CSV, made from the signed content only."""
+    from truceline.web.pages.reports import render_download
+
+    document = signing.published_document(conn, load_mission(conn), _day(day), version)
+    if document is None:
+        raise NotFound(f"the report of {day.isoformat()} is not published")
+    return render_download(document, format, lang, f"report-{day.isoformat()}")
 
 
 def draft(centre: TheCentre, who: ApiUser, day: Day) -> dict[str, Any]:

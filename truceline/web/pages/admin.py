@@ -13,7 +13,7 @@ from truceline.domain.limits import PASSWORD_MAX
 from truceline.errors import FieldError, NotFound
 from truceline.services import accounts
 from truceline.web.deps import PageUser, TheCentre
-from truceline.web.pages.render import check_csrf, redirect, render
+from truceline.web.pages.render import N_, check_csrf, redirect, render
 
 UserName = Annotated[str, FastPath(max_length=64, pattern=r"^[A-Za-z0-9._-]{2,64}$")]
 Csrf = Annotated[str, Form(max_length=100)]
@@ -29,7 +29,7 @@ def _users_page(
     with centre.engine.connect() as conn:
         listed = accounts.list_users(conn)
     return render(
-        request, "users.html", user=user, title="Accounts", users=listed, message=message,
+        request, "users.html", user=user, title=N_("Accounts"), users=listed, message=message,
         done=done,
     )  # fmt: skip
 

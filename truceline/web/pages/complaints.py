@@ -16,7 +16,7 @@ from truceline.errors import FieldError
 from truceline.services import accounts, verification
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre, require
-from truceline.web.pages.render import check_csrf, redirect, render
+from truceline.web.pages.render import N_, check_csrf, redirect, render
 
 Word = Annotated[str, Form(max_length=NAME_MAX)]
 
@@ -33,7 +33,7 @@ def _complaints_page(
         party = user.party if user.role == LIAISON else None
         listed = verification.list_complaints(conn, party=party)
     return render(
-        request, "complaints.html", user=user, title="Complaints", complaints=listed,
+        request, "complaints.html", user=user, title=N_("Complaints"), complaints=listed,
         kinds=sorted(KINDS), zones=list(mission.zones.values()), parties=list(mission.parties),
         message=message,
     )  # fmt: skip

@@ -13,7 +13,7 @@ from truceline.services import verification
 from truceline.services.report import daily_summary
 from truceline.web.deps import PageUser, TheCentre
 from truceline.web.pages.days import chosen_day
-from truceline.web.pages.render import redirect, render
+from truceline.web.pages.render import N_, redirect, render
 
 DateParam = Annotated[str | None, Query(max_length=10)]
 
@@ -32,7 +32,7 @@ def dashboard(
         overdue = [c for c in verification.list_complaints(conn) if c["overdue"]]
     waiting = [c for c in cases if user.contingent in c["waiting_for"]]
     return render(
-        request, "dashboard.html", user=user, title="Dashboard", summary=summary,
+        request, "dashboard.html", user=user, title=N_("Dashboard"), summary=summary,
         day=day.isoformat(), previous=(day - timedelta(days=1)).isoformat(),
         following=(day + timedelta(days=1)).isoformat(), cases=cases, waiting=waiting,
         overdue=overdue,

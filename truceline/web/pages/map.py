@@ -15,7 +15,7 @@ from truceline.store import compliance
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre
 from truceline.web.pages.days import chosen_day
-from truceline.web.pages.render import render
+from truceline.web.pages.render import N_, render
 
 MAP_VERDICTS = ("confirmed", "rejected", "inconclusive", "disputed", "pending", "none")
 MAP_INCIDENTS = 5000
@@ -28,7 +28,7 @@ def map_page(
 ) -> Response:  # fmt: skip
     day, _, _ = chosen_day(centre.engine, date)
     return render(
-        request, "map.html", user=user, title="Map", day=day.isoformat(), kind=kind or "",
+        request, "map.html", user=user, title=N_("Map"), day=day.isoformat(), kind=kind or "",
         verdict=verdict or "", kinds=sorted(KINDS), verdicts=MAP_VERDICTS,
     )  # fmt: skip
 

@@ -6,18 +6,69 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from truceline.errors import Forbidden
+from truceline.i18n import translator
 from truceline.services import accounts
 from truceline.store.missions import load_mission
 from truceline.web.deps import CSRF_COOKIE, centre_of, session_user
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.with_name("templates"))
 _UNSET: Any = object()
+LANG_COOKIE = "truceline_lang"
+
+
+def N_(message: str) -> str:
+    """A message marked for the catalogs, translated where it is shown (a page's title)."""
+    return message
+
+
+def page_language(request: Request, languages: tuple[str, ...]) -> str:
+    """The language a page is shown in: the one asked for (`?lang=`, then remembered), else
+    the one the browser prefers (`Accept-Language`) among the mission's, else its first."""
+    for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if asked in languages:
+            return str(asked)
+    weighted: list[tuple[float, int, str]] = []
+    for n, part in enumerate(request.headers.get("accept-language", "")[:500].split(",")):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            continue
+        base = tag.strip().lower().split("-")[0]
+        if base in languages:
+            weighted.append((-weight, n, base))
+    return min(weighted)[2] if weighted else languages[0]
+
+
+def _lang_url(request: Request) -> Any:
+    """The page's own address in another language (its other parameters kept)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+
+    def url(lang: str) -> str:
+        return f"{request.url.path}?{urlencode([*kept, ('lang', lang)])}"
+
+    return url
+
+
+def speaker(lang: str) -> tuple[Any, Any]:
+    """`_` and `n_` for a template: the message in `lang`, its `{name}` fields filled."""
+    tr = translator(lang)
+
+    def _(message: str, **values: Any) -> str:
+        text = tr.gettext(message)
+        return text.format(**values) if values else text
+
+    def n_(singular: str, plural: str, n: int, **values: Any) -> str:
+        return tr.ngettext(singular, plural, n).format(n=n, **values)
+
+    return _, n_
 
 
 def csrf_of(request: Request) -> str:
@@ -44,14 +95,20 @@ def render(
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
     csrf = csrf_of(request)
+    lang = page_language(request, mission.languages)
+    _, n_ = speaker(lang)
     response = TEMPLATES.TemplateResponse(
         request, name,
-        {"user": user, "csrf": csrf, "mission_name": mission.name,
+        {"user": user, "csrf": csrf, "mission_name": mission.names.get(lang, mission.name),
          "contingents": list(mission.contingents), "illustrative": mission.id == "demo",
-         "title": context.pop("title", name), **context},
+         "page_lang": lang, "page_languages": mission.languages, "_": _, "n_": n_,
+         "here": request.url.path, "lang_url": _lang_url(request),
+         "title": _(context.pop("title", name)), **context},
         status_code=status_code,
     )  # fmt: skip
     set_cookie(request, response, CSRF_COOKIE, csrf)
+    if request.query_params.get("lang") in mission.languages:  # remembered
+        set_cookie(request, response, LANG_COOKIE, str(request.query_params["lang"]))
     return response
 
 

@@ -17,7 +17,7 @@ from truceline.services.reports.records import from_document
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
 from truceline.web.pages.days import chosen_day
-from truceline.web.pages.render import check_csrf, redirect, render
+from truceline.web.pages.render import N_, check_csrf, redirect, render
 
 DateParam = Annotated[str | None, Query(max_length=10)]
 LangParam = Annotated[str | None, Query(max_length=16)]
@@ -59,6 +59,11 @@ def _download(document: Document, fmt: str, lang: str, stem: str) -> Response:
     )  # fmt: skip
 
 
+def render_download(document: Document, fmt: str, lang: str | None, stem: str) -> Response:
+    """A report as a file, in a language of the mission (else its first)."""
+    return _download(document, fmt, _lang(document, lang), stem)
+
+
 def report_page(
     request: Request, centre: TheCentre, user: PageUser, date: DateParam = None,
     lang: LangParam = None,
@@ -81,7 +86,7 @@ def _report_page(
     state = signing.report_state(centre.engine, day)
     chosen = _lang(document, lang)
     return render(
-        request, "report.html", user=user, title="Daily report", day=day.isoformat(),
+        request, "report.html", user=user, title=N_("Daily report"), day=day.isoformat(),
         state=state, message=message, sha256=document.sha256, lang=chosen,
         languages=document.content["languages"], formats=REPORT_FORMATS,
         can_sign=user.role == "chief" and user.contingent in state["waiting_for"],
@@ -123,7 +128,9 @@ def published_list(request: Request, centre: TheCentre, user: MaybeUser) -> Resp
     """The published reports: for anyone, logged in or not."""
     with centre.engine.connect() as conn:
         listed = signing.published_days(conn, load_mission(conn))
-    return render(request, "published.html", user=user, title="Published reports", listed=listed)
+    return render(
+        request, "published.html", user=user, title=N_("Published reports"), listed=listed
+    )
 
 
 VersionParam = Annotated[int | None, Query(ge=1, le=10_000)]

@@ -11,7 +11,7 @@ from truceline.domain.limits import PASSWORD_MAX, USER_NAME_MAX
 from truceline.errors import Throttled, Unauthenticated
 from truceline.services import accounts
 from truceline.web.deps import SESSION_COOKIE, TheCentre
-from truceline.web.pages.render import check_csrf, redirect, render, set_cookie
+from truceline.web.pages.render import N_, check_csrf, redirect, render, set_cookie
 
 # Longer than any account's name or password: refused before any work (and kept nowhere).
 Name = Annotated[str, Form(max_length=USER_NAME_MAX * 4)]
@@ -23,7 +23,7 @@ def client_address(request: Request) -> str:
 
 
 def login_page(request: Request) -> Response:
-    return render(request, "login.html", user=None, title="Log in")
+    return render(request, "login.html", user=None, title=N_("Log in"))
 
 
 def login(
@@ -42,8 +42,8 @@ def login(
     except (Unauthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
         return render(
-            request, "login.html", user=None, title="Log in", message=f"{str(exc).capitalize()}.",
-            status_code=status,
+            request, "login.html", user=None, title=N_("Log in"),
+            message=f"{str(exc).capitalize()}.", status_code=status,
         )  # fmt: skip
     response = redirect("/")
     set_cookie(request, response, SESSION_COOKIE, token)
