@@ -15,19 +15,21 @@ import json
 import re
 from typing import Any
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a character beyond the BMP (UTF-8)
 
 
 def canonical_json(value: Any) -> bytes:
     text = json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-    if _ASTRAL.search(text) is not None:
+    data = text.encode("utf-8")
+    if _ASTRAL.search(data) is not None:
         # a key beyond the BMP may sort otherwise by UTF-16 code units than by code points
         text = json.dumps(
             _utf16_sorted(value), separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
-    return text.encode("utf-8")
+        data = text.encode("utf-8")
+    return data
 
 
 def _utf16_sorted(value: Any) -> Any:

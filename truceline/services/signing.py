@@ -48,7 +48,9 @@ def watermark(conn: Connection) -> tuple[Any, ...]:
     content."""
     r = t.assessment_runs
     last_run = conn.execute(select(func.max(r.c.id))).scalar()
+    mission = conn.execute(select(t.missions.c.sha256)).scalar()
     return (
+        mission,
         tuple(sorted(repo.heads(conn).items())),
         last_run,
         conn.execute(select(func.max(t.observations.c.id))).scalar(),
@@ -100,18 +102,20 @@ def published(
 
 
 def _versions(mission: Mission, signed: list[Signature]) -> list[dict[str, Signature]]:
-    """The published versions of a day, in the order they were completed: each the first
-    signature of every contingent on one sha256. A sha256 signed again later publishes
-    nothing new."""
-    by_hash: dict[str, dict[str, Signature]] = {}
+    """The published versions of a day, in the order they were completed: a version is
+    published when every contingent's *latest* signature names its sha256. So a contingent
+    that signs an older version later brings nothing back: the others have moved on."""
+    latest: dict[str, Signature] = {}
     completed: list[dict[str, Signature]] = []
     for s in signed:
-        holders = by_hash.setdefault(s.sha256, {})
-        if s.contingent in holders:
+        latest[s.contingent] = s
+        if set(latest) != set(mission.contingents):
             continue
-        holders[s.contingent] = s
-        if set(holders) == set(mission.contingents):
-            completed.append(holders)
+        if any(x.sha256 != s.sha256 for x in latest.values()):
+            continue
+        if completed and next(iter(completed[-1].values())).sha256 == s.sha256:
+            continue  # (the same version signed again)
+        completed.append({c: latest[c] for c in mission.contingents})
     return completed
 
 
@@ -184,6 +188,9 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
                 "before": {"verdict": a.get("verdict"), "state": a.get("state")},
                 "after": {"verdict": b.get("verdict"), "state": b.get("state")},
             })  # fmt: skip
+    for key in ("incidents", "by_area", "restrictions", "complaints"):
+        if canonical_sha256(before.get(key)) != canonical_sha256(after.get(key)):
+            out.append({"what": "section", "section": key})
     return out
 
 
@@ -278,7 +285,10 @@ def _sign(
     signed = signatures(conn, day)
     content, current_sha = current, canonical_sha256(current)
     if sha256 != current_sha:
-        others = {s.sha256: s for s in signed}
+        # a version another contingent signed last (computed on its node), never one that
+        # every other contingent has moved on from
+        latest = {s.contingent: s for s in signed}
+        others = {s.sha256: s for c, s in latest.items() if c != contingent}
         if sha256 not in others:
             raise Conflict(
                 f"the report of {day.isoformat()} changed since it was read "

@@ -70,3 +70,30 @@ def test_a_reconsideration_after_publication_yields_version_2_and_both_verify(
         assert verify_document(signed_json(document).encode(), keys).ok
         assert verify_document(renderer_for("html").report(document, "tr"), keys).ok
     engine.dispose()
+
+
+def test_a_contingent_signing_an_older_version_late_brings_nothing_back(tmp_path: Path) -> None:
+    import pytest
+
+    from truceline.errors import Conflict
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    build_demo(engine, days=3, seed=5, data_dir=tmp_path / "data", force=False)
+    keyring = KeyRing(tmp_path / "data" / "keys")
+    first = report_document(engine, DAY).sha256
+    sign_report(engine, DAY, sha256=first, contingent="blue", actor="chief", keyring=keyring)
+    finding = report_document(engine, DAY).content["findings"][0]["id"]
+    open_case(engine, finding=finding, keyring=keyring, acting="blue")  # the content moves on
+    second = report_document(engine, DAY).sha256
+    assert second != first
+    for contingent in ("blue", "green"):
+        sign_report(engine, DAY, sha256=second, contingent=contingent, actor="chief",
+                    keyring=keyring)  # fmt: skip
+    # green now signs the version blue signed first and left: refused, nothing published
+    with pytest.raises(Conflict, match="changed since it was read"):
+        sign_report(engine, DAY, sha256=first, contingent="green", actor="chief",
+                    keyring=keyring)  # fmt: skip
+    with engine.connect() as conn:
+        latest = published_document(conn, load_mission(conn), DAY)
+    assert latest is not None and latest.sha256 == second and latest.version == 1
+    engine.dispose()

@@ -39,7 +39,8 @@ def test_a_co_signed_report_verifies_as_json_html_and_pdf(
         result = verify_document(data, keys)
         assert result.ok, (fmt, result.problems)
         assert [c for c, _ in result.signers] == ["blue", "green"]
-        assert result.sha256 == document.sha256 and not result.warnings
+        assert result.sha256 == document.sha256
+        assert all("PDF" in w for w in result.warnings) and bool(result.warnings) == (fmt == "pdf")
     alone = verify_document(signed_json(document).encode())
     assert alone.ok and any("fingerprints" in w for w in alone.warnings)
 
@@ -86,9 +87,44 @@ def test_a_page_whose_words_were_changed_fails_though_its_json_is_intact(
         "No violation was recorded (24 h of coverage).", 1,
     )  # fmt: skip
     result = verify_document(lie.encode(), keys)
-    assert not result.ok and any("visible text" in p for p in result.problems)
+    assert not result.ok and any("not the signed content" in p for p in result.problems)
     broken = page.replace(document.sha256, "0" * 64)  # the JSON block's and the page's sha256
     assert not verify_document(broken.encode(), keys).ok
+    # a script, a style that hides the report, a second text: the page is not ours
+    for added in (
+        '<script>document.body.innerHTML="<h1>FAKE</h1>"</script>',
+        "<style>.tl-report{display:none}</style><div>No violation at all.</div>",
+    ):
+        forged = page.replace("</main>", added + "</main>", 1)
+        assert not verify_document(forged.encode(), keys).ok, added
+    # an unsigned key in the data block that closes the script for a browser
+    block = '<script type="application/json" id="truceline-report">{'
+    sneaky = page.replace(block, block + '"x":"</SCRIPT><h1>FAKE</h1>",', 1)
+    assert not verify_document(sneaky.encode(), keys).ok
+
+
+def test_a_report_missing_a_contingents_signature_or_key_fails_whatever_keys_are_given(
+    published: Published, mission_file: Path
+) -> None:
+    _, document = published
+    keys = pinned(mission_file)
+    record = _record(document)
+    record["signatures"] = record["signatures"][:1]  # blue signed, green did not
+    alone = json.dumps(record).encode()
+    assert not verify_document(alone).ok  # embedded keys: still every contingent
+    result = verify_document(alone, {"blue": keys["blue"]})
+    assert not result.ok and any("no key given for green" in p for p in result.problems)
+    empty = _record(document)
+    empty["signatures"] = []
+    assert not verify_document(json.dumps(empty).encode()).ok
+    twice = signed_json(document).replace('{\n  "date"', '{\n  "report": {}, "date"', 1)
+    with pytest.raises(Unreadable, match="twice"):
+        verify_document(twice.encode(), keys)
+    forged = _record(document)
+    forged["checkpoint"] = {"blue": {"seq": 1, "hash": "0" * 64}}
+    page = render_html(Document(document.content, document.sha256, forged), "en")
+    result = verify_document(page.encode(), keys)
+    assert not result.ok and any("checkpoint" in p for p in result.problems)
 
 
 def test_a_pdf_whose_words_were_changed_fails_though_its_attachment_is_intact(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from truceline.domain.records import looks_like_formula
 from truceline.services.reports import Renderer
 from truceline.services.reports.records import Records
 
@@ -71,15 +72,20 @@ def export(records: Records) -> bytes:
         clause = names.get("clauses", {}).get(row["clause"], {})
         title = next(iter((clause.get("title") or {}).values()), "")
         zone = _name(names, "zones", row.get("zone"))
-        writer.writerow([
+        writer.writerow(_safe([
             f"{records.mission_id.upper()}{row['id']}", when.date().isoformat(), when.year, 1,
             disorder, event, sub, actor or subject, "", "", "", "", "", "", "", "", "", "",
             "", "", "", zone, f"{float(row['lat']):.5f}", f"{float(row['lon']):.5f}", 1,
             records.mission_name, "Other",
             f"Clause {row['clause']} ({title}) confirmed by a joint verdict of every "
             f"contingent (case {row.get('case')}).", 0, "", stamp,
-        ])  # fmt: skip
+        ]))  # fmt: skip
     return out.getvalue().encode("utf-8")
+
+
+def _safe(row: list[Any]) -> list[Any]:
+    """Cells a spreadsheet would run as formulas, quoted."""
+    return [("'" + c) if isinstance(c, str) and looks_like_formula(c) else c for c in row]
 
 
 RENDERER = Renderer("acled", ".csv", "text/csv; charset=utf-8", export=export,

@@ -12,6 +12,7 @@ from typing import Any
 import shapely
 
 from truceline.domain.observations import COLUMNS as OBSERVATION_COLUMNS
+from truceline.domain.records import looks_like_formula
 from truceline.services.reports import Renderer
 from truceline.services.reports.records import Records
 
@@ -29,7 +30,12 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.7f}".rstrip("0").rstrip(".") if abs(value) < 1e9 else repr(value)
-    return str(value)
+    text = str(value)
+    if isinstance(value, str) and looks_like_formula(text):
+        # a spreadsheet would run it (the importers refuse such values, so stored text never
+        # needs this; a name from a mission file might)
+        return "'" + text
+    return text
 
 
 def _columns(records: Records) -> tuple[str, ...]:

@@ -57,7 +57,10 @@ def _zone_styles(content: dict[str, Any]) -> dict[str, str]:
     return styles
 
 
-def _map(view: View, content: dict[str, Any]) -> str:
+PRINT_POINTS = 500  # the map's symbols on paper (a PDF draws each one)
+
+
+def _map(view: View, content: dict[str, Any], max_points: int = svg.MAX_POINTS) -> str:
     w = view.words
     _ = w.tr.gettext
     styles = _zone_styles(content)
@@ -68,13 +71,12 @@ def _map(view: View, content: dict[str, Any]) -> str:
     ]
     points: list[svg.MapPoint] = []
     shown: set[str] = set()
+    tips: list[tuple[str, str | None, str]] = []  # said only for the points drawn
     for x in content.get("incidents", []):
         symbol = SYMBOL_OF.get(str(x["kind"]), "other")
         shown.add(symbol)
-        points.append(svg.MapPoint(
-            float(x["lon"]), float(x["lat"]), symbol,
-            f"{w.kind(x['kind'], x.get('subtype'))}, {w.moment(x['start'])}",
-        ))  # fmt: skip
+        points.append(svg.MapPoint(float(x["lon"]), float(x["lat"]), symbol, ""))
+        tips.append((str(x["kind"]), x.get("subtype"), str(x["start"])))
     for f in content.get("findings", []):
         if f.get("lon") is not None and f.get("lat") is not None and not f.get("incident"):
             shown.add("finding")
@@ -82,6 +84,7 @@ def _map(view: View, content: dict[str, Any]) -> str:
                 float(f["lon"]), float(f["lat"]), "finding",
                 f"{w.clause(f['clause'])}, {w.moment(f['start'])}",
             ))  # fmt: skip
+            tips.append(("", None, ""))
     words = {
         "explosion": w.kind("explosion"), "projectile": w.kind("projectile"),
         "burst": w.kind("burst"), "shot": w.kind("shot"), "muzzle_flash": w.kind("muzzle_flash"),
@@ -89,6 +92,13 @@ def _map(view: View, content: dict[str, Any]) -> str:
         "other": _("Other incident"),
     }  # fmt: skip
     legend = [svg.LegendEntry(key, words[key]) for key in svg.SYMBOLS if key in shown]
+
+    def title(index: int) -> str:
+        kind, subtype, start = tips[index]
+        if not kind:  # (a finding's, said already)
+            return points[index].title
+        return f"{w.kind(kind, subtype)}, {w.clock(start)}"
+
     zone_words = {
         "excluded": _("Zone not to be entered"),
         "withdrawal": _("Zone to be withdrawn from"),
@@ -101,6 +111,7 @@ def _map(view: View, content: dict[str, Any]) -> str:
     return svg.map_svg(
         zones, points, legend, title=_("Map of the day's recorded incidents"),
         scale_label=w.km, sampled_note=_("Too many incidents to draw: a sample is shown."),
+        max_points=max_points, titles=title,
     )  # fmt: skip
 
 
@@ -125,7 +136,7 @@ def _charts(view: View, content: dict[str, Any]) -> tuple[str, str]:
     return daily, per_clause
 
 
-def _context(document: Document, lang: str) -> dict[str, Any]:
+def _context(document: Document, lang: str, *, paper: bool = False) -> dict[str, Any]:
     view = build(document, lang)
     _ = view.words.tr.gettext
     daily, per_clause = _charts(view, document.content)
@@ -137,7 +148,8 @@ def _context(document: Document, lang: str) -> dict[str, Any]:
     }  # fmt: skip
     return {
         "v": view, "css": css(lang), "draft": document.draft, "labels": labels,
-        "version_note": view.version_note, "map_svg": _map(view, document.content),
+        "version_note": view.version_note,
+        "map_svg": _map(view, document.content, PRINT_POINTS if paper else svg.MAX_POINTS),
         "history_svg": daily, "clauses_svg": per_clause,
     }  # fmt: skip
 
@@ -148,19 +160,23 @@ def css(lang: str) -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8").replace("{{PAGE}}", page)
 
 
-def render_fragment(document: Document, lang: str) -> str:
+def render_fragment(document: Document, lang: str, *, paper: bool = False) -> str:
     """The report as a part of another page (the centre's own): its styles and its body."""
-    context = _context(document, lang)
+    context = _context(document, lang, paper=paper)
     body = _environment().get_template("report_body.html").render(**context)
     return f"<style>{context['css']}</style>\n{body}"
 
 
-def render_html(document: Document, lang: str) -> str:
-    """The report as one self-contained document, with its signed JSON."""
+def render_html(document: Document, lang: str, *, paper: bool = False) -> str:
+    """The report as one self-contained document, with its signed JSON (on paper: without
+    it, which the PDF attaches; and with fewer symbols on its map)."""
     return (
         _environment()
         .get_template("report.html")
-        .render(**_context(document, lang), signed_json=data_block(document))
+        .render(
+            **_context(document, lang, paper=paper),
+            signed_json="" if paper else data_block(document),
+        )
     )
 
 

@@ -3,6 +3,8 @@ fields and a style per kind (zones: a polygon style per what the clauses ask of 
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Any
 
 from lxml import etree
@@ -19,10 +21,13 @@ COLOURS = {
 }  # fmt: skip
 
 
+_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _el(parent: Any, tag: str, text: str | None = None, **attrs: str) -> Any:
     element = etree.SubElement(parent, f"{{{KML}}}{tag}", attrs)
     if text is not None:
-        element.text = text
+        element.text = _INVALID.sub("", text)  # (XML holds no control character)
     return element
 
 
@@ -74,7 +79,9 @@ def export(records: Records) -> bytes:
         )  # fmt: skip
         _el(mark, "name", str(title))
         shown = {k: v for k, v in row.items() if k not in ("geometry", "lat", "lon")}
-        _el(mark, "description", "; ".join(f"{k}: {v}" for k, v in shown.items() if v is not None))
+        # a description is HTML to Google Earth and others: its text escaped, never markup
+        said = "; ".join(f"{k}: {v}" for k, v in shown.items() if v is not None)
+        _el(mark, "description", html.escape(said))
         _el(mark, "styleUrl", f"#{_key(records, row)}")
         if records.kind == "zones":
             geometry = row["geometry"]

@@ -21,7 +21,7 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 def render(document: Document, lang: str) -> bytes:
     import weasyprint  # (imported here: it loads Pango, which only the PDF needs)
 
-    html = weasyprint.HTML(string=render_html(document, lang), url_fetcher=_no_fetch)
+    html = weasyprint.HTML(string=render_html(document, lang, paper=True), url_fetcher=_no_fetch)
     attachment = weasyprint.Attachment(
         string=signed_json(document, pretty=False), name=ATTACHMENT, url_fetcher=_no_fetch,
         description="the signed report (JSON): truceline report verify reads it",

@@ -73,12 +73,17 @@ def _violation_rows(
         point = at.get(int(f["id"]))
         if point is None:
             continue
-        revealed = [a for r in case.get("rounds", []) for a in r.get("assessments", [])]
+        # the attribution the joint verdict rests on: its deciding round's, when every
+        # contingent gave the same one (else none can be said to be joint)
+        rounds = [r for r in case.get("rounds", []) if r.get("assessments")]
+        deciding = rounds[-1]["assessments"] if rounds else []
+        agreed = {a.get("attribution") for a in deciding}
+        attribution = next(iter(agreed)) if len(agreed) == 1 else "undetermined"
         rows.append({
             "id": f["id"], "clause": f["clause"], "rule": f["rule"], "zone": f.get("zone"),
             "subject": f.get("subject"), "start": f["start"], "end": f["end"],
             "lat": float(point[1]), "lon": float(point[0]), "verdict": "confirmed",
-            "attribution": revealed[-1]["attribution"] if revealed else "undetermined",
+            "attribution": attribution or "undetermined",
             "case": case.get("case"), "kind": f.get("incident_kind") or f["rule"],
             "subtype": f.get("incident_subtype"),
         })  # fmt: skip

@@ -499,8 +499,13 @@ def map_svg(
     width: int = 720,
     height: int = 480,
     bounds: tuple[float, float, float, float] | None = None,
+    max_points: int = MAX_POINTS,
+    titles: Callable[[int], str] | None = None,
 ) -> str:
-    """The map: zones, point symbols (at most MAX_POINTS, else a deterministic sample and
+    """`titles`, when given, says a point's tooltip from its index (called only for the points
+    drawn), in place of its `title`.
+
+    The map: zones, point symbols (at most `max_points`, else a deterministic sample and
     ``sampled_note`` as a caption), zone labels, a scale bar labelled ``scale_label(km)`` and the
     legend on the right.
 
@@ -572,7 +577,7 @@ def map_svg(
         px, py = frame.px(lon, lat)
         inside = (px >= mx0) & (px <= mx0 + mw) & (py >= my0) & (py <= my0 + mh)
         visible = np.flatnonzero(inside)
-        if len(visible) > MAX_POINTS:
+        if len(visible) > max_points:
             sampled = True
             if sampled_note:
                 caption_h = 18.0
@@ -582,7 +587,10 @@ def map_svg(
                 px, py = frame.px(lon, lat)
                 inside = (px >= mx0) & (px <= mx0 + mw) & (py >= my0) & (py <= my0 + mh)
                 visible = np.flatnonzero(inside)
-            visible = visible[_sample(codes_all[visible], MAX_POINTS)]
+            visible = visible[_sample(codes_all[visible], max_points)]
+
+    def said(index: int) -> str:
+        return titles(index) if titles is not None else points[index].title
 
     clip = f"{_ID}-clip"
     defs.append(
@@ -651,7 +659,9 @@ def map_svg(
                 body.append(
                     "".join(
                         sym.element(
-                            _n(xs[j]), _n(ys[j]), f"<title>{_t(points[idx[j]].title)}</title>"
+                            _n(xs[j]),
+                            _n(ys[j]),
+                            f"<title>{_t(said(idx[j]))}</title>",
                         )
                         for j in members
                     )

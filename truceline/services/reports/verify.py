@@ -8,7 +8,6 @@ rendered again in the document's language. Pure: bytes in, a typed result out.""
 
 from __future__ import annotations
 
-import difflib
 import io
 import json
 import re
@@ -20,7 +19,7 @@ from typing import Any
 from lxml import html as lxml_html
 
 from truceline.domain import actions, keys
-from truceline.domain.canonical import canonical_sha256
+from truceline.domain.canonical import canonical_json, canonical_sha256, sha256_hex
 from truceline.domain.ledger import entry_from_dict
 from truceline.i18n import translator
 from truceline.services.reports import Document
@@ -39,6 +38,7 @@ class Verified:
     signers: list[tuple[str, str]] = field(default_factory=list)  # (contingent, fingerprint)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    keys_used: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -71,30 +71,45 @@ def _kind(data: bytes) -> str:
     raise Unreadable("not a report: expected its JSON, HTML or PDF")
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    held: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in held:
+            raise Unreadable(f"a key given twice: {key[:40]!r} (a reader could be shown either)")
+        held[key] = value
+    return held
+
+
 def _record(text: str | bytes, where: str) -> dict[str, Any]:
     try:
-        record = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        record = json.loads(text, object_pairs_hook=_no_duplicates)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise Unreadable(f"{where}: not JSON: {exc}") from None
     if not isinstance(record, dict) or "report" not in record or "signatures" not in record:
         raise Unreadable(
             f"{where}: not a published report (a draft, or another file): it holds no signatures"
         )
+    if not isinstance(record["report"], dict) or not isinstance(record["signatures"], list):
+        raise Unreadable(f"{where}: its report is not an object or its signatures not a list")
+    if not all(isinstance(x, dict) and isinstance(x.get("entry"), dict)
+               for x in record["signatures"]):  # fmt: skip
+        raise Unreadable(f"{where}: a signature that is not an object with an entry")
     return record
 
 
-_BLOCK = re.compile(rb'<script type="application/json" id="truceline-report">(.*?)</script>', re.S)
+_OPEN = b'<script type="application/json" id="truceline-report">'
 
 
 def _html_parts(data: bytes) -> tuple[dict[str, Any], str, Any]:
     """The page's signed JSON (found as text: it may be far larger than an HTML parser takes
     in one node; no `</` can be inside it) and the page without it, parsed."""
-    found = _BLOCK.search(data)
-    if found is None:
+    start = data.find(_OPEN)
+    end = data.find(b"</script>", start) if start >= 0 else -1
+    if start < 0 or end < 0:
         raise Unreadable("an HTML page without the signed JSON of a report")
-    block = found.group(1).decode("utf-8", "replace")
+    block = data[start + len(_OPEN) : end].decode("utf-8", "replace")
     record = _record(block.replace("<\\/", "</").replace("<\\!--", "<!--"), "its JSON")
-    tree: Any = lxml_html.fromstring(data[: found.start()] + data[found.end() :])
+    tree: Any = lxml_html.fromstring(data[:start] + data[end + len(b"</script>") :])
     report = tree.find_class("tl-report")
     if not report:
         raise Unreadable("an HTML page without a report's text")
@@ -130,18 +145,20 @@ def check_record(
     reader trusts (else the document's own, with a warning)."""
     report, sha = record.get("report"), record.get("sha256")
     result.sha256, result.date = str(sha), str(record.get("date"))
-    if canonical_sha256(report) != sha:
+    report_json = canonical_json(report)
+    content_sha = sha256_hex(report_json)
+    if content_sha != sha:
         result.problems.append(
-            f"the content does not hash to its sha256: it is {canonical_sha256(report)}, "
-            f"the report says {sha}"
+            f"the content does not hash to its sha256: it is {content_sha}, the report says {sha}"
         )
     signed: set[str] = set()
     for n, s in enumerate(record.get("signatures") or []):
         where = f"signature {n + 1}"
+        omitted = bool(s.get(OMITTED))
         try:
             held = dict(s["entry"])
-            if s.get(OMITTED):  # the entry's copy of the report is the record's own
-                held["payload"] = {**held["payload"], "report": report}
+            if omitted:  # the entry's copy of the report is the record's own
+                held["payload"] = {**held["payload"], "report": _SPLICE}
             entry = entry_from_dict(held)
         except (KeyError, TypeError, ValueError) as exc:
             result.problems.append(f"{where}: not a log entry: {exc}")
@@ -157,7 +174,7 @@ def check_record(
                 f"{where}: the document carries another key than the one given for "
                 f"{contingent}; checked with the one given"
             )
-        if entry.computed_hash() != entry.hash:
+        if _entry_hash(entry, report_json if omitted else None) != entry.hash:
             result.problems.append(f"{where}: the log entry does not hash to its hash")
         try:
             public = keys.parse_public(str(key_text))
@@ -170,23 +187,52 @@ def check_record(
         payload = entry.payload
         if entry.action != actions.REPORT_SIGNED:
             result.problems.append(f"{where}: the entry is a {entry.action!r}, not a signature")
-        elif payload.get("sha256") != sha or canonical_sha256(payload.get("report")) != sha:
+        elif payload.get("sha256") != sha or (
+            not omitted and canonical_sha256(payload.get("report")) != sha
+        ):
             result.problems.append(f"{where}: it signs another report ({payload.get('sha256')})")
         elif payload.get("date") != record.get("date"):
             result.problems.append(f"{where}: it signs the report of {payload.get('date')}")
         else:
             signed.add(contingent)
+            result.keys_used[contingent] = str(key_text)
             result.signers.append((contingent, keys.fingerprint(str(key_text))))
-    expected = set(pinned) if pinned is not None else {
-        str(s.get("contingent")) for s in record.get("signatures") or []
-    }  # fmt: skip
+    # every contingent the signed content names (its mission's), whoever's keys were given
+    named = report.get("names", {}).get("contingents") if isinstance(report, dict) else None
+    expected = set(named) if isinstance(named, dict) and named else set()
+    if not expected:
+        result.problems.append("the content names no contingent: nobody's signature counts")
+    if pinned is not None and not expected <= set(pinned):
+        result.problems.append(
+            f"no key given for {', '.join(sorted(expected - set(pinned)))}: every contingent "
+            "of the mission must have signed"
+        )
     for missing in sorted(expected - signed):
         result.problems.append(f"{missing} has not signed this report")
+    if isinstance(report, dict) and report.get("date") != record.get("date"):
+        result.problems.append(
+            f"the content is the report of {report.get('date')}, the file says {record.get('date')}"
+        )
     if pinned is None:
         result.warnings.append(
             "checked with the keys the document carries: compare their fingerprints with the "
             "ones the contingents publish (or give --mission or --keys)"
         )
+
+
+_SPLICE = "\x00the report\x00"  # stands for the report in an entry, spliced in as bytes
+
+
+def _entry_hash(entry: Any, report_json: bytes | None) -> str:
+    """The entry's hash; its payload's report (when it stands as `_SPLICE`) hashed as the
+    canonical bytes given, which are computed once for every entry."""
+    body = canonical_json(entry.body())
+    if report_json is not None:
+        marker = canonical_json(_SPLICE)
+        if body.count(marker) != 1:
+            return ""
+        body = body.replace(marker, report_json)
+    return sha256_hex(body)
 
 
 # --- the words ---------------------------------------------------------------------------
@@ -226,53 +272,99 @@ def _visible(element: Any) -> tuple[str, list[bool]]:
     return text, drawn
 
 
-def _expected(record: Mapping[str, Any], lang: str) -> Any:
+def _checked_record(record: Mapping[str, Any], result: Verified) -> dict[str, Any]:
+    """The record as the verifier renders it: what the signed entries say, not what the file
+    claims beside them (the checkpoint from the entries' own heads; each signature named by
+    its entry's contingent and the key it was checked with)."""
+    from truceline.domain.ledger import entry_from_dict
+    from truceline.services.signing import checkpoint_of
+
+    entries = []
+    for s in record.get("signatures", []):
+        held = dict(s["entry"])
+        if s.get(OMITTED):
+            held["payload"] = {**held.get("payload", {}), "report": record["report"]}
+        try:
+            entries.append(entry_from_dict(held))
+        except (KeyError, TypeError, ValueError):
+            continue
+    checked = dict(record)
+    checkpoint = checkpoint_of(entries)
+    if record.get("checkpoint") != checkpoint:
+        result.problems.append("the checkpoint beside the content is not the signers' own")
+    checked["checkpoint"] = checkpoint
+    keys = dict(result.keys_used)
+    checked["signatures"] = [
+        {**s, "contingent": e.contingent, "public_key": keys.get(e.contingent, s.get("public_key"))}
+        for s, e in zip(record.get("signatures", []), entries, strict=False)
+    ]  # fmt: skip
+    if record.get("version") not in (None, 1) or record.get("corrects"):
+        result.warnings.append(
+            "the version and the correction it names are not signed: check the earlier "
+            "version itself (report export --version N)"
+        )
+    return checked
+
+
+def _expected(record: Mapping[str, Any], lang: str, paper: bool = False) -> Any:
     from truceline.services.reports.html_renderer import render_fragment
 
-    document = Document.of(dict(record["report"]), dict(record), record.get("version"))
-    tree: Any = lxml_html.fromstring(render_fragment(document, lang))
+    document = Document(
+        dict(record["report"]), str(record["sha256"]), dict(record), record.get("version")
+    )  # (the JSON read is in canonical order already)
+    tree: Any = lxml_html.fromstring(render_fragment(document, lang, paper=paper))
     return tree.find_class("tl-report")[0]
 
 
 def _compare_pdf(pages: list[str], expected: Any, result: Verified) -> None:
-    """The PDF's text against the content rendered again: the same characters in the same
-    order, but for each page's running header and number, a table's header repeated atop a
-    page, and the order in which a drawing's words come out (its characters must all be
-    there, and nothing else may move)."""
+    """The PDF's text against the content rendered again. Without each page's running header
+    and number, and a table's header repeated atop a page, the PDF must say every character
+    of the text in its order, and nothing else but its drawings' characters (which a PDF
+    draws after the text around them, in an order of its own)."""
     text, drawn = _visible(expected)
     heading = _SPACE.sub("", expected.findtext(".//h1") or "")
-    headers = {
-        _SPACE.sub("", "".join(th.text_content() for th in row.iter("th")))
-        for row in expected.iter("tr")
-        if row.find("th") is not None
-    }
+    headers = sorted(
+        {
+            _SPACE.sub("", "".join(th.text_content() for th in row.iter("th")))
+            for row in expected.iter("tr")
+            if row.find("th") is not None
+        },
+        key=len,
+        reverse=True,
+    )
     word = translator(str(expected.get("lang") or "en")).gettext("Page")
     footer = re.compile(re.escape(_SPACE.sub("", word)) + r"\d+/\d+$")
-    got = ""
-    for page in pages:
-        flat = _SPACE.sub("", page)
-        flat = footer.sub("", flat)  # "Page 3 / 4" at its end
+    got: list[str] = []
+    seen = ""  # the pages before, as they are
+    for n, page in enumerate(pages):
+        flat = footer.sub("", _SPACE.sub("", page))  # "Page 3 / 4" at its end
         if heading and flat.endswith(heading):  # the running header, drawn last or first
             flat = flat[: -len(heading)]
         elif heading and flat.startswith(heading):
             flat = flat[len(heading) :]
-        got += flat
-    # The words in the order of the page, the drawings' words apart: a PDF draws its
-    # drawings after the text around them, so only their characters are compared, not where
-    # they come out.
+        raw = flat
+        if n:  # a table continued from the page before repeats its header (its first
+            for header in headers:  # showing is on an earlier page)
+                if header and flat.startswith(header) and header in seen:
+                    flat = flat[len(header) :]
+                    break
+        seen += raw
+        got.append(flat)
+    said = "".join(got)
     written = "".join(c for c, d in zip(text, drawn, strict=True) if not d)
-    pool = Counter(c for c, d in zip(text, drawn, strict=True) if d)
-    differs = 0
-    matcher = difflib.SequenceMatcher(None, got, written, autojunk=False)
-    for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal":
-            continue
-        extra = got[a0:a1]
-        if extra and extra in headers and b0 == b1:
-            continue  # a table's header repeated atop a page
-        pool.subtract(extra)  # a drawing's characters, or not
-        differs += b1 - b0  # words of the text that the PDF does not say there
-    differs += sum(abs(v) for v in pool.values())
+    # the text, in order (a leftmost match: it finds one whenever there is one)
+    at, missing = 0, 0
+    for c in written:
+        found = said.find(c, at)
+        if found < 0:
+            missing += 1
+        else:
+            at = found + 1
+    # and nothing else than the drawings' characters
+    extra = Counter(said)
+    extra.subtract(written)
+    extra.subtract(c for c, d in zip(text, drawn, strict=True) if d)
+    differs = missing + sum(abs(v) for v in extra.values())
     if differs:
         result.problems.append(
             f"the PDF's visible text is not the signed content's: {differs} character(s) differ "
@@ -284,16 +376,21 @@ def result_lang(expected: Any) -> str:
     return str(expected.get("lang") or "its language")
 
 
-def _compare_html(page: Any, expected: Any, result: Verified) -> None:
-    shown, _ = _visible(page)
-    wanted, _ = _visible(expected)
-    if shown != wanted:
-        matcher = difflib.SequenceMatcher(None, shown, wanted, autojunk=False)
-        first = next(op for op in matcher.get_opcodes() if op[0] != "equal")
+def _compare_html(data: bytes, record: Mapping[str, Any], lang: str, result: Verified) -> None:
+    """The page, byte for byte, against the same content rendered again in its language:
+    nothing added (a script, a style that hides, a second text), nothing changed."""
+    from truceline.services.reports.html_renderer import render_html
+
+    document = Document(dict(record["report"]), str(record["sha256"]), dict(record),
+                        record.get("version"))  # fmt: skip
+    wanted = render_html(document, lang).encode("utf-8")
+    if data != wanted:
+        at = next((k for k, (a, b) in enumerate(zip(data, wanted, strict=False)) if a != b),
+                  min(len(data), len(wanted)))  # fmt: skip
+        shown = data[max(0, at - 20) : at + 40].decode("utf-8", "replace")
         result.problems.append(
-            "the page's visible text is not the signed content's: it says "
-            f"{shown[first[1] : first[1] + 40]!r} where the content says "
-            f"{wanted[first[3] : first[3] + 40]!r}"
+            "the page is not the signed content rendered again (this truceline renders it "
+            f"otherwise from byte {at}: {shown!r})"
         )
 
 
@@ -314,13 +411,19 @@ def verify_document(data: bytes, pinned: Mapping[str, str] | None = None) -> Ver
         check_record(_record(data, "the file"), pinned, result)
         return result
     if kind == "html":
-        record, lang, page = _html_parts(data)
+        record, lang, _ = _html_parts(data)
         check_record(record, pinned, result)
-        _compare_html(page, _expected(record, _language(record, lang, result)), result)
+        checked = _checked_record(record, result)
+        _compare_html(data, checked, _language(record, lang, result), result)
         return result
     record, lang, pages = _pdf_parts(data)
     check_record(record, pinned, result)
-    _compare_pdf(pages, _expected(record, _language(record, lang, result)), result)
+    checked = _checked_record(record, result)
+    _compare_pdf(pages, _expected(checked, _language(record, lang, result), paper=True), result)
+    result.warnings.append(
+        "a PDF's text was compared, not its drawing: to read the report, trust the HTML or "
+        "this verifier's own rendering (report daily) rather than how a PDF looks"
+    )
     return result
 
 

@@ -13,7 +13,7 @@ from truceline.services.reports.period import PERIOD_FORMAT
 from truceline.services.reports.words import Words
 
 FIRE_ORDER = ("explosion", "projectile", "burst", "shot", "muzzle_flash")
-ROWS = 200  # rows of a long list shown (findings without a case, restrictions); the rest: JSON
+ROWS = 50  # rows of a long list shown (findings without a case, restrictions); the rest: JSON
 
 
 @dataclass
@@ -329,6 +329,15 @@ def _correction(w: Words, document: Document) -> tuple[str, list[str]]:
             said.append(_("Possible violation {id} added.").format(id=change["finding"]))
         elif what == "finding_withdrawn":
             said.append(_("Possible violation {id} withdrawn.").format(id=change["finding"]))
+        elif what == "section":
+            sections = {
+                "incidents": _("the incidents"), "by_area": _("the ceasefire events by area"),
+                "restrictions": _("the restrictions of movement"),
+                "complaints": _("the complaints"),
+            }  # fmt: skip
+            said.append(_("Changed: {section}.").format(
+                section=sections.get(change["section"], change["section"])
+            ))  # fmt: skip
         elif what == "verification":
             text = _("Possible violation {id}: verification now “{after}”; it was “{before}”.")
             said.append(text.format(

@@ -30,6 +30,7 @@ class Words:
         self._place_lat = [float(p["lat"]) for p in places]
         self._place_names = [p["name"] for p in places]
         self._dates: dict[date, str] = {}
+        self._kinds: dict[tuple[str, str | None], str] = {}
 
     # --- names from the mission -------------------------------------------------------------
 
@@ -84,6 +85,13 @@ class Words:
     # --- vocabulary ---------------------------------------------------------------------------
 
     def kind(self, kind: str, subtype: str | None = None) -> str:
+        key = (kind, subtype)
+        said = self._kinds.get(key)
+        if said is None:
+            said = self._kinds[key] = self._kind(kind, subtype)
+        return said
+
+    def _kind(self, kind: str, subtype: str | None) -> str:
         _ = self.tr.gettext
         kinds = {
             "explosion": _("Explosion"), "projectile": _("Projectile"),

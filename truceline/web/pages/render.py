@@ -21,6 +21,7 @@ from truceline.web.deps import CSRF_COOKIE, centre_of, session_user
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.with_name("templates"))
 _UNSET: Any = object()
 LANG_COOKIE = "truceline_lang"
+KEPT = frozenset({"date", "kind", "verdict", "version", "zone", "clause", "state", "page"})
 
 
 def N_(message: str) -> str:
@@ -36,10 +37,13 @@ def page_language(request: Request, languages: tuple[str, ...]) -> str:
             return str(asked)
     weighted: list[tuple[float, int, str]] = []
     for n, part in enumerate(request.headers.get("accept-language", "")[:500].split(",")):
-        tag, _, q = part.strip().partition(";q=")
+        tag, _, params = part.strip().partition(";")
+        q = params.replace(" ", "").removeprefix("q=") if params else ""
         try:
             weight = float(q) if q else 1.0
         except ValueError:
+            continue
+        if weight <= 0:  # "not acceptable"
             continue
         base = tag.strip().lower().split("-")[0]
         if base in languages:
@@ -48,8 +52,9 @@ def page_language(request: Request, languages: tuple[str, ...]) -> str:
 
 
 def _lang_url(request: Request) -> Any:
-    """The page's own address in another language (its other parameters kept)."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    """The page's own address in another language (the parameters that choose what a page
+    shows kept; nothing else from the address is ever echoed)."""
+    kept = [(k, v[:64]) for k, v in request.query_params.multi_items() if k in KEPT]
 
     def url(lang: str) -> str:
         return f"{request.url.path}?{urlencode([*kept, ('lang', lang)])}"

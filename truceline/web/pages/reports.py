@@ -3,6 +3,7 @@ shown in the mission's languages (a switch), with its downloads."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
@@ -17,7 +18,7 @@ from truceline.services.reports.records import from_document
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
 from truceline.web.pages.days import chosen_day
-from truceline.web.pages.render import N_, check_csrf, redirect, render
+from truceline.web.pages.render import N_, check_csrf, page_language, redirect, render
 
 DateParam = Annotated[str | None, Query(max_length=10)]
 LangParam = Annotated[str | None, Query(max_length=16)]
@@ -25,7 +26,10 @@ FormatParam = Annotated[str, Query(max_length=8)]
 LEGACY = "truceline/report@1"  # reports signed before the renderers: shown as their text
 
 
-def _lang(document: Document, lang: str | None) -> str:
+def _lang(document: Document, lang: str | None, request: Request | None = None) -> str:
+    """The language asked for; else the page's (remembered, or the browser's)."""
+    if lang is None and request is not None:
+        lang = page_language(request, tuple(str(x) for x in document.content["languages"]))
     try:
         return language_for(document.content, lang)
     except FieldError:
@@ -44,15 +48,35 @@ def _shown(document: Document, lang: str) -> dict[str, Any]:
 RECORDS = {"geojson": "incidents", "acled": "violations"}
 
 
+_RENDERED: OrderedDict[tuple[str, int | None, str, str], bytes] = OrderedDict()
+CACHED = 16  # published renderings kept: an anonymous reader cannot make the server render
+# the same PDF again and again (a published version never changes)
+
+
+def _rendering(document: Document, fmt: str, lang: str) -> bytes:
+    renderer = renderer_for(fmt)
+    if renderer.name in RECORDS:
+        return renderer.records(from_document(document, RECORDS[renderer.name]))
+    if document.published is None:
+        return renderer.report(document, lang)
+    key = (document.sha256, document.version, renderer.name, lang)
+    data = _RENDERED.get(key)
+    if data is None:
+        data = renderer.report(document, lang)
+        _RENDERED[key] = data
+        while len(_RENDERED) > CACHED:
+            _RENDERED.popitem(last=False)
+    _RENDERED.move_to_end(key)
+    return data
+
+
 def _download(document: Document, fmt: str, lang: str, stem: str) -> Response:
     renderer = renderer_for(fmt)
     if document.content.get("format") == LEGACY and renderer.name != "json":
         raise NotFound("a report signed before version 0.2 is available as JSON only")
+    data = _rendering(document, renderer.name, lang)
     if renderer.name in RECORDS:
-        data = renderer.records(from_document(document, RECORDS[renderer.name]))
         stem = f"{stem}-{RECORDS[renderer.name]}"
-    else:
-        data = renderer.report(document, lang)
     return Response(
         data, media_type=renderer.media_type,
         headers={"Content-Disposition": f'attachment; filename="{stem}-{lang}{renderer.suffix}"'},
@@ -84,7 +108,7 @@ def _report_page(
     day, _, _ = chosen_day(centre.engine, date)
     document = signing.report_document(centre.engine, day)
     state = signing.report_state(centre.engine, day)
-    chosen = _lang(document, lang)
+    chosen = _lang(document, lang, request)
     return render(
         request, "report.html", user=user, title=N_("Daily report"), day=day.isoformat(),
         state=state, message=message, sha256=document.sha256, lang=chosen,
@@ -150,7 +174,7 @@ def published_report(
     version: VersionParam = None,
 ) -> Response:  # fmt: skip
     document = _published(centre, date, version)
-    chosen = _lang(document, lang)
+    chosen = _lang(document, lang, request)
     assert document.published is not None
     return render(
         request, "published_report.html", user=user, title=f"Report {date[:10]}",
