@@ -34,11 +34,28 @@ ATTEMPTS = 3  # content computed in a snapshot, then found stale, before computi
 
 
 def report_content(engine: Engine, day: date) -> dict[str, Any]:
-    """The report of a reporting day as it stands now (`reports.content`), read in a snapshot
-    that holds up no writer."""
+    """The report of a reporting day as it stands now, read in a snapshot that holds up no
+    writer."""
     require_schema(engine)
     with snapshot(engine) as conn:
-        return day_content(conn, load_mission(conn), day)
+        return current_content(conn, load_mission(conn), day)
+
+
+def current_content(conn: Connection, mission: Mission, day: date) -> dict[str, Any]:
+    """The day's content (`reports.content`); when a version of the day is published and the
+    record has changed since, with what it corrects: that version's number and sha256 and
+    what changed, inside the signed content, so a reader can check the correction too."""
+    base = day_content(conn, mission, day)
+    public = published(conn, mission, day)
+    if public is None:
+        return base
+    signed = public["report"]
+    if {k: v for k, v in signed.items() if k != "corrects"} == base:
+        return dict(signed)  # the published version, as it was signed
+    return {**base, "corrects": {
+        "version": public["version"], "sha256": public["sha256"],
+        "changes": changes(signed, base),
+    }}  # fmt: skip
 
 
 def watermark(conn: Connection) -> tuple[Any, ...]:
@@ -153,12 +170,6 @@ def _published(
             for c in mission.contingents
         ],
     }  # fmt: skip
-    if number > 1:
-        before = versions[number - 2][next(iter(mission.contingents))].entry.payload["report"]
-        record["corrects"] = {
-            "version": number - 1, "sha256": listed[number - 2]["sha256"],
-            "changes": changes(before, record["report"]),
-        }  # fmt: skip
     return record
 
 
@@ -216,7 +227,7 @@ def report_state(engine: Engine, day: date) -> dict[str, Any]:
     require_schema(engine)
     with snapshot(engine) as conn:
         mission = load_mission(conn)
-        return _state(conn, mission, day, day_content(conn, mission, day))
+        return _state(conn, mission, day, current_content(conn, mission, day))
 
 
 def _state(
@@ -255,11 +266,11 @@ def sign_report(
         if attempt < ATTEMPTS:
             with snapshot(engine) as conn:
                 mission = load_mission(conn)
-                current, mark = day_content(conn, mission, day), watermark(conn)
+                current, mark = current_content(conn, mission, day), watermark(conn)
         with writing(engine) as conn:
             if attempt == ATTEMPTS:
                 mission = load_mission(conn)
-                current, mark = day_content(conn, mission, day), watermark(conn)
+                current, mark = current_content(conn, mission, day), watermark(conn)
             elif watermark(conn) != mark:
                 continue  # the record changed while the content was computed: again
             return _sign(conn, mission, day, current, sha256=sha256, contingent=contingent,
@@ -328,7 +339,7 @@ def report_document(engine: Engine, day: date) -> Document:
     require_schema(engine)
     with snapshot(engine) as conn:
         mission = load_mission(conn)
-        content = day_content(conn, mission, day)
+        content = current_content(conn, mission, day)
         public = published(conn, mission, day)
     document = Document.of(content)
     if public is not None and public["sha256"] == document.sha256:

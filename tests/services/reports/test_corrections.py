@@ -55,7 +55,7 @@ def test_a_reconsideration_after_publication_yields_version_2_and_both_verify(
         earlier = published_document(conn, mission, DAY, version=1)
     assert latest is not None and earlier is not None
     assert latest.published is not None and latest.published["version"] == 2
-    corrects = latest.published["corrects"]
+    corrects = latest.content["corrects"]  # signed: a reader can check the correction
     assert corrects["version"] == 1 and corrects["sha256"] == first.sha256
     moved = {"what": "verification", "finding": finding,
              "before": {"verdict": "confirmed", "state": "decided"},

@@ -307,16 +307,16 @@ def _verification(w: Words, state: dict[str, Any]) -> str:
 
 
 def _correction(w: Words, document: Document) -> tuple[str, list[str]]:
-    """ "Version 2, correcting version 1", and what changed, for a corrected published day."""
+    """ "Version 2, correcting version 1", and what changed: from the signed content alone
+    (a correction names the version it corrects)."""
     _ = w.tr.gettext
-    record = document.published or {}
-    number = record.get("version")
-    corrects = record.get("corrects")
-    if not number or not corrects:
-        return (_("Version {n}.").format(n=number) if number else ""), []
+    corrects = document.content.get("corrects")
+    if not corrects:
+        return (_("Version {n}.").format(n=1) if document.published is not None else ""), []
     note = _("Version {n}, correcting version {m} (sha256 {sha}).").format(
-        n=number, m=corrects["version"], sha=str(corrects["sha256"])[:16] + "…"
-    )
+        n=int(corrects["version"]) + 1, m=corrects["version"],
+        sha=str(corrects["sha256"])[:16] + "…",
+    )  # fmt: skip
     said: list[str] = []
     for change in corrects.get("changes", []):
         what = change["what"]
