@@ -325,3 +325,15 @@ def test_a_page_speaks_the_language_asked_for_remembers_it_and_else_the_browsers
     officer = logged_in(site, "officer")
     page = officer.get("/report?date=2020-11-21&lang=tr").text
     assert 'href="/report?date=2020-11-21&amp;lang=ru"' in page  # the switch keeps the day
+
+
+def test_a_page_shows_every_time_in_the_missions_zone_with_its_offset_to_the_second(
+    site: dict[str, Any],
+) -> None:
+    officer = logged_in(site, "officer")
+    for page in ("/incidents/1", "/?date=2020-11-21", "/complaints"):
+        text = officer.get(page).text
+        main = text.split('<main id="main">', 1)[1]
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", main), page  # no raw ISO time
+    incident = officer.get("/incidents/1?lang=ru").text
+    assert re.search(r"\d\d:\d\d:\d\d UTC\+04:00", incident)

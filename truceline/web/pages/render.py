@@ -62,6 +62,24 @@ def _lang_url(request: Request) -> Any:
     return url
 
 
+def _local_time(timezone: str, lang: str) -> Any:
+    """A time (ISO 8601) as a page shows it: in the mission's time zone with its offset, to
+    the second, the date in the page's language; anything else as it is."""
+    from truceline.services.reports.words import Words
+
+    words = Words({"timezone": timezone, "names": {}}, lang)
+
+    def said(value: Any) -> str:
+        if not isinstance(value, str) or len(value) < 19 or value[10] != "T":
+            return "" if value is None else str(value)
+        try:
+            return words.moment(value)
+        except ValueError:
+            return value
+
+    return said
+
+
 def speaker(lang: str) -> tuple[Any, Any]:
     """`_` and `n_` for a template: the message in `lang`, its `{name}` fields filled."""
     tr = translator(lang)
@@ -108,6 +126,7 @@ def render(
          "contingents": list(mission.contingents), "illustrative": mission.id == "demo",
          "page_lang": lang, "page_languages": mission.languages, "_": _, "n_": n_,
          "here": request.url.path, "lang_url": _lang_url(request),
+         "local_time": _local_time(mission.timezone.key, lang),
          "title": _(context.pop("title", name)), **context},
         status_code=status_code,
     )  # fmt: skip
