@@ -855,22 +855,34 @@ def report_daily(
     from datetime import UTC
 
     from truceline.services.report import current_day, parse_day
-    from truceline.services.reports import language_for, renderer_for
+    from truceline.services.reports import language_for
     from truceline.services.signing import report_document
+
+    renderer = _report_renderer(fmt, output)
+    engine = engine_for(db)
+    chosen = parse_day(day) if day else current_day(engine, datetime.now(UTC))
+    document = report_document(engine, chosen)
+    _write_report(renderer.report(document, language_for(document.content, lang)), output,
+                  f"sha256 of the content {document.sha256}")  # fmt: skip
+
+
+def _report_renderer(fmt: str, output: Path | None) -> Any:
+    from truceline.services.reports import renderer_for
 
     renderer = renderer_for(fmt)
     if renderer.name == "pdf" and output is None:
         raise TrucelineError("--format pdf: give the file to write with -o FILE")
-    engine = engine_for(db)
-    chosen = parse_day(day) if day else current_day(engine, datetime.now(UTC))
-    document = report_document(engine, chosen)
-    data = renderer.report(document, language_for(document.content, lang))
+    return renderer
+
+
+def _write_report(data: bytes, output: Path | None, said: str) -> None:
+    """A rendering to standard output, or to the file given (saying what it holds)."""
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         output.write_bytes(data)
-        err.print(f"wrote {output} (sha256 of the content {document.sha256})")
+        err.print(f"wrote {output} ({said})")
 
 
 @report_app.command("period")
@@ -891,24 +903,16 @@ def report_period(
     (each listed with its sha256 and version; a day not published is named and not
     counted). It is not signed again."""
     from truceline.services.report import parse_day
-    from truceline.services.reports import Document, language_for, renderer_for
+    from truceline.services.reports import Document, language_for
     from truceline.services.reports.period import period_content
     from truceline.store.db import snapshot
     from truceline.store.missions import load_mission
 
-    renderer = renderer_for(fmt)
-    if renderer.name == "pdf" and output is None:
-        raise TrucelineError("--format pdf: give the file to write with -o FILE")
+    renderer = _report_renderer(fmt, output)
     with snapshot(engine_for(db)) as conn:
         content = period_content(conn, load_mission(conn), parse_day(first), parse_day(last))
-    document = Document.of(content)
-    data = renderer.report(document, language_for(content, lang))
-    if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-    else:
-        output.write_bytes(data)
-        err.print(f"wrote {output} ({len(content['days'])} published day(s))")
+    data = renderer.report(Document.of(content), language_for(content, lang))
+    _write_report(data, output, f"{len(content['days'])} published day(s)")
 
 
 @report_app.command("sign")

@@ -97,3 +97,14 @@ def without_floats(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [without_floats(v) for v in value]
     return value
+
+
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's `object_pairs_hook`: a key given twice is an error (a reader could be
+    shown either value)."""
+    held: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in held:
+            raise ValueError(f"duplicate key {key[:40]!r}")
+        held[key] = value
+    return held

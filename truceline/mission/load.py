@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from truceline.domain.canonical import canonical_sha256
+from truceline.domain.canonical import canonical_sha256, no_duplicate_keys
 from truceline.domain.rules import RULES
 from truceline.domain.rules.base import ClauseParams
 from truceline.errors import MissionError, Problem
@@ -101,7 +101,7 @@ def parse_mission(text: str, *, source: str, read_file: ReadFile | None = None) 
     """Parse mission text (YAML, or JSON when `source` ends in .json)."""
     try:
         if source.endswith(".json"):
-            doc = json.loads(text, object_pairs_hook=_no_duplicates)
+            doc = json.loads(text, object_pairs_hook=no_duplicate_keys)
         else:
             doc = load_yaml(text)
     except YamlSyntaxError as exc:
@@ -117,15 +117,6 @@ def parse_mission(text: str, *, source: str, read_file: ReadFile | None = None) 
     except ValueError as exc:
         raise MissionError(f"{source}: not valid JSON", [Problem("", str(exc))]) from None
     return parse_mission_document(doc, source=source, read_file=read_file)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def parse_mission_document(

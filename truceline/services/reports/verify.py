@@ -21,7 +21,12 @@ from typing import Any
 from lxml import html as lxml_html
 
 from truceline.domain import actions, keys
-from truceline.domain.canonical import canonical_json, canonical_sha256, sha256_hex
+from truceline.domain.canonical import (
+    canonical_json,
+    canonical_sha256,
+    no_duplicate_keys,
+    sha256_hex,
+)
 from truceline.domain.ledger import entry_from_dict
 from truceline.i18n import translator
 from truceline.services.reports import Document
@@ -73,20 +78,13 @@ def _kind(data: bytes) -> str:
     raise Unreadable("not a report: expected its JSON, HTML or PDF")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    held: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in held:
-            raise Unreadable(f"a key given twice: {key[:40]!r} (a reader could be shown either)")
-        held[key] = value
-    return held
-
-
 def _record(text: str | bytes, where: str) -> dict[str, Any]:
     try:
-        record = json.loads(text, object_pairs_hook=_no_duplicates)
+        record = json.loads(text, object_pairs_hook=no_duplicate_keys)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise Unreadable(f"{where}: not JSON: {exc}") from None
+    except ValueError as exc:  # a key given twice: a reader could be shown either value
+        raise Unreadable(f"{where}: {exc}: a key given twice") from None
     if not isinstance(record, dict) or "report" not in record or "signatures" not in record:
         raise Unreadable(
             f"{where}: not a published report (a draft, or another file): it holds no signatures"
