@@ -254,7 +254,9 @@ def test_the_dashboard_shows_the_day_its_clauses_and_what_waits_for_my_contingen
     blue = logged_in(site, "officer").get("/?date=2020-11-21").text
     assert "Reporting day 2020-11-21" in blue and "1 incident(s)" in blue
     assert re.search(r'data-clause="M4">.*?class="clear"', blue, re.S)
-    assert re.search(r"class=\"breached\"", blue)
+    # a finding not yet jointly verified is awaiting verification, never "breached"
+    assert re.search(r'class="awaiting">awaiting verification<', blue) and "breached" not in blue
+    assert "no fire" in blue and "Return of Kalbajar district" in blue  # rules in words
     assert re.search(r'id="day-findings">\s*<li>#1 clause 1.*?href="/incidents/1"', blue, re.S)
     assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', blue)
     file_assessment(

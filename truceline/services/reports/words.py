@@ -78,6 +78,10 @@ class Words:
         text = self.tr.gettext("Clause {id}").format(id=ident)
         return f"{text} ({title})" if title else text
 
+    def clause_title(self, ident: str) -> str:
+        held = self.names.get("clauses", {}).get(ident, {})
+        return self._pick(held.get("title"), "")
+
     def clause_text(self, ident: str) -> str:
         held = self.names.get("clauses", {}).get(ident, {})
         return self._pick(held.get("text"), "")

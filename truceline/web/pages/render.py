@@ -62,6 +62,14 @@ def _lang_url(request: Request) -> Any:
     return url
 
 
+def _words(mission: Any, lang: str) -> Any:
+    """The mission's names and the vocabulary (rules, kinds, verdicts) in the page's language."""
+    from truceline.services.reports.content import _names
+    from truceline.services.reports.words import Words
+
+    return Words({"timezone": mission.timezone.key, "names": _names(mission)}, lang)
+
+
 def _local_time(timezone: str, lang: str) -> Any:
     """A time (ISO 8601) as a page shows it: in the mission's time zone with its offset, to
     the second, the date in the page's language; anything else as it is."""
@@ -127,6 +135,7 @@ def render(
          "page_lang": lang, "page_languages": mission.languages, "_": _, "n_": n_,
          "here": request.url.path, "lang_url": _lang_url(request),
          "local_time": _local_time(mission.timezone.key, lang),
+         "words": _words(mission, lang),
          "title": _(context.pop("title", name)), **context},
         status_code=status_code,
     )  # fmt: skip
