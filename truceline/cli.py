@@ -64,6 +64,11 @@ Db = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON array of objects.")]
 JsonObject = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ReportFormat = Annotated[str, typer.Option("--format", help="text, json, html or pdf.")]
+ReportLang = Annotated[
+    str | None, typer.Option("--lang", help="A language of the mission (default: its first).")
+]
+ReportOutput = Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file.")]
 KeyDir = Annotated[
     Path | None,
     typer.Option("--key-dir", help="Private keys' folder (else TRUCELINE_KEY_DIR, else ./keys)."),
@@ -840,14 +845,9 @@ def report_daily(
     day: Annotated[
         str | None, typer.Option("--date", help="Reporting day YYYY-MM-DD (default: today's).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="A language of the mission (default: its first)."),
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to this file.")
-    ] = None,
+    fmt: ReportFormat = "text",
+    lang: ReportLang = None,
+    output: ReportOutput = None,
     db: Db = None,
 ) -> None:
     """The report of a reporting day as it stands (the mission's time zone and cutoff), with
@@ -889,14 +889,9 @@ def _write_report(data: bytes, output: Path | None, said: str) -> None:
 def report_period(
     first: Annotated[str, typer.Option("--from", help="The first reporting day, YYYY-MM-DD.")],
     last: Annotated[str, typer.Option("--to", help="The last reporting day, YYYY-MM-DD.")],
-    fmt: Annotated[str, typer.Option("--format", help="text, json, html or pdf.")] = "text",
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="A language of the mission (default: its first)."),
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to this file.")
-    ] = None,
+    fmt: ReportFormat = "text",
+    lang: ReportLang = None,
+    output: ReportOutput = None,
     db: Db = None,
 ) -> None:
     """A report for a period, built only from the published reports of the days it covers

@@ -4,14 +4,13 @@ without any, a line that no violation of it was recorded."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import shapely
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from truceline.domain.reporting import (
     FIRST_YEAR,
@@ -22,8 +21,8 @@ from truceline.domain.reporting import (
 )
 from truceline.domain.timeutil import to_us
 from truceline.errors import FieldError
-from truceline.store import tables as t
-from truceline.store.compliance import finding_dict, finding_what, incident_columns, incident_dicts
+from truceline.services.reports.content import day_findings, day_incidents
+from truceline.store.compliance import finding_what
 from truceline.store.db import require_schema
 from truceline.store.missions import load_mission
 
@@ -43,22 +42,8 @@ def daily_summary(engine: Engine, day: date) -> dict[str, Any]:
         mission = load_mission(conn)
         start, end = day_bounds(day, mission.report_cutoff, mission.timezone)
         s, e = to_us(start), to_us(end)
-        i, f = t.incidents, t.findings
-        incidents = incident_dicts(
-            conn.execute(
-                select(*incident_columns()).where(
-                    i.c.status == "active", i.c.start_us >= s, i.c.start_us < e
-                )
-            ).all()
-        )
-        findings = [
-            finding_dict(row)
-            for row in conn.execute(
-                select(f)
-                .where(f.c.status == "active", f.c.start_us >= s, f.c.start_us < e)
-                .order_by(f.c.start_us, f.c.id)
-            )
-        ]
+        incidents = day_incidents(conn, s, e)
+        findings = day_findings(conn, s, e)
     lon = np.array([x["lon"] for x in incidents], dtype=np.float64)
     lat = np.array([x["lat"] for x in incidents], dtype=np.float64)
     family = np.array([x["family"] for x in incidents], dtype=object)
@@ -115,10 +100,6 @@ def daily_summary(engine: Engine, day: date) -> dict[str, Any]:
         "findings": by_clause,
         "clear": [c["clause"] for c in by_clause if c["count"] == 0],
     }
-
-
-def render_json(summary: dict[str, Any]) -> str:
-    return json.dumps(summary, ensure_ascii=False, indent=2)
 
 
 def render_text(summary: dict[str, Any]) -> str:

@@ -85,7 +85,7 @@ def test_fire_is_counted_by_area_kind_and_subtype_one_incident_for_reports_of_on
 def test_the_signed_content_holds_no_float_and_every_language_s_names() -> None:
     from truceline.demo import MISSION_FILE
     from truceline.services.missions import read_mission
-    from truceline.services.reports.content import _names
+    from truceline.services.reports.content import mission_names as _names
 
     mission, _ = read_mission(MISSION_FILE)
     names = _names(mission)

@@ -56,20 +56,14 @@ class AreaRow(TypedDict):
 MAP_PRECISION = 1e-4  # degrees (about 10 m): the zones as the report's map draws them
 
 
-def _names(mission: Mission) -> dict[str, Any]:
-    return {
+def mission_names(mission: Mission, *, areas: bool = True) -> dict[str, Any]:
+    """The mission's names in all its languages (and, unless `areas` is false, its zones'
+    areas), as a report holds them."""
+    names = {
         "mission": mission.names,
         "parties": {p.id: p.names for p in mission.parties.values()},
         "contingents": {c.id: c.names for c in mission.contingents.values()},
         "zones": {z.id: z.names for z in mission.zones.values()},
-        # each zone's area as GeoJSON text, simplified for the map (a string: no float in
-        # the signed content)
-        "areas": {
-            z.id: shapely.to_geojson(
-                shapely.set_precision(z.geometry.simplify(MAP_PRECISION), MAP_PRECISION)
-            )
-            for z in mission.zones.values()
-        },
         "clauses": {
             c.id: {"rule": c.rule, "title": c.titles, "text": c.texts}
             for c in mission.clauses.values()
@@ -77,6 +71,14 @@ def _names(mission: Mission) -> dict[str, Any]:
         "posts": {p.id: p.names for p in mission.posts.values()},
         "places": [{"name": p.names, "lon": p.lon, "lat": p.lat} for p in mission.places],
     }
+    if areas:  # each zone's area as GeoJSON text, simplified for the map (a string: no
+        names["areas"] = {  # float in the signed content)
+            z.id: shapely.to_geojson(
+                shapely.set_precision(z.geometry.simplify(MAP_PRECISION), MAP_PRECISION)
+            )
+            for z in mission.zones.values()
+        }
+    return names
 
 
 def _zones_of(lon: np.ndarray, lat: np.ndarray, mission: Mission) -> dict[str, np.ndarray]:
@@ -88,14 +90,15 @@ def _zones_of(lon: np.ndarray, lat: np.ndarray, mission: Mission) -> dict[str, n
 
 def _first_zone(masks: dict[str, np.ndarray], n: int) -> list[str | None]:
     """Each point's first zone in the mission's order (None outside every zone)."""
-    first: list[str | None] = [None] * n
-    for zid, mask in reversed(list(masks.items())):
-        for i in np.flatnonzero(mask):
-            first[int(i)] = zid
-    return first
+    ids: list[str | None] = [*masks, None]
+    first = np.full(n, len(masks), dtype=np.int64)  # (the last slot: no zone)
+    for k, mask in reversed(list(enumerate(masks.values()))):
+        first[mask] = k
+    return [ids[k] for k in first.tolist()]
 
 
-def _incidents(conn: Connection, s: int, e: int) -> list[dict[str, Any]]:
+def day_incidents(conn: Connection, s: int, e: int) -> list[dict[str, Any]]:
+    """The active incidents that start in [s, e) µs, in time order."""
     i = t.incidents
     rows = conn.execute(
         select(*incident_columns())
@@ -105,27 +108,39 @@ def _incidents(conn: Connection, s: int, e: int) -> list[dict[str, Any]]:
     return incident_dicts(rows)
 
 
+def day_findings(conn: Connection, s: int, e: int) -> list[dict[str, Any]]:
+    """The active findings that start in [s, e) µs, in time order."""
+    f = t.findings
+    query = (
+        select(f)
+        .where(f.c.status == "active", f.c.start_us >= s, f.c.start_us < e)
+        .order_by(f.c.start_us, f.c.id)
+    )
+    return [finding_dict(row) for row in conn.execute(query)]
+
+
 def _by_area(incidents: list[dict[str, Any]], masks: dict[str, np.ndarray]) -> list[AreaRow]:
     """Recorded ceasefire events (the fire kinds) by zone, kind and subtype: each incident
     counted once in every zone it lies in, and once under "outside every zone" if in none."""
     fire = np.array([x["kind"] in FIRE_KINDS for x in incidents], dtype=bool)
-    key = [(x["kind"], (x["subtypes"] or [None])[0]) for x in incidents]
+    kinds = np.array([x["kind"] for x in incidents], dtype=object)
+    subtypes = np.array([(x["subtypes"] or [""])[0] or "" for x in incidents], dtype=object)
     events = np.array([int(x["count"]) for x in incidents], dtype=np.int64)
+    labels = np.array([f"{k}\x1f{st}" for k, st in zip(kinds, subtypes, strict=True)],
+                      dtype=object)  # fmt: skip
+    names, codes = np.unique(labels, return_inverse=True)
+    codes = np.asarray(codes, dtype=np.int64).reshape(-1)
     in_any = np.zeros(len(incidents), dtype=bool)
     rows: list[AreaRow] = []
 
     def tally(zone: str | None, mask: np.ndarray) -> None:
-        counts: dict[tuple[str, str | None], list[int]] = {}
-        for i in np.flatnonzero(mask & fire):
-            held = counts.setdefault(key[int(i)], [0, 0])
-            held[0] += 1
-            held[1] += int(events[int(i)])
-        for (kind, subtype), (n, ev) in sorted(
-            counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-        ):
-            rows.append(
-                {"zone": zone, "kind": kind, "subtype": subtype, "incidents": n, "events": ev}
-            )
+        chosen = mask & fire
+        counted = np.bincount(codes[chosen], minlength=len(names))
+        reported = np.bincount(codes[chosen], weights=events[chosen], minlength=len(names))
+        for k in np.flatnonzero(counted):  # (one row per kind and subtype, not per incident)
+            kind, subtype = str(names[k]).split("\x1f")
+            rows.append({"zone": zone, "kind": kind, "subtype": subtype or None,
+                         "incidents": int(counted[k]), "events": int(reported[k])})  # fmt: skip
 
     for zid, mask in masks.items():
         in_any |= mask
@@ -322,20 +337,12 @@ def day_content(conn: Connection, mission: Mission, day: date) -> dict[str, Any]
     snapshot): canonical data, floats as their shortest text."""
     start, end = day_bounds(day, mission.report_cutoff, mission.timezone)
     s, e = to_us(start), to_us(end)
-    incidents = _incidents(conn, s, e)
+    incidents = day_incidents(conn, s, e)
     lon = np.array([x["lon"] for x in incidents], dtype=np.float64)
     lat = np.array([x["lat"] for x in incidents], dtype=np.float64)
     masks = _zones_of(lon, lat, mission)
     first = _first_zone(masks, len(incidents))
-    f = t.findings
-    findings = [
-        finding_dict(row)
-        for row in conn.execute(
-            select(f)
-            .where(f.c.status == "active", f.c.start_us >= s, f.c.start_us < e)
-            .order_by(f.c.start_us, f.c.id)
-        )
-    ]
+    findings = day_findings(conn, s, e)
     by_zone, anywhere = _coverage(conn, mission, day, s, e)
     cases = _cases(conn, mission, [x["id"] for x in findings])
     at = {x["id"]: (x["lon"], x["lat"]) for x in incidents}
@@ -368,7 +375,7 @@ def day_content(conn: Connection, mission: Mission, day: date) -> dict[str, Any]
         "to": iso(e),
         "timezone": mission.timezone.key,
         "languages": list(mission.languages),
-        "names": _names(mission),
+        "names": mission_names(mission),
         "counting": COUNTING,
         "incidents": [
             {

@@ -19,10 +19,6 @@ from truceline.services.reports.view import View, build
 
 TEMPLATES = Path(__file__).parent / "templates"
 DATA_BLOCK_ID = "truceline-report"
-SYMBOL_OF = {
-    "explosion": "explosion", "projectile": "projectile", "burst": "burst", "shot": "shot",
-    "muzzle_flash": "muzzle_flash", "restriction": "restriction",
-}  # fmt: skip
 STYLE_OF_RULE = {
     "excluded_from": "excluded",
     "confined_to": "confined",
@@ -73,7 +69,8 @@ def _map(view: View, content: dict[str, Any], max_points: int = svg.MAX_POINTS) 
     shown: set[str] = set()
     tips: list[tuple[str, str | None, str]] = []  # said only for the points drawn
     for x in content.get("incidents", []):
-        symbol = SYMBOL_OF.get(str(x["kind"]), "other")
+        kind = str(x["kind"])  # (a kind with a symbol of its own; the rest as "other")
+        symbol = kind if kind in svg.SYMBOLS and kind not in ("finding", "other") else "other"
         shown.add(symbol)
         points.append(svg.MapPoint(float(x["lon"]), float(x["lat"]), symbol, ""))
         tips.append((str(x["kind"]), x.get("subtype"), str(x["start"])))

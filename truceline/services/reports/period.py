@@ -126,8 +126,8 @@ def period_content(conn: Connection, mission: Mission, first: date, last: date) 
         "history": history,
     }
     if not content["names"]:
-        from truceline.services.reports.content import _names
+        from truceline.services.reports.content import mission_names
 
-        content["names"] = _names(mission)
+        content["names"] = mission_names(mission)
     ordered: dict[str, Any] = json.loads(canonical_json(content))
     return ordered

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 from truceline.errors import FieldError
 from truceline.mission import Mission
 from truceline.services.reports import Document
+from truceline.services.reports.content import mission_names
 from truceline.services.verification import case_view, cases_on_findings
 from truceline.store import tables as t
 from truceline.store.compliance import incident_columns, incident_dicts, list_findings
@@ -37,12 +38,6 @@ def _first(names: Any, default: str) -> str:
     if isinstance(names, Mapping) and names:
         return str(next(iter(names.values())))
     return str(names) if isinstance(names, str) and names else default
-
-
-def names_of(mission: Mission) -> dict[str, Any]:
-    from truceline.services.reports.content import _names
-
-    return _names(mission)
 
 
 def _observation_row(x: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,7 +122,7 @@ def from_store(
     until_us: int | None = None,
 ) -> Records:
     """What the store holds of `kind` in [since, until)."""
-    names = names_of(mission)
+    names = mission_names(mission)
     base: dict[str, Any] = {"mission_id": mission.id, "mission_name": mission.name,
                             "names": names, "mission": mission}  # fmt: skip
     if kind == "observations":

@@ -62,26 +62,31 @@ def _lang_url(request: Request) -> Any:
     return url
 
 
+_WORDS: dict[tuple[str, str], Any] = {}
+
+
 def _words(mission: Any, lang: str) -> Any:
-    """The mission's names and the vocabulary (rules, kinds, verdicts) in the page's language."""
-    from truceline.services.reports.content import _names
+    """The mission's names and the vocabulary (rules, kinds, verdicts) in the page's language:
+    made once per mission file and language."""
+    from truceline.services.reports.content import mission_names
     from truceline.services.reports.words import Words
 
-    return Words({"timezone": mission.timezone.key, "names": _names(mission)}, lang)
+    key = (mission.sha256, lang)
+    if key not in _WORDS:
+        names = mission_names(mission, areas=False)
+        _WORDS[key] = Words({"timezone": mission.timezone.key, "names": names}, lang)
+    return _WORDS[key]
 
 
-def _local_time(timezone: str, lang: str) -> Any:
+def _local_time(words: Any) -> Any:
     """A time (ISO 8601) as a page shows it: in the mission's time zone with its offset, to
     the second, the date in the page's language; anything else as it is."""
-    from truceline.services.reports.words import Words
-
-    words = Words({"timezone": timezone, "names": {}}, lang)
 
     def said(value: Any) -> str:
         if not isinstance(value, str) or len(value) < 19 or value[10] != "T":
             return "" if value is None else str(value)
         try:
-            return words.moment(value)
+            return str(words.moment(value))
         except ValueError:
             return value
 
@@ -134,7 +139,7 @@ def render(
          "contingents": list(mission.contingents), "illustrative": mission.id == "demo",
          "page_lang": lang, "page_languages": mission.languages, "_": _, "n_": n_,
          "here": request.url.path, "lang_url": _lang_url(request),
-         "local_time": _local_time(mission.timezone.key, lang),
+         "local_time": _local_time(_words(mission, lang)),
          "words": _words(mission, lang),
          "title": _(context.pop("title", name)), **context},
         status_code=status_code,
