@@ -231,3 +231,50 @@ def test_the_mission_hash_changes_with_any_change_of_the_agreement(mission_doc: 
     before = parse_mission_document(mission_doc).sha256
     mission_doc["clauses"][7]["limit"] = 61
     assert parse_mission_document(mission_doc).sha256 != before
+
+
+def test_names_in_every_language_fall_back_to_the_first_and_a_wrong_map_is_named(
+    mission_doc: dict,
+) -> None:
+    mission_doc["parties"][0]["name"] = {"en": "East Forces", "ru": "Восточные силы"}
+    mission = parse_mission_document(mission_doc)
+    assert mission.parties["east"].names == {"en": "East Forces", "ru": "Восточные силы",
+                                             "tr": "East Forces"}  # fmt: skip
+    assert mission.parties["east"].name == "East Forces"
+    mission_doc["parties"][0]["name"] = {"ru": "Восточные силы", "de": "Ostkräfte"}
+    mission_doc["clauses"][0]["title"] = {"fr": "Cessez-le-feu"}
+    found = problems_of(mission_doc)
+    assert found["parties[0].name.de"].startswith("not a language of the mission (en, ru, tr)")
+    assert "first language 'en'" in found["parties[0].name"]
+    assert "clauses[0].title.fr" in found and "clauses[0].title" in found
+
+
+def test_a_post_and_the_places_are_checked_and_named_where_they_are_wrong(
+    mission_doc: dict,
+) -> None:
+    mission = parse_mission_document(mission_doc)
+    assert mission.posts["OP-3"].hours is not None and len(mission.places) == 8
+    assert mission.document["places"]["type"] == "FeatureCollection"  # inlined: in the sha256
+    mission_doc["posts"] = [
+        {"id": "OP-1", "contingent": "red", "point": [46.9, 40.0]},
+        {"id": "OP-2", "contingent": "blue", "point": [46.9, 40.0], "hours": "25:00-08:00"},
+        {"id": "OP-3", "contingent": "blue", "point": [46.9, 40.0], "hours": "08:00-08:00"},
+        {"id": "OP-4", "contingent": "blue", "point": [200, 40.0]},
+    ]
+    mission_doc["places"] = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "A"},
+         "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}},
+        {"type": "Feature", "properties": {},
+         "geometry": {"type": "Point", "coordinates": [46.9, 40.0]}},
+        {"type": "Feature", "properties": {"name": {"xx": "B"}},
+         "geometry": {"type": "Point", "coordinates": [46.9, 40.0]}},
+    ]}  # fmt: skip
+    found = problems_of(mission_doc)
+    assert found["posts[0].contingent"] == "unknown contingent 'red'"
+    assert "posts[1].hours" in found and "same time" in found["posts[2].hours"]
+    assert any(k.startswith("posts[3].point") for k in found)
+    assert found["places.features[0].geometry"] == "a place is a Point"
+    assert found["places.features[1].name"] == "expected a string, or a map of language to string"
+    assert "places.features[2].properties.name.xx" in found
+    mission_doc["places"] = "nowhere.geojson"
+    assert "places" in problems_of(mission_doc)  # (no file can be read here)

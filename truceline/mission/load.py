@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import time
@@ -42,9 +43,16 @@ M = TypeVar("M", bound=BaseModel)
 ReadFile = Callable[[str], str]
 
 
+# the branch names pydantic puts in the path of a value of a union type (a name that may be
+# a string or a map of language to string): not the file's keys
+_BRANCH = re.compile(r"^(constrained-)?(str|int|float|bool)$|^(dict|list|tuple)\[")
+
+
 def join_path(base: str, loc: tuple[int | str, ...]) -> str:
     path = base
     for part in loc:
+        if isinstance(part, str) and _BRANCH.match(part):
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:
@@ -70,8 +78,20 @@ def validate(model: type[M], data: Any, path: str, problems: list[Problem]) -> M
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        said: dict[str, list[str]] = {}  # (a union's branches each say why: one problem)
+        branches: dict[str, set[str]] = {}
         for error in exc.errors():
-            problems.append(Problem(join_path(path, tuple(error["loc"])), _message(error)))
+            where = join_path(path, tuple(error["loc"]))
+            said.setdefault(where, []).append(_message(error))
+            branches.setdefault(where, set()).update(
+                p.split("[")[0] for p in error["loc"] if isinstance(p, str) and _BRANCH.match(p)
+            )
+        for where, messages in said.items():
+            if {"constrained-str", "dict"} <= branches[where]:  # a name: one or per language
+                messages = ["expected a string, or a map of language to string"]
+            elif len(messages) > 1:
+                messages = ["; or ".join(dict.fromkeys(messages))]
+            problems.extend(Problem(where, m) for m in messages)
         return None
 
 
