@@ -160,3 +160,21 @@ def test_a_published_report_is_served_as_a_file_to_anyone_in_each_format(
         "FeatureCollection"
     )
     assert client.get(f"/api/v1/reports/{DAY}/file?format=docx").status_code == 422
+
+
+def test_an_anonymous_reader_asking_again_and_again_gets_one_rendering(
+    api: dict[str, Any],
+) -> None:
+    from truceline.web.pages import reports as pages
+
+    sha = draft(api)["sha256"]
+    sign(api, "blue-chief", "blue", sha)
+    sign(api, "green-chief", "green", sha)
+    pages._RENDERED.clear()
+    first = api["client"].get(f"/api/v1/reports/{DAY}/file?format=pdf&lang=ru").content
+    again = api["client"].get(f"/api/v1/reports/{DAY}/file?format=pdf&lang=ru").content
+    assert first == again and len(pages._RENDERED) == 1  # rendered once, then served
+    for lang in ("en", "tr"):
+        for fmt in ("text", "html", "pdf"):
+            api["client"].get(f"/api/v1/reports/{DAY}/file?format={fmt}&lang={lang}")
+    assert len(pages._RENDERED) <= pages.CACHED

