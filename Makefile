@@ -76,7 +76,7 @@ bench: install
 # The gettext catalogs: every message of the source extracted, and the ru and tr catalogs
 # brought up to date (new messages then wait for their translation: a test names them).
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 -k n_:1,2 --no-location \
+	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 -k n_:1,2 -k M -k Mn:1,2 --no-location \
 	  --sort-output --omit-header -o truceline/i18n/truceline.pot .
 	$(BIN)/pybabel update -D truceline -i truceline/i18n/truceline.pot -d truceline/i18n \
 	  --no-fuzzy-matching --ignore-obsolete

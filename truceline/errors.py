@@ -5,11 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from truceline.i18n.message import Mn
+
+
+def said_in(text: object, lang: str | None) -> str:
+    """`text` in `lang` (a `Message` translated), or in English when `lang` is None."""
+    if lang is None:
+        return "" if text is None else str(text)
+    from truceline.i18n import say
+
+    return say(text, lang)
+
 
 class TrucelineError(Exception):
-    """An error caused by input or state that a user can act on."""
+    """An error caused by input or state that a user can act on. Its message is a `Message`
+    (truceline.i18n.message), said in the reader's language by `said`."""
 
     exit_code = 1
+
+    def said(self, lang: str) -> str:
+        """The message in `lang` (English where a part of it has no translation)."""
+        return said_in(self.args[0], lang) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -20,7 +36,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+        return self.said(None)
+
+    def said(self, lang: str | None) -> str:
+        message = said_in(self.message, lang)
+        return f"{self.where}: {message}" if self.where else message
 
 
 class ProblemsError(TrucelineError):
@@ -31,12 +51,16 @@ class ProblemsError(TrucelineError):
         self.problems = problems
         super().__init__(self.render())
 
-    def render(self, limit: int = 200) -> str:
-        lines = [self.headline]
-        lines += [f"  {p}" for p in self.problems[:limit]]
+    def render(self, limit: int = 200, lang: str | None = None) -> str:
+        lines = [said_in(self.headline, lang)]
+        lines += [f"  {p.said(lang)}" for p in self.problems[:limit]]
         if len(self.problems) > limit:
-            lines.append(f"  … and {len(self.problems) - limit} more")
+            more = len(self.problems) - limit
+            lines.append("  " + said_in(Mn("… and {n} more", "… and {n} more", more), lang))
         return "\n".join(lines)
+
+    def said(self, lang: str) -> str:
+        return self.render(lang=lang)
 
 
 class MissionError(ProblemsError):
@@ -56,10 +80,14 @@ class FieldError(TrucelineError):
     def field(self) -> str:
         return self.problems[0][0]
 
-    def render(self, name: Callable[[str], str] = str) -> str:
-        """The message, with each field named by `name` (the CLI passes its flags)."""
-        said = "; ".join(f"{name(field)}: {reason}" for field, reason in self.problems)
-        return f"{self.headline}: {said}" if self.headline else said
+    def render(self, name: Callable[[str], str] = str, lang: str | None = None) -> str:
+        """The message, with each field named by `name` (the CLI passes its flags), in
+        `lang` (None: English)."""
+        said = "; ".join(f"{name(field)}: {said_in(reason, lang)}" for field, reason in self.problems)
+        return f"{said_in(self.headline, lang)}: {said}" if self.headline else said
+
+    def said(self, lang: str) -> str:
+        return self.render(lang=lang)
 
 
 class NotFound(TrucelineError):

@@ -8,11 +8,14 @@ from __future__ import annotations
 import functools
 import gettext
 from io import BytesIO
+from collections.abc import Mapping
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from truceline.i18n.message import Message
 
 HERE = Path(__file__).parent
 DOMAIN = "truceline"
@@ -37,6 +40,24 @@ def translator(lang: str) -> gettext.NullTranslations:
             buffer.seek(0)
             return gettext.GNUTranslations(buffer)
     return gettext.NullTranslations()
+
+
+def say(text: object, lang: str) -> str:
+    """What a reader of `lang` reads: a `Message` in that language, anything else as it is."""
+    if isinstance(text, Message):
+        return text.said(translator(lang))
+    return "" if text is None else str(text)
+
+
+def environment_language(environ: Mapping[str, str]) -> str:
+    """The language of a terminal: `TRUCELINE_LANG`, else the locale's (`LC_ALL`,
+    `LC_MESSAGES`, `LANG`: `ru_RU.UTF-8` is ru), when truceline speaks it; else English."""
+    for name in ("TRUCELINE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").strip()
+        if value:
+            base = value.split(".")[0].split("@")[0].replace("_", "-").split("-")[0].lower()
+            return base if base in LANGUAGES else "en"
+    return "en"
 
 
 @functools.cache

@@ -28,7 +28,14 @@ class RowError:
     raw: Any  # the record as read, for the reject file
 
     def __str__(self) -> str:
-        return f"{self.location}: " + "; ".join(f"{c}: {m}" if c else m for c, m in self.problems)
+        return self.said(None)
+
+    def said(self, lang: str | None) -> str:
+        """The error in `lang` (None: English): where, then each column's problem."""
+        from truceline.errors import said_in
+
+        said = (f"{c}: {said_in(m, lang)}" if c else said_in(m, lang) for c, m in self.problems)
+        return f"{self.location}: " + "; ".join(said)
 
 
 @dataclass

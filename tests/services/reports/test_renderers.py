@@ -167,7 +167,8 @@ def test_the_html_opens_from_a_file_with_no_request_and_fits_an_a4_page(
 
 def _extracted() -> set[str]:
     """Every message of the source, extracted as `make messages` does."""
-    keywords = {"gettext": None, "ngettext": (1, 2), "n_": (1, 2), "_": None, "N_": None}
+    keywords = {"gettext": None, "ngettext": (1, 2), "n_": (1, 2), "_": None, "N_": None,
+                "M": None, "Mn": (1, 2)}
     method_map = [("truceline/**.py", "python"), ("truceline/**/templates/**.html", "jinja2")]
     found = set()
     for _, _, message, _, _ in extract_from_dir(

@@ -12,8 +12,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from truceline.errors import Forbidden
-from truceline.i18n import translator
+from truceline.errors import Forbidden, TrucelineError
+from truceline.i18n import say, translator
+from truceline.i18n.message import Message
 from truceline.services import accounts
 from truceline.store.missions import load_mission
 from truceline.web.deps import CSRF_COOKIE, centre_of, session_user
@@ -107,6 +108,15 @@ def speaker(lang: str) -> tuple[Any, Any]:
     return _, n_
 
 
+def _said(value: Any, lang: str) -> Any:
+    """A page's message in its language: a refusal (a `TrucelineError`) or a `Message`."""
+    if isinstance(value, TrucelineError):
+        return value.said(lang)
+    if isinstance(value, Message):
+        return say(value, lang)
+    return value
+
+
 def csrf_of(request: Request) -> str:
     return request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
 
@@ -141,7 +151,8 @@ def render(
          "here": request.url.path, "lang_url": _lang_url(request),
          "local_time": _local_time(_words(mission, lang)),
          "words": _words(mission, lang),
-         "title": _(context.pop("title", name)), **context},
+         "title": _(context.pop("title", name)),
+         **{k: _said(v, lang) for k, v in context.items()}},
         status_code=status_code,
     )  # fmt: skip
     set_cookie(request, response, CSRF_COOKIE, csrf)
