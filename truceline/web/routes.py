@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from truceline.web.api import auth, cases, complaints, events, evidence, ledger, record, reports
 from truceline.web.api import models as m
-from truceline.web.pages import admin, dashboard, session
+from truceline.web.pages import admin, dashboard, lists, session
 from truceline.web.pages import cases as case_pages
 from truceline.web.pages import complaints as complaint_pages
 from truceline.web.pages import ledger as ledger_pages
@@ -96,7 +96,11 @@ PAGES: list[Route] = [
     _page("POST", "/cases/{case_id}/assess", case_pages.assess, "cases.assess"),
     _page("POST", "/cases/{case_id}/reconsider", case_pages.reconsider, "cases.reconsider"),
     _page("POST", "/cases/open", case_pages.open_case, "cases.open"),
+    _page("GET", "/incidents", lists.incidents_page, "record.read"),
+    _page("GET", "/incidents/export", lists.incidents_export, "record.read"),
     _page("GET", "/incidents/{incident_id}", case_pages.incident_page, "record.read"),
+    _page("GET", "/findings", lists.findings_page, "record.read"),
+    _page("GET", "/cases", lists.cases_page, "record.read"),
     _page("GET", "/complaints", complaint_pages.complaints_page, "complaints.read"),
     _page("POST", "/complaints", complaint_pages.complain, "complaints.file"),
     _page("GET", "/map", map_pages.map_page, "map.read"),

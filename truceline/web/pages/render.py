@@ -114,6 +114,8 @@ def _said(value: Any, lang: str) -> Any:
         return value.said(lang)
     if isinstance(value, Message):
         return say(value, lang)
+    if isinstance(value, list) and value and all(isinstance(x, Message) for x in value):
+        return [say(x, lang) for x in value]  # (a page's list of problems)
     return value
 
 
