@@ -110,7 +110,13 @@ def test_two_officers_confirm_a_case_blind_and_see_the_verdict_on_page_and_map(s
                 except playwright_api.TimeoutError:
                     raise AssertionError(f"the map did not load: {problems}") from None
                 assert page.locator("#incidents li[data-verdict=confirmed]").count() == 1
-                assert page.locator("path.verdict-confirmed").count() == 1
+                confirmed = page.locator(".incident-symbol[data-verdict=confirmed]")
+                assert confirmed.count() == 1
+                assert confirmed.get_attribute("data-shape") == "triangle"  # fire
+                confirmed.click()  # a popup, not another page
+                page.wait_for_selector(".leaflet-popup-content a[href='/incidents/1']")
+                assert urlparse(page.url).path == "/map"
+                assert page.locator(".map-legend").count() == 1
         finally:
             browser.close()
     assert problems == []

@@ -66,6 +66,7 @@ PAGES = {
     "/cases": ("/cases", (303, 200, 200, 403, 200)),
     "/map": ("/map", (303, 200, 200, 403, 200)),
     "/map/data.json": ("/map/data.json", (303, 200, 200, 403, 200)),
+    "/map/tiles/1/0/0": ("/map/tiles/{z}/{x}/{y}", (303, 404, 404, 403, 404)),  # no basemap
     "/report?date=2020-11-21": ("/report", (303, 200, 200, 403, 200)),
     "/report/download?date=2020-11-21&format=json": ("/report/download", (303, 200, 200, 403, 200)),
     "/ledger": ("/ledger", (303, 200, 200, 403, 200)),

@@ -27,7 +27,7 @@ class Message(str):
 
     template: str
     plural: str | None
-    count: int | None
+    number: int | None  # (the count that chose a plural form; `count` is str's)
     values: Mapping[str, Any]
 
     def __new__(
@@ -46,18 +46,18 @@ class Message(str):
             chosen = template
         text = chosen.format(**values)  # (a literal brace is written `{{`)
         self = super().__new__(cls, text)
-        self.template, self.plural, self.count, self.values = template, plural, count, values
+        self.template, self.plural, self.number, self.values = template, plural, count, values
         return self
 
     def __reduce__(self) -> Any:  # across processes (a feed's worker) with its template
-        return (_rebuild, (self.template, self.plural, self.count, dict(self.values)))
+        return (_rebuild, (self.template, self.plural, self.number, dict(self.values)))
 
     def said(self, tr: Translations) -> str:
         """The message in the language of `tr`; English when its translation cannot be
         filled (a catalog that lost a field says the English, never raises)."""
         values = {k: v.said(tr) if isinstance(v, Message) else v for k, v in self.values.items()}
-        if self.plural is not None and self.count is not None:
-            text = tr.ngettext(self.template, self.plural, self.count)
+        if self.plural is not None and self.number is not None:
+            text = tr.ngettext(self.template, self.plural, self.number)
         else:
             text = tr.gettext(self.template)
         try:

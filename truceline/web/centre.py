@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from truceline.services.ledger import KeyRing
+from truceline.web.basemap import Basemap, basemap_from_settings
 from truceline.web.feed import ChangeFeed
 
 MiB = 1 << 20
@@ -50,3 +51,5 @@ class Centre:
     limits: Limits = field(default_factory=Limits)
     # Behind TLS (a reverse proxy): cookies only over https (TRUCELINE_SECURE_COOKIES).
     secure_cookies: bool = field(default_factory=lambda: _env_flag("TRUCELINE_SECURE_COOKIES"))
+    # An offline basemap (an MBTiles file: TRUCELINE_BASEMAP); None: the built-in borders.
+    basemap: Basemap | None = field(default_factory=basemap_from_settings)

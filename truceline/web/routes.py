@@ -105,6 +105,7 @@ PAGES: list[Route] = [
     _page("POST", "/complaints", complaint_pages.complain, "complaints.file"),
     _page("GET", "/map", map_pages.map_page, "map.read"),
     _page("GET", "/map/data.json", map_pages.map_data, "map.read"),
+    _page("GET", "/map/tiles/{z}/{x}/{y}", map_pages.map_tile, "map.read"),
     _page("GET", "/report", report_pages.report_page, "reports.draft"),
     _page("GET", "/report/download", report_pages.draft_download, "reports.draft"),
     _page("POST", "/report/sign", report_pages.sign, "reports.sign"),

@@ -111,6 +111,15 @@ class Words:
             return f"{word} ({self.subtype(subtype)})"
         return word
 
+    def family(self, family: str) -> str:
+        """A family of kinds, as a map's legend names it."""
+        _ = self.tr.gettext
+        families = {
+            "fire": _("Fire (explosions, projectiles, bursts, shots, muzzle flashes)"),
+            "movement": _("Movement or presence"),
+        }
+        return families.get(family) or self.kind(family)
+
     def subtype(self, subtype: str) -> str:
         _ = self.tr.gettext
         known = {
