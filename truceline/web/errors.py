@@ -37,7 +37,12 @@ class ApiError(HTTPException):
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/") or request.url.path.endswith(".json")
+    """An answer in JSON: for the API and data files, unless a browser navigates there (it
+    asks for HTML first and no JSON), which gets the error as a page it can read."""
+    if not (request.url.path.startswith("/api/") or request.url.path.endswith(".json")):
+        return False
+    accept = request.headers.get("accept", "")
+    return not (accept.startswith("text/html") and "json" not in accept)
 
 
 def language(request: Request) -> str:
