@@ -15,6 +15,10 @@ import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, text
 
+# The tests read the CLI's English (a test that wants Russian asks for it): whatever the
+# locale of the machine that runs them.
+os.environ["TRUCELINE_LANG"] = "en"
+
 from truceline.demo import MISSION_FILE
 from truceline.mission.yamlstrict import load_yaml
 from truceline.services.missions import init_database

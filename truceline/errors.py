@@ -40,7 +40,7 @@ class Problem:
 
     def said(self, lang: str | None) -> str:
         message = said_in(self.message, lang)
-        return f"{self.where}: {message}" if self.where else message
+        return f"{said_in(self.where, lang)}: {message}" if self.where else message
 
 
 class ProblemsError(TrucelineError):
@@ -83,7 +83,7 @@ class FieldError(TrucelineError):
     def render(self, name: Callable[[str], str] = str, lang: str | None = None) -> str:
         """The message, with each field named by `name` (the CLI passes its flags), in
         `lang` (None: English)."""
-        said = "; ".join(f"{name(field)}: {said_in(reason, lang)}" for field, reason in self.problems)
+        said = "; ".join(f"{name(f)}: {said_in(reason, lang)}" for f, reason in self.problems)
         return f"{said_in(self.headline, lang)}: {said}" if self.headline else said
 
     def said(self, lang: str) -> str:

@@ -56,3 +56,7 @@ OBSERVATION = {"id": "p1", "observed_at": "2020-11-21T11:00:00+04:00", "lat": 40
                "kind": "flare", "source_kind": "patrol", "source": "PT-4"}  # fmt: skip
 POSITION = {"unit": "west-col-1", "time": "2020-11-21T11:00:00+04:00", "lat": 40.1, "lon": 46.9}
 DAY = "2020-11-21"
+
+
+# The pages' centre (a signed day published, a case open), for the page tests of every module.
+from tests.web.test_pages import site  # noqa: E402, F401

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from lxml import html
 
-from tests.web.test_pages import logged_in, site  # noqa: F401 (the fixture)
+from tests.web.test_pages import logged_in
 from truceline.services.ingest import ingest_observations
 
 
@@ -36,7 +36,7 @@ def _add_explosions(centre: dict[str, Any], tmp_path: Path, n: int, day: str, la
 
 def test_the_incident_list_filters_by_day_and_kind_and_pages_fifty_at_a_time(
     site: dict[str, Any],
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     _add_explosions(site, tmp_path, 60, "2020-11-23", 40.27)
     officer = logged_in(site, "officer")
@@ -57,7 +57,7 @@ def test_the_incident_list_filters_by_day_and_kind_and_pages_fifty_at_a_time(
 
 
 def test_a_refused_filter_is_named_in_the_page_and_not_echoed_into_its_links(
-    site: dict[str, Any],  # noqa: F811
+    site: dict[str, Any],
 ) -> None:
     officer = logged_in(site, "officer")
     reply = officer.get('/incidents?zone="><script>x()</script>&from=2020-13-45&kind=explosion')
@@ -71,7 +71,7 @@ def test_a_refused_filter_is_named_in_the_page_and_not_echoed_into_its_links(
 
 
 def test_the_search_finds_an_incident_by_the_words_of_its_kind_in_the_pages_language(
-    site: dict[str, Any],  # noqa: F811
+    site: dict[str, Any],
 ) -> None:
     officer = logged_in(site, "officer")
     everything = _rows(officer.get("/incidents").text, "incidents")
@@ -84,7 +84,7 @@ def test_the_search_finds_an_incident_by_the_words_of_its_kind_in_the_pages_lang
 
 def test_the_export_of_a_list_holds_what_is_listed_on_every_page(
     site: dict[str, Any],
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     _add_explosions(site, tmp_path, 60, "2020-11-23", 40.27)
     officer = logged_in(site, "officer")
@@ -95,7 +95,7 @@ def test_the_export_of_a_list_holds_what_is_listed_on_every_page(
 
 
 def test_the_findings_and_cases_lists_link_each_finding_to_its_case(
-    site: dict[str, Any],  # noqa: F811
+    site: dict[str, Any],
 ) -> None:
     officer = logged_in(site, "officer")
     findings = officer.get("/findings")
@@ -111,7 +111,7 @@ def test_the_findings_and_cases_lists_link_each_finding_to_its_case(
 
 
 @pytest.mark.parametrize("lang", ["ru", "tr"])
-def test_a_work_list_speaks_the_pages_language(site: dict[str, Any], lang: str) -> None:  # noqa: F811
+def test_a_work_list_speaks_the_pages_language(site: dict[str, Any], lang: str) -> None:
     officer = logged_in(site, "officer")
     page = officer.get(f"/incidents?lang={lang}")
     assert f'<html lang="{lang}">' in page.text

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.web.test_pages import logged_in, site  # noqa: F401 (the fixture)
+from tests.web.test_pages import logged_in
 from truceline.errors import TrucelineError
 from truceline.web.basemap import open_basemap
 
@@ -48,7 +48,7 @@ def make_mbtiles(path: Path, tiles: dict[tuple[int, int, int], bytes], **meta: s
 def test_a_tile_is_served_from_the_mbtiles_file_with_its_row_flipped(
     site: dict[str, Any],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     north, south = _png((200, 0, 0)), _png((0, 0, 200))
     path = make_mbtiles(tmp_path / "base.mbtiles", {(1, 0, 0): north, (1, 0, 1): south},
@@ -83,7 +83,7 @@ def test_a_file_that_is_not_an_mbtiles_of_raster_tiles_is_refused_with_its_reaso
 
 
 def test_the_map_data_covers_a_range_of_days_with_shapes_by_kind_and_zones_by_requirement(
-    site: dict[str, Any],  # noqa: F811
+    site: dict[str, Any],
 ) -> None:
     officer = logged_in(site, "officer")
     one = officer.get("/map/data.json?date=2020-11-21").json()

@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from truceline.i18n.message import M
+
 _ASTRAL = re.compile(rb"[\xf0-\xf4]")  # the lead byte of a character beyond the BMP (UTF-8)
 
 
@@ -64,11 +66,13 @@ def ijson_problem(value: Any, where: str = "") -> str | None:
         return (
             None
             if -IJSON_MAX <= value <= IJSON_MAX
-            else f"{where or 'a value'}: {value} is beyond ±2^53"
+            else M("{where}: {value} is beyond ±2^53", where=where or M("a value"), value=value)
         )
     if isinstance(value, float):
-        return (
-            f"{where or 'a value'}: {value!r} is a float (canonical values are strings or integers)"
+        return M(
+            "{where}: {value!r} is a float (canonical values are strings or integers)",
+            where=where or M("a value"),
+            value=value,
         )
     if isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
@@ -79,12 +83,14 @@ def ijson_problem(value: Any, where: str = "") -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                return f"{where or 'an object'}: key {key!r} is not a string"
+                return M(
+                    "{where}: key {key!r} is not a string", where=where or M("an object"), key=key
+                )
             found = ijson_problem(item, f"{where}.{key}" if where else key)
             if found:
                 return found
         return None
-    return f"{where or 'a value'}: {type(value).__name__} is not JSON"
+    return M("{where}: {type} is not JSON", where=where or M("a value"), type=type(value).__name__)
 
 
 def without_floats(value: Any) -> Any:
@@ -105,6 +111,6 @@ def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     held: dict[str, Any] = {}
     for key, value in pairs:
         if key in held:
-            raise ValueError(f"duplicate key {key[:40]!r}")
+            raise ValueError(M("duplicate key {key!r}", key=key[:40]))
         held[key] = value
     return held

@@ -9,6 +9,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from truceline.i18n.message import M
+
 PREFIX = "ed25519:"
 
 
@@ -24,7 +26,7 @@ def public_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 def parse_public(text: str) -> Ed25519PublicKey:
     if not text.startswith(PREFIX):
-        raise ValueError(f"not an ed25519 public key: {text!r}")
+        raise ValueError(M("not an ed25519 public key: {key!r}", key=text))
     raw = base64.b64decode(text[len(PREFIX) :], validate=True)
     return Ed25519PublicKey.from_public_bytes(raw)
 
@@ -38,7 +40,7 @@ def private_pem(key: Ed25519PrivateKey) -> bytes:
 def load_private_pem(data: bytes) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(data, password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError("not an Ed25519 private key")
+        raise ValueError(M("not an Ed25519 private key"))
     return key
 
 

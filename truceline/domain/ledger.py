@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from truceline.domain import keys
 from truceline.domain.canonical import canonical_sha256, ijson_problem
 from truceline.domain.records import LAST_US
+from truceline.i18n.message import M
 
 GENESIS = "genesis"
 LOG_FORMAT = 2
@@ -98,9 +99,11 @@ def make_entry(
 
 
 def old_format(v: Any) -> str:
-    return (
-        f"an entry of log format {v!r}; this truceline reads log format {LOG_FORMAT} only "
-        "(the joint record): older logs are not carried over, start a new database"
+    return M(
+        "an entry of log format {v!r}; this truceline reads log format {format} only "
+        "(the joint record): older logs are not carried over, start a new database",
+        v=v,
+        format=LOG_FORMAT,
     )
 
 
@@ -109,7 +112,7 @@ def entry_from_dict(data: Mapping[str, Any]) -> Entry:
         raise ValueError(old_format(data.get("v", 1)))
     for name in ("seq", "time"):
         if not isinstance(data.get(name), int) or isinstance(data.get(name), bool):
-            raise ValueError(f"{name} is not an integer")
+            raise ValueError(M("{name} is not an integer", name=name))
     return Entry(
         contingent=str(data["contingent"]),
         seq=int(data["seq"]),
@@ -175,7 +178,9 @@ def verify_chains(
         try:
             public[contingent] = keys.parse_public(text)
         except ValueError:
-            report.faults.append(Fault(contingent, None, f"pinned key is not a valid key: {text}"))
+            report.faults.append(
+                Fault(contingent, None, M("pinned key is not a valid key: {key}", key=text))
+            )
     by_contingent: dict[str, list[Entry]] = {}
     for entry in entries:
         by_contingent.setdefault(entry.contingent, []).append(entry)
@@ -184,12 +189,12 @@ def verify_chains(
     for contingent, log in sorted(by_contingent.items()):
         if contingents is not None and contingent not in contingents:
             report.faults.append(
-                Fault(contingent, None, "a log of a contingent that is not in the mission")
+                Fault(contingent, None, M("a log of a contingent that is not in the mission"))
             )
             continue
         key = public.get(contingent)
         if key is None:
-            report.faults.append(Fault(contingent, None, "no pinned public key for this log"))
+            report.faults.append(Fault(contingent, None, M("no pinned public key for this log")))
             continue
         valid: dict[int, list[Entry]] = {}
         for entry in log:
@@ -200,12 +205,12 @@ def verify_chains(
                     Fault(
                         contingent,
                         entry.seq,
-                        "content does not match its hash (changed after signing)",
+                        M("content does not match its hash (changed after signing)"),
                     )
                 )
             elif not signed[id(entry)]:
                 report.faults.append(
-                    Fault(contingent, entry.seq, "signature is not by the pinned key")
+                    Fault(contingent, entry.seq, M("signature is not by the pinned key"))
                 )
             else:
                 valid.setdefault(entry.seq, []).append(entry)
@@ -217,7 +222,10 @@ def verify_chains(
                     Fault(
                         contingent,
                         seq,
-                        f"equivocation: two signed entries with this seq ({hashes}…)",
+                        M(
+                            "equivocation: two signed entries with this seq ({hashes}…)",
+                            hashes=hashes,
+                        ),
                     )
                 )
         previous: Entry | None = None
@@ -227,22 +235,28 @@ def verify_chains(
                 previous, expected = entry, entry.seq + 1
                 continue
             if entry.seq != expected:
-                problem = f"expected entry {expected} here (an entry is missing or out of place)"
+                problem = M(
+                    "expected entry {expected} here (an entry is missing or out of place)",
+                    expected=expected,
+                )
                 report.faults.append(Fault(contingent, entry.seq, problem))
             elif expected == 0 and (entry.action != GENESIS or entry.prev is not None):
                 report.faults.append(
-                    Fault(contingent, entry.seq, "the first entry is not a genesis entry")
+                    Fault(contingent, entry.seq, M("the first entry is not a genesis entry"))
                 )
             elif previous is not None and entry.prev != previous.hash:
                 report.faults.append(
-                    Fault(contingent, entry.seq, "prev does not match the previous entry's hash")
+                    Fault(contingent, entry.seq, M("prev does not match the previous entry's hash"))
                 )
             elif previous is not None and entry.seq in valid and entry.time < previous.time:
                 report.faults.append(
                     Fault(
                         contingent,
                         entry.seq,
-                        "its time is before the previous entry's (a log's clock never goes back)",
+                        M(
+                            "its time is before the previous entry's "
+                            "(a log's clock never goes back)"
+                        ),
                     )
                 )
             previous, expected = entry, entry.seq + 1
@@ -262,21 +276,35 @@ def _entry_faults(
         faults.append(Fault(entry.contingent, entry.seq, problem))
 
     if not 0 <= entry.time < LAST_US:  # the years times are accepted in, as for observations
-        fault(f"its time {entry.time} µs is outside the supported years (1970–2099)")
+        fault(
+            M(
+                "its time {time} µs is outside the supported years (1970–2099)",
+                time=entry.time,
+            )
+        )
     problem = ijson_problem(dict(entry.payload), "payload")
     if problem:
-        fault(f"not canonical data: {problem}")
+        fault(M("not canonical data: {problem}", problem=problem))
     if entry.action == GENESIS:
         stated = entry.payload.get("public_keys", {})
         own = stated.get(entry.contingent) if isinstance(stated, dict) else None
         if own != pinned.get(entry.contingent):
             fault(
-                f"its genesis states key {own}, but the pinned key is "
-                f"{pinned.get(entry.contingent)}"
+                M(
+                    "its genesis states key {own}, but the pinned key is {pinned}",
+                    own=own,
+                    pinned=pinned.get(entry.contingent),
+                )
             )
     for other, digest in entry.seen.items():
         if (other, digest) not in held:
-            fault(f"it has seen {other}'s entry {str(digest)[:12]}…, which is not held here")
+            fault(
+                M(
+                    "it has seen {other}'s entry {entry}…, which is not held here",
+                    other=other,
+                    entry=str(digest)[:12],
+                )
+            )
     return faults
 
 
@@ -340,9 +368,13 @@ def admit(
                     Fault(
                         entry.contingent,
                         entry.seq,
-                        f"conflict: held as {mine.hash[:16]}…, received with content hashing "
-                        f"to {entry.computed_hash()[:16]}… (stated {entry.hash[:16]}…): "
-                        "a forgery or an equivocation",
+                        M(
+                            "conflict: held as {held}…, received with content hashing to "
+                            "{computed}… (stated {stated}…): a forgery or an equivocation",
+                            held=mine.hash[:16],
+                            computed=entry.computed_hash()[:16],
+                            stated=entry.hash[:16],
+                        ),
                     )
                 )
             continue
@@ -351,8 +383,11 @@ def admit(
                 Fault(
                     entry.contingent,
                     entry.seq,
-                    f"its time is {(entry.time - now_us) // 1_000_000} s after this node's clock "
-                    f"(at most {skew_us // 1_000_000} s allowed)",
+                    M(
+                        "its time is {ahead} s after this node's clock (at most {skew} s allowed)",
+                        ahead=(entry.time - now_us) // 1_000_000,
+                        skew=skew_us // 1_000_000,
+                    ),
                 )
             )
             continue

@@ -16,6 +16,7 @@ import orjson
 from truceline.domain import records as r
 from truceline.domain.geo import estimate_from_bearing
 from truceline.domain.vocabulary import KINDS, SOURCE_KINDS, SUBTYPES, UNKNOWN_ACTOR
+from truceline.i18n.message import M
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -123,20 +124,22 @@ def build_observation(
     at = get.get("observed_at")
     if not r.blank(at):
         if not r.blank(get.get("observed_from")) or not r.blank(get.get("observed_to")):
-            p.add("observed_at", "give observed_at or observed_from/observed_to, not both")
+            p.add("observed_at", M("give observed_at or observed_from/observed_to, not both"))
         start = end = r.moment(at, "observed_at", p)
     else:
         start = r.moment(get.get("observed_from"), "observed_from", p)
         end = r.moment(get.get("observed_to"), "observed_to", p)
         if start is None or end is None:
             if not any(c == "observed_from" or c == "observed_to" for c, _ in p):
-                p.add("observed_at", "required (or observed_from and observed_to)")
+                p.add("observed_at", M("required (or observed_from and observed_to)"))
         elif end < start:
-            p.add("observed_to", "the window ends before it starts")
+            p.add("observed_to", M("the window ends before it starts"))
 
     lat = r.latitude(get.get("lat"), "lat", p)
     lon = r.longitude(get.get("lon"), "lon", p)
-    uncertainty = r.number(get.get("uncertainty_m"), "uncertainty_m", p, 0, MAX_UNCERTAINTY_M, "m")
+    uncertainty = r.number(
+        get.get("uncertainty_m"), "uncertainty_m", p, 0, MAX_UNCERTAINTY_M, r.METRES
+    )
 
     observer: tuple[Any, ...] = (None, None, None, None, None)
     if any(not r.blank(get.get(c)) for c in OBSERVER_COLUMNS):
@@ -146,20 +149,30 @@ def build_observation(
             lat, lon, radius = estimate_from_bearing(o_lat, o_lon, bearing, d_min, d_max)
             uncertainty = max(uncertainty or 0.0, radius)
     if (lat is None) != (lon is None) and not any(c in ("lat", "lon") for c, _ in p):
-        p.add("lat" if lat is None else "lon", "lat and lon go together")
+        p.add("lat" if lat is None else "lon", M("lat and lon go together"))
     elif lat is None and not any(c in ("lat", "lon") or c in OBSERVER_COLUMNS for c, _ in p):
-        p.add("lat", "required: lat/lon, or observer_lat/observer_lon/bearing_deg/distance band")
+        p.add("lat", M("required: lat/lon, or observer_lat/observer_lon/bearing_deg/distance band"))
 
     kind = r.word(get.get("kind"), "kind", p)
     if kind is None:
         if not any(c == "kind" for c, _ in p):
-            p.add("kind", "required")
+            p.add("kind", M("required"))
     elif kind not in KINDS:
-        p.add("kind", f"unknown kind {kind!r} (known: {', '.join(sorted(KINDS))})")
+        p.add(
+            "kind",
+            M("unknown kind {kind!r} (known: {known})", kind=kind, known=", ".join(sorted(KINDS))),
+        )
         kind = None
     subtype = r.word(get.get("subtype"), "subtype", p)
     if kind in SUBTYPES and subtype is not None and subtype not in SUBTYPES[kind]:
-        p.add("subtype", f"{kind} subtype is one of {', '.join(sorted(SUBTYPES[kind]))}")
+        p.add(
+            "subtype",
+            M(
+                "{kind} subtype is one of {subtypes}",
+                kind=kind,
+                subtypes=", ".join(sorted(SUBTYPES[kind])),
+            ),
+        )
 
     least = 0 if kind == "count" else 1
     count = r.integer(get.get("count"), "count", p, least, MAX_COUNT)
@@ -168,31 +181,35 @@ def build_observation(
 
     actor = r.word(get.get("actor"), "actor", p) or UNKNOWN_ACTOR
     if actor != UNKNOWN_ACTOR and actor not in ctx.actors:
-        p.add("actor", f"unknown party or contingent {actor!r}")
+        p.add("actor", M("unknown party or contingent {actor!r}", actor=actor))
     if kind == "count":
         if subtype is None:
-            p.add("subtype", "a count names its resource in subtype (e.g. personnel)")
+            p.add("subtype", M("a count names its resource in subtype (e.g. personnel)"))
         if actor == UNKNOWN_ACTOR:
-            p.add("actor", "a count names its subject (a party or contingent) in actor")
+            p.add("actor", M("a count names its subject (a party or contingent) in actor"))
 
     source_kind = r.word(get.get("source_kind"), "source_kind", p)
     if source_kind is None:
         if not any(c == "source_kind" for c, _ in p):
-            p.add("source_kind", "required")
+            p.add("source_kind", M("required"))
     elif source_kind not in SOURCE_KINDS:
         p.add(
             "source_kind",
-            f"unknown source kind {source_kind!r} ({', '.join(sorted(SOURCE_KINDS))})",
+            M(
+                "unknown source kind {source_kind!r} ({known})",
+                source_kind=source_kind,
+                known=", ".join(sorted(SOURCE_KINDS)),
+            ),
         )
     source = r.word(get.get("source"), "source", p)
     if source is None and not any(c == "source" for c, _ in p):
-        p.add("source", "required")
+        p.add("source", M("required"))
     reporter = r.word(get.get("reporter"), "reporter", p) or ctx.default_reporter
     if reporter is None:
         if not any(c == "reporter" for c, _ in p):
-            p.add("reporter", "required: the contingent that recorded it")
+            p.add("reporter", M("required: the contingent that recorded it"))
     elif reporter not in ctx.contingents:
-        p.add("reporter", f"unknown contingent {reporter!r}")
+        p.add("reporter", M("unknown contingent {reporter!r}", reporter=reporter))
     description = r.text(get.get("description"), "description", p)
 
     if p:
@@ -226,13 +243,13 @@ def build_observation(
 def _observer(get: Mapping[str, Any], p: r.Problems) -> tuple[Any, ...]:
     o_lat = r.latitude(get.get("observer_lat"), "observer_lat", p)
     o_lon = r.longitude(get.get("observer_lon"), "observer_lon", p)
-    bearing = r.number(get.get("bearing_deg"), "bearing_deg", p, 0, 360, "degrees")
-    d_min = r.number(get.get("distance_min_m"), "distance_min_m", p, 0, MAX_DISTANCE_M, "m")
-    d_max = r.number(get.get("distance_max_m"), "distance_max_m", p, 0, MAX_DISTANCE_M, "m")
+    bearing = r.number(get.get("bearing_deg"), "bearing_deg", p, 0, 360, r.DEGREES)
+    d_min = r.number(get.get("distance_min_m"), "distance_min_m", p, 0, MAX_DISTANCE_M, r.METRES)
+    d_max = r.number(get.get("distance_max_m"), "distance_max_m", p, 0, MAX_DISTANCE_M, r.METRES)
     values = (o_lat, o_lon, bearing, d_min, d_max)
     for column, value in zip(OBSERVER_COLUMNS, values, strict=True):
         if value is None and not any(c == column for c, _ in p):
-            p.add(column, "required with the other observer columns")
+            p.add(column, M("required with the other observer columns"))
     if d_min is not None and d_max is not None and d_max < d_min:
-        p.add("distance_max_m", "smaller than distance_min_m")
+        p.add("distance_max_m", M("smaller than distance_min_m"))
     return values if not p else (None, None, None, None, None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from truceline.errors import Forbidden
+from truceline.i18n.message import M
 
 OFFICER, CHIEF, LIAISON, ADMIN, CONSOLE, ANYONE = (
     "officer", "chief", "liaison", "admin", "console", "anyone",
@@ -37,28 +38,28 @@ def _rule(roles: frozenset[str] | set[str], says: str, scope: Scope = "all") -> 
 
 POLICY: dict[str, Rule] = {
     # reading the record
-    "record.read": _rule(STAFF, "read the centre's record"),
-    "dashboard.read": _rule(LOGGED_IN, "open the start page"),  # a liaison's: its complaints
-    "map.read": _rule(STAFF, "see the map"),
-    "ledger.read": _rule(STAFF, "read the logs"),
-    "events.read": _rule(STAFF, "follow live events"),
-    "reports.draft": _rule(STAFF, "read the report before it is published"),
-    "reports.published": _rule(STAFF | {LIAISON, ANYONE}, "read published reports"),
-    "complaints.read": _rule(LOGGED_IN, "read complaints", "party"),
+    "record.read": _rule(STAFF, M("read the centre's record")),
+    "dashboard.read": _rule(LOGGED_IN, M("open the start page")),  # a liaison's: its complaints
+    "map.read": _rule(STAFF, M("see the map")),
+    "ledger.read": _rule(STAFF, M("read the logs")),
+    "events.read": _rule(STAFF, M("follow live events")),
+    "reports.draft": _rule(STAFF, M("read the report before it is published")),
+    "reports.published": _rule(STAFF | {LIAISON, ANYONE}, M("read published reports")),
+    "complaints.read": _rule(LOGGED_IN, M("read complaints"), "party"),
     # a contingent's work
-    "evidence.record": _rule(MONITORS, "record observations and positions", "contingent"),
-    "evidence.retract": _rule(MONITORS, "retract an observation", "contingent"),
-    "cases.open": _rule(MONITORS, "open a case", "contingent"),
-    "cases.assess": _rule(MONITORS, "file a contingent's assessment", "contingent"),
-    "cases.reconsider": _rule(MONITORS, "reconsider a case", "contingent"),
-    "reports.sign": _rule({CHIEF}, "sign a contingent's report", "contingent"),
+    "evidence.record": _rule(MONITORS, M("record observations and positions"), "contingent"),
+    "evidence.retract": _rule(MONITORS, M("retract an observation"), "contingent"),
+    "cases.open": _rule(MONITORS, M("open a case"), "contingent"),
+    "cases.assess": _rule(MONITORS, M("file a contingent's assessment"), "contingent"),
+    "cases.reconsider": _rule(MONITORS, M("reconsider a case"), "contingent"),
+    "reports.sign": _rule({CHIEF}, M("sign a contingent's report"), "contingent"),
     # a party's
-    "complaints.file": _rule({LIAISON}, "file a party's complaint", "party"),
+    "complaints.file": _rule({LIAISON}, M("file a party's complaint"), "party"),
     # the node's
-    "ledger.sync": _rule({CHIEF, ADMIN}, "import another node's entries"),
-    "users.manage": _rule({ADMIN}, "manage accounts"),
-    "session": _rule(LOGGED_IN | {ANYONE}, "log in and out"),
-    "node.operate": _rule(set(), "set up, serve and repair the node"),
+    "ledger.sync": _rule({CHIEF, ADMIN}, M("import another node's entries")),
+    "users.manage": _rule({ADMIN}, M("manage accounts")),
+    "session": _rule(LOGGED_IN | {ANYONE}, M("log in and out")),
+    "node.operate": _rule(set(), M("set up, serve and repair the node")),
 }
 
 
@@ -79,8 +80,16 @@ def require(
     """Refuse (Forbidden) unless `role` may do `action`; for a scoped action, also unless the
     target contingent or party (`target`) is the user's own (`own`)."""
     rule = POLICY[action]
-    who = name or (f"a {role}" if role else "someone not logged in")
+    who = name or (M("a {role}", role=role) if role else M("someone not logged in"))
     if not allowed(role, action):
-        raise Forbidden(f"{who} may not {rule.says}")
+        raise Forbidden(M("{who} may not {action}", who=who, action=rule.says))
     if rule.scope != "all" and role != CONSOLE and target is not None and target != own:
-        raise Forbidden(f"{who} may {rule.says} for {own}, not for {target}")
+        raise Forbidden(
+            M(
+                "{who} may {action} for {own}, not for {target}",
+                who=who,
+                action=rule.says,
+                own=own,
+                target=target,
+            )
+        )

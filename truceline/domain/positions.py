@@ -17,6 +17,7 @@ import orjson
 
 from truceline.domain import limits
 from truceline.domain import records as r
+from truceline.i18n.message import M
 
 REQUIRED = ("unit", "time", "lat", "lon")
 COLUMNS: tuple[str, ...] = (*REQUIRED, "actor", "speed_mps", "course_deg", "hae_m", "name")
@@ -72,41 +73,60 @@ def build_position(get: Mapping[str, Any], ctx: Context) -> tuple[Position | Non
     p = r.Problems()
     unit = r.word(get.get("unit"), "unit", p)
     if unit is None and not p:
-        p.add("unit", "required")
+        p.add("unit", M("required"))
     when = r.moment(get.get("time"), "time", p)
     if when is None and not any(c == "time" for c, _ in p):
-        p.add("time", "required")
+        p.add("time", M("required"))
     lat = r.latitude(get.get("lat"), "lat", p)
     lon = r.longitude(get.get("lon"), "lon", p)
     for column, value in (("lat", lat), ("lon", lon)):
         if value is None and not any(c == column for c, _ in p):
-            p.add(column, "required")
+            p.add(column, M("required"))
     owner = None if unit is None else ctx.unit_owners.get(unit)
     poster = ctx.poster
     if owner is not None and poster is not None and owner in ctx.contingents and owner != poster:
         p.add(
             "unit",
-            f"unit {unit!r} is declared in the mission for contingent {owner!r}; "
-            f"{poster} cannot record its positions",
+            M(
+                "unit {unit!r} is declared in the mission for contingent {owner!r}; "
+                "{poster} cannot record its positions",
+                unit=unit,
+                owner=owner,
+                poster=poster,
+            ),
         )
     actor = r.word(get.get("actor"), "actor", p)
     if actor is None and unit is not None and not any(c == "actor" for c, _ in p):
         actor = owner
         if actor is None:
-            p.add("actor", f"unit {unit!r} is not declared in the mission; give its actor")
+            p.add(
+                "actor",
+                M("unit {unit!r} is not declared in the mission; give its actor", unit=unit),
+            )
     elif actor is not None and actor != "unknown" and actor not in ctx.actors:
-        p.add("actor", f"unknown party or contingent {actor!r}")
+        p.add("actor", M("unknown party or contingent {actor!r}", actor=actor))
     elif actor is not None and owner is not None and actor != owner:
-        p.add("actor", f"unit {unit!r} is declared for {owner!r}: give actor {owner!r} or none")
+        p.add(
+            "actor",
+            M(
+                "unit {unit!r} is declared for {owner!r}: give actor {owner!r} or none",
+                unit=unit,
+                owner=owner,
+            ),
+        )
     elif actor is not None and poster is not None and actor in ctx.contingents and actor != poster:
         p.add(
             "actor",
-            f"{actor!r} is another contingent; {poster} records positions of its own units "
-            "and of the parties' units",
+            M(
+                "{actor!r} is another contingent; {poster} records positions of its own units "
+                "and of the parties' units",
+                actor=actor,
+                poster=poster,
+            ),
         )
-    speed = r.number(get.get("speed_mps"), "speed_mps", p, 0, MAX_SPEED_MPS, "m/s")
-    course = r.number(get.get("course_deg"), "course_deg", p, 0, 360, "degrees")
-    hae = r.number(get.get("hae_m"), "hae_m", p, *HAE_RANGE_M, "m")
+    speed = r.number(get.get("speed_mps"), "speed_mps", p, 0, MAX_SPEED_MPS, r.METRES_PER_SECOND)
+    course = r.number(get.get("course_deg"), "course_deg", p, 0, 360, r.DEGREES)
+    hae = r.number(get.get("hae_m"), "hae_m", p, *HAE_RANGE_M, r.METRES)
     name = r.text(get.get("name"), "name", p, limits.NAME_MAX)
     if p:
         return None, p

@@ -10,6 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from truceline.i18n.message import M, Mn
+
 MAX_TEXT = 100_000  # characters in a free-text field
 MAX_WORD = 200  # characters in an id or a vocabulary field
 
@@ -23,6 +25,11 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)
 _NON_FINITE = frozenset({"nan", "inf", "infinity"})
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 MAX_INTEGER_DIGITS = 18  # beyond this a text integer is out of every range (and of BIGINT)
+
+# Units a range's reason names (`must be between 0 and 360 degrees`), made once.
+METRES = M("m")
+DEGREES = M("degrees")
+METRES_PER_SECOND = M("m/s")
 
 
 class Problems(list[tuple[str, str]]):
@@ -63,27 +70,43 @@ def text(value: Any, column: str, problems: Problems, limit: int = MAX_TEXT) -> 
     if blank(value):
         return None
     if not isinstance(value, str):
-        problems.add(column, f"expected text, found {type(value).__name__}")
+        problems.add(column, M("expected text, found {type}", type=type(value).__name__))
         return None
     if len(value) > limit:
-        problems.add(column, f"{len(value):,} characters, more than the {limit:,} allowed")
-        return None
-    if looks_like_formula(value):
-        after = " (after white space)" if value[:1].isspace() else ""
         problems.add(
             column,
-            f"starts with {value.lstrip()[:1]!r}{after} like a spreadsheet formula; formulas "
-            "are not imported (CSV injection guard): remove the leading sign",
+            Mn(
+                "{n:,} character, more than the {limit:,} allowed",
+                "{n:,} characters, more than the {limit:,} allowed",
+                len(value),
+                limit=limit,
+            ),
         )
         return None
+    if looks_like_formula(value):
+        sign = value.lstrip()[:1]
+        if value[:1].isspace():
+            reason = M(
+                "starts with {sign!r} (after white space) like a spreadsheet formula; formulas "
+                "are not imported (CSV injection guard): remove the leading sign",
+                sign=sign,
+            )
+        else:
+            reason = M(
+                "starts with {sign!r} like a spreadsheet formula; formulas are not imported "
+                "(CSV injection guard): remove the leading sign",
+                sign=sign,
+            )
+        problems.add(column, reason)
+        return None
     if "\x00" in value:
-        problems.add(column, "contains a NUL character")
+        problems.add(column, M("contains a NUL character"))
         return None
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            problems.add(column, "not valid Unicode text (a lone surrogate)")
+            problems.add(column, M("not valid Unicode text (a lone surrogate)"))
             return None
     return value.strip() if limit == MAX_WORD else value
 
@@ -105,7 +128,7 @@ def number(
     if blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        problems.add(column, f"expected a number, found {type(value).__name__}")
+        problems.add(column, M("expected a number, found {type}", type=type(value).__name__))
         return None
     if isinstance(value, str):
         stripped = value.strip()
@@ -119,7 +142,7 @@ def number(
         except OverflowError:  # an integer beyond any float
             result = math.inf if value > 0 else -math.inf
     if math.isnan(result):
-        problems.add(column, f"not a finite number: {shown(value)}")
+        problems.add(column, M("not a finite number: {value}", value=shown(value)))
         return None
     if (low is not None and result < low) or (high is not None and result > high):
         problems.add(column, range_reason(low, high, unit))
@@ -127,7 +150,9 @@ def number(
     if math.isinf(result):
         problems.add(
             column,
-            "number too large" if type(value) is int else f"not a finite number: {shown(value)}",
+            M("number too large")
+            if type(value) is int
+            else M("not a finite number: {value}", value=shown(value)),
         )
         return None
     return result
@@ -135,26 +160,39 @@ def number(
 
 def _not_a_number(value: str, stripped: str) -> str:
     if stripped.lstrip("+-").lower() in _NON_FINITE:
-        return f"not a finite number: {shown(value)}"
-    reason = f"not a number: {shown(value)}"
+        return M("not a finite number: {value}", value=shown(value))
     if looks_like_formula(value):
-        return reason + " (looks like a spreadsheet formula; formulas are not imported)"
+        return M(
+            "not a number: {value} (looks like a spreadsheet formula; formulas are not imported)",
+            value=shown(value),
+        )
     try:
         float(stripped)
     except ValueError:
-        return reason
-    return reason + " (write a plain decimal number such as 40.25 or -1.5e3)"
+        return M("not a number: {value}", value=shown(value))
+    return M(
+        "not a number: {value} (write a plain decimal number such as 40.25 or -1.5e3)",
+        value=shown(value),
+    )
 
 
 def range_reason(low: float | None, high: float | None, unit: str = "") -> str:
     """`must be between 0 and 100000 m`, or `must be at least 1` for a bound on one side."""
-    suffix = f" {unit}" if unit else ""
     if low is not None and high is not None:
-        return f"must be between {number_text(low)} and {number_text(high)}{suffix}"
+        low_text, high_text = number_text(low), number_text(high)
+        if unit:
+            return M(
+                "must be between {low} and {high} {unit}", low=low_text, high=high_text, unit=unit
+            )
+        return M("must be between {low} and {high}", low=low_text, high=high_text)
     if low is not None:
-        return f"must be at least {number_text(low)}{suffix}"
+        if unit:
+            return M("must be at least {low} {unit}", low=number_text(low), unit=unit)
+        return M("must be at least {low}", low=number_text(low))
     assert high is not None
-    return f"must be at most {number_text(high)}{suffix}"
+    if unit:
+        return M("must be at most {high} {unit}", high=number_text(high), unit=unit)
+    return M("must be at most {high}", high=number_text(high))
 
 
 def integer(
@@ -169,7 +207,7 @@ def integer(
     if blank(value):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        problems.add(column, f"expected an integer, found {type(value).__name__}")
+        problems.add(column, M("expected an integer, found {type}", type=type(value).__name__))
         return None
     result: int | None = None
     negative: bool | None = None  # an integer too long to hold (a sign is kept)
@@ -190,12 +228,12 @@ def integer(
     if negative is not None:
         bound = low if negative else high
         if bound is None:
-            problems.add(column, "integer out of range")
+            problems.add(column, M("integer out of range"))
         else:
             problems.add(column, range_reason(*((bound, None) if negative else (None, bound))))
         return None
     if result is None:
-        problems.add(column, f"not an integer: {shown(value)}")
+        problems.add(column, M("not an integer: {value}", value=shown(value)))
         return None
     if low is not None and result < low:
         problems.add(column, range_reason(low, None))
@@ -209,7 +247,7 @@ def integer(
 def latitude(value: Any, column: str, problems: Problems) -> float | None:
     result = number(value, column, problems)
     if result is not None and not -90 <= result <= 90:
-        problems.add(column, f"latitude {result} is outside -90..90")
+        problems.add(column, M("latitude {value} is outside -90..90", value=result))
         return None
     return result
 
@@ -217,7 +255,7 @@ def latitude(value: Any, column: str, problems: Problems) -> float | None:
 def longitude(value: Any, column: str, problems: Problems) -> float | None:
     result = number(value, column, problems)
     if result is not None and not -180 <= result <= 180:
-        problems.add(column, f"longitude {result} is outside -180..180")
+        problems.add(column, M("longitude {value} is outside -180..180", value=result))
         return None
     return result
 
@@ -227,19 +265,25 @@ def moment(value: Any, column: str, problems: Problems) -> int | None:
     if blank(value):
         return None
     if not isinstance(value, str):
-        problems.add(column, f"expected an ISO 8601 time, found {type(value).__name__}")
+        problems.add(
+            column, M("expected an ISO 8601 time, found {type}", type=type(value).__name__)
+        )
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        problems.add(column, f"not an ISO 8601 time: {value[:40]!r}")
+        problems.add(column, M("not an ISO 8601 time: {value!r}", value=value[:40]))
         return None
     if parsed.tzinfo is None:
-        problems.add(column, f"time {value!r} has no offset (write e.g. +04:00 or Z)")
+        problems.add(
+            column, M("time {value!r} has no offset (write e.g. +04:00 or Z)", value=value)
+        )
         return None
     us = seconds_to_us(parsed.timestamp())
     if not 0 <= us < LAST_US:
-        problems.add(column, f"time {value!r} is outside the years 1970–2099 (check the year)")
+        problems.add(
+            column, M("time {value!r} is outside the years 1970–2099 (check the year)", value=value)
+        )
         return None
     return us
 

@@ -29,6 +29,7 @@ from typing import Any
 from truceline.domain.findings import Finding
 from truceline.errors import FieldError
 from truceline.feeds.sink import HIGH_WATER, FeedSink, printable
+from truceline.i18n.message import M
 from truceline.ingest import cot, cot_writer
 
 log = logging.getLogger("truceline.feeds")
@@ -62,11 +63,21 @@ class TlsFiles:
         try:
             context.load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError) as exc:
-            raise FieldError("cert", f"cannot load {self.cert} with {self.key}: {exc}") from None
+            raise FieldError(
+                "cert",
+                M(
+                    "cannot load {cert} with {key}: {error}",
+                    cert=self.cert,
+                    key=self.key,
+                    error=str(exc),
+                ),
+            ) from None
         try:
             context.load_verify_locations(cafile=self.client_ca)
         except (OSError, ssl.SSLError) as exc:
-            raise FieldError("client_ca", f"cannot load {self.client_ca}: {exc}") from None
+            raise FieldError(
+                "client_ca", M("cannot load {ca}: {error}", ca=self.client_ca, error=str(exc))
+            ) from None
         context.verify_mode = ssl.CERT_REQUIRED
         return context
 
@@ -138,9 +149,9 @@ class CotListener:
         tls_files: TlsFiles | None = None,
     ) -> None:
         if tcp is None and udp is None and tls is None:
-            raise FieldError("tcp", "give a port to listen on: tcp, udp or tls")
+            raise FieldError("tcp", M("give a port to listen on: tcp, udp or tls"))
         if tls is not None and tls_files is None:
-            raise FieldError("tls", "TLS needs the server's cert and key and the clients' CA")
+            raise FieldError("tls", M("TLS needs the server's cert and key and the clients' CA"))
         self.sink, self.host = sink, host
         self.wanted = Ports(tcp, udp, tls)
         self.ports = Ports()
@@ -187,7 +198,9 @@ class CotListener:
             )
             self._servers.append(server)
             self.ports.tls = server.sockets[0].getsockname()[1]
-            self.ports.said.append(f"tls {self.host}:{self.ports.tls} (client certificates)")
+            self.ports.said.append(
+                M("tls {host}:{port} (client certificates)", host=self.host, port=self.ports.tls)
+            )
         return self.ports
 
     async def close(self) -> None:

@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from truceline.errors import FieldError, TrucelineError
 from truceline.feeds.sink import HIGH_WATER, FeedSink, printable
+from truceline.i18n.message import M
 from truceline.ingest import cot
 
 log = logging.getLogger("truceline.feeds")
@@ -53,11 +54,13 @@ class Broker:
     def parse(cls, url: str) -> Broker:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise FieldError("url", f"{url!r}: give mqtt://HOST:PORT or mqtts://HOST:PORT")
+            raise FieldError(
+                "url", M("{url!r}: give mqtt://HOST:PORT or mqtts://HOST:PORT", url=url)
+            )
         try:
             port = parts.port
         except ValueError:
-            raise FieldError("url", f"{url!r}: the port is not a number") from None
+            raise FieldError("url", M("{url!r}: the port is not a number", url=url)) from None
         tls = parts.scheme == "mqtts"
         return cls(parts.hostname, port or (8883 if tls else 1883), tls)
 
@@ -66,25 +69,26 @@ def read_payload(payload: bytes) -> list[cot.RawEvent | cot.Rejected] | dict[str
     """A message's content: CoT events (at most MAX_EVENTS_PER_MESSAGE), a JSON object, or
     why it is neither."""
     if len(payload) > MAX_PAYLOAD:
-        return [cot.Rejected(0, None, f"a message longer than {MAX_PAYLOAD:,} bytes")]
+        reason = M("a message longer than {limit:,} bytes", limit=MAX_PAYLOAD)
+        return [cot.Rejected(0, None, reason)]
     head = payload.lstrip()[:1]
     if head == b"<":
         events = list(itertools.islice(cot.split_events(payload), MAX_EVENTS_PER_MESSAGE + 1))
         if len(events) > MAX_EVENTS_PER_MESSAGE:
-            reason = f"more than {MAX_EVENTS_PER_MESSAGE:,} events in one message"
+            reason = M("more than {limit:,} events in one message", limit=MAX_EVENTS_PER_MESSAGE)
             return [cot.Rejected(0, None, reason)]
         return events
     if head == b"{":
         try:
             value = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            return [cot.Rejected(0, None, f"not JSON: {exc}")]
+            return [cot.Rejected(0, None, M("not JSON: {error}", error=str(exc)))]
         if not isinstance(value, dict):
-            return [cot.Rejected(0, None, "not a JSON object")]
+            return [cot.Rejected(0, None, M("not a JSON object"))]
         return value
     if payload[:1] == b"\xbf":
         return [cot.Rejected(0, None, cot.PROTOBUF_REASON)]
-    return [cot.Rejected(0, None, "neither a CoT event (<…) nor a JSON object ({…})")]
+    return [cot.Rejected(0, None, M("neither a CoT event (<…) nor a JSON object ({{…}})"))]
 
 
 class MqttListener:
@@ -115,7 +119,9 @@ class MqttListener:
                 try:
                     password = password_file.read_text(encoding="utf-8").strip()
                 except OSError as exc:
-                    raise FieldError("password_file", f"cannot read it: {exc.strerror}") from None
+                    raise FieldError(
+                        "password_file", M("cannot read it: {reason}", reason=exc.strerror)
+                    ) from None
             client.username_pw_set(username, password)
         if broker.tls or tls_ca is not None:
             client.tls_set(ca_certs=None if tls_ca is None else str(tls_ca))
@@ -132,7 +138,12 @@ class MqttListener:
             self.client.connect(self.broker.host, self.broker.port, keepalive=KEEPALIVE_S)
         except OSError as exc:
             raise TrucelineError(
-                f"cannot reach the MQTT broker at {self.broker.host}:{self.broker.port}: {exc}"
+                M(
+                    "cannot reach the MQTT broker at {host}:{port}: {error}",
+                    host=self.broker.host,
+                    port=self.broker.port,
+                    error=str(exc),
+                )
             ) from None
         self.client.loop_start()
 

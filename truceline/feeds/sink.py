@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from truceline.domain.records import Problems
+from truceline.i18n.message import M
 from truceline.ingest import cot
 from truceline.ingest.base import RowError
 from truceline.ingest.cot_format import EventSorter
@@ -133,10 +134,14 @@ def out_of_time(when: Any, now: datetime) -> str | None:
     if moment.tzinfo is None:
         return None
     if moment > now + LIVE_AHEAD:
-        return f"time {when[:40]!r} is more than a day ahead of this machine's clock"
+        return M("time {time!r} is more than a day ahead of this machine's clock", time=when[:40])
     if moment < now - LIVE_BEHIND:
-        return (f"time {when[:40]!r} is more than {LIVE_BEHIND.days} days old: a live feed "
-                "takes what happens now (import older captures with ingest cot)")  # fmt: skip
+        return M(
+            "time {time!r} is more than {days} days old: a live feed takes what happens "
+            "now (import older captures with ingest cot)",
+            time=when[:40],
+            days=LIVE_BEHIND.days,
+        )
     return None
 
 
@@ -159,7 +164,12 @@ def sort(mission: Mission, reporter: str, items: list[_Item]) -> Split:
                 sorter.add(item.where, event if isinstance(event, cot.Rejected) else
                            cot.classify(event))  # fmt: skip
             except (ArithmeticError, ValueError, TypeError) as exc:  # one event, not the feed
-                reason = f"cannot be read: {type(exc).__name__}: {exc}"[:200]
+                kind = type(exc).__name__  # (200 characters in all, as every reason)
+                reason = M(
+                    "cannot be read: {kind}: {error}",
+                    kind=kind,
+                    error=str(exc)[: max(0, 182 - len(kind))],
+                )
                 sorter.reject(item.where, cot.Rejected(raw.offset, None, reason))
         else:
             _sort_json(sorter.split, reporter, item.where, raw)
@@ -171,7 +181,14 @@ def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) 
     record = obj.get("record", "observation")
     kind = JSON_RECORDS.get(record) if isinstance(record, str) else None
     if kind is None:
-        problems.add("record", f"{str(record)[:40]!r} is not one of {', '.join(JSON_RECORDS)}")
+        problems.add(
+            "record",
+            M(
+                "{record!r} is not one of {choices}",
+                record=str(record)[:40],
+                choices=", ".join(JSON_RECORDS),
+            ),
+        )
     if kind is None:  # (an unknown field is its record's builder's to name)
         split.errors.append(RowError(where, problems, dict(obj)))
         return
@@ -183,7 +200,14 @@ def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) 
         return
     # what the feed's contingent signs, it reports
     if kind == "observations" and fields.setdefault("reporter", reporter) != reporter:
-        problems.add("reporter", f"this feed reports as {reporter}, not {fields['reporter']!r}")
+        problems.add(
+            "reporter",
+            M(
+                "this feed reports as {reporter}, not {given!r}",
+                reporter=reporter,
+                given=fields["reporter"],
+            ),
+        )
         split.errors.append(RowError(where, problems, dict(obj)))
         return
     split.add(kind, fields, where)
@@ -336,7 +360,7 @@ class FeedSink:
     ) -> None:
         """Several events of one message, committed in the same batch; `ack` once stored."""
         if not raws:
-            raws = [cot.Rejected(0, None, "an empty message")]
+            raws = [cot.Rejected(0, None, M("an empty message"))]
         now = time.monotonic()
         with self._cond:
             if not self._items:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 import gettext
-from io import BytesIO
 from collections.abc import Mapping
+from io import BytesIO
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError

@@ -71,12 +71,12 @@ def _rebuild(template: str, plural: str | None, count: int | None, values: dict[
     return Message(template, plural=plural, count=count, **values)
 
 
-def M(template: str, /, **values: Any) -> Message:  # noqa: N802 (a marker, as gettext's _)
+def M(template: str, /, **values: Any) -> Message:
     """A message to say in the reader's language: `M("no case {case}", case=7)`."""
     return Message(template, **values)
 
 
-def Mn(singular: str, plural: str, n: int, /, **values: Any) -> Message:  # noqa: N802
+def Mn(singular: str, plural: str, n: int, /, **values: Any) -> Message:
     """A message with a number that chooses its form (`{n}` is the number):
     `Mn("{n} event", "{n} events", 3)`."""
     return Message(singular, plural=plural, count=n, **values)

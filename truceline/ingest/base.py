@@ -12,6 +12,7 @@ from typing import Any
 
 from truceline.domain.records import Problems
 from truceline.errors import TrucelineError
+from truceline.i18n.message import M
 
 CHUNK_ROWS = 10_000
 SNIFF_BYTES = 64 * 1024
@@ -93,25 +94,32 @@ class TextSource:
         try:
             raw = path.open("rb")
         except FileNotFoundError:
-            raise FileProblem(f"{path}: no such file") from None
+            raise FileProblem(M("{path}: no such file", path=path)) from None
         except IsADirectoryError:
-            raise FileProblem(f"{path}: is a folder, not a file") from None
+            raise FileProblem(M("{path}: is a folder, not a file", path=path)) from None
         except OSError as exc:
-            raise FileProblem(f"{path}: cannot open: {exc.strerror}") from None
+            raise FileProblem(
+                M("{path}: cannot open: {reason}", path=path, reason=exc.strerror)
+            ) from None
         head = raw.peek(SNIFF_BYTES)[:SNIFF_BYTES]
         if not head:
             raw.close()
-            raise FileProblem(f"{path}: the file is empty (expected a header row)")
+            raise FileProblem(M("{path}: the file is empty (expected a header row)", path=path))
         nul = head.find(b"\x00")
         if nul >= 0:
             raw.close()
             kind = (
-                "UTF-16 text"
+                M("UTF-16 text")
                 if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-                else "binary"
+                else M("binary")
             )
             raise FileProblem(
-                f"{path}: looks {kind} (NUL byte at offset {nul}); expected UTF-8 text"
+                M(
+                    "{path}: looks {kind} (NUL byte at offset {offset}); expected UTF-8 text",
+                    path=path,
+                    kind=kind,
+                    offset=nul,
+                )
             )
         self.size = path.stat().st_size
         self._counter = _Counting(raw)
@@ -131,8 +139,13 @@ class TextSource:
         the text layer decodes ahead in blocks, so its own position says little)."""
         offset, line = first_invalid_utf8(self.path)
         return FileProblem(
-            f"{self.name}:{line}: not UTF-8 text ({exc.reason} at byte {offset}); "
-            "save the file as UTF-8"
+            M(
+                "{file}:{line}: not UTF-8 text ({reason} at byte {offset}); save the file as UTF-8",
+                file=self.name,
+                line=line,
+                reason=exc.reason,
+                offset=offset,
+            )
         )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from lxml import etree
 
 from truceline.domain.records import e7, plain_decimal
+from truceline.i18n.message import M, joined
 
 MAX_EVENT_BYTES = 64 * 1024  # an event, its declaration included
 UNKNOWN_VALUE = 9_999_999.0  # CoT's "unknown" for hae, ce and le
@@ -34,8 +35,11 @@ NO_FIX_RADIUS_M = 1_000.0  # a point this close to 0°, 0° is a TAK client with
 SOURCE_KIND = "other"  # a TAK device: none of the vocabulary's kinds says which it is
 EARTH_RADIUS_M = 6_371_008.8
 
-PROTOBUF_REASON = "TAK protocol (protobuf) is not read: set the client to send XML"
-DOCTYPE_REASON = "DOCTYPE is not allowed"
+# Why an event is rejected: made once here, so that no event pays for a message it needs not.
+PROTOBUF_REASON = M("TAK protocol (protobuf) is not read: set the client to send XML")
+DOCTYPE_REASON = M("DOCTYPE is not allowed")
+TOO_LONG_REASON = M("an event longer than {limit:,} bytes", limit=MAX_EVENT_BYTES)
+NOT_COT_REASON = M("not a CoT event: expected <event> or <?xml …?>")
 _READABLE_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1"})
 
 AFFILIATIONS: dict[str, str] = {
@@ -70,8 +74,14 @@ class Rejected:
     reason: str
 
     def __str__(self) -> str:
-        uid = "" if self.uid is None else f" (uid {self.uid!r})"
-        return f"byte {self.offset}{uid}: {self.reason}"
+        if self.uid is None:
+            return M("byte {offset}: {reason}", offset=self.offset, reason=self.reason)
+        return M(
+            "byte {offset} (uid {uid!r}): {reason}",
+            offset=self.offset,
+            uid=self.uid,
+            reason=self.reason,
+        )
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ of 20 fields costs a third of a parse
@@ -273,7 +283,7 @@ class EventSplitter:
             self._drain(out, final=True)
             if self._buf and not self._skipping:
                 uid = _uid_of(self._buf)
-                out.append(Rejected(self._at, uid, "incomplete event at the end of the data"))
+                out.append(Rejected(self._at, uid, M("incomplete event at the end of the data")))
             self._consume(len(self._buf))
         return out
 
@@ -322,7 +332,8 @@ class EventSplitter:
             self._consume(end + 3)
             return True
         if len(buf) >= MAX_EVENT_BYTES or final:
-            self._reject(out, f"a comment not closed within {MAX_EVENT_BYTES:,} bytes", None)
+            reason = M("a comment not closed within {limit:,} bytes", limit=MAX_EVENT_BYTES)
+            self._reject(out, reason, None)
             return True
         self._scan = max(4, len(buf) - 2)
         return False
@@ -359,7 +370,7 @@ class EventSplitter:
                 self._comment, self._scan = True, 4
                 return self._between(out, final)
             if buf[0] != 0x3C or (_START.match(buf) is None and not buf.startswith(b"<!")):
-                self._reject(out, "not a CoT event: expected <event> or <?xml …?>", None)
+                self._reject(out, NOT_COT_REASON, None)
                 return True
             if buf.startswith(b"<event"):
                 self._root = 0
@@ -371,12 +382,14 @@ class EventSplitter:
         match = _START.search(buf, self._scan, limit)
         if match is None:
             if len(buf) >= MAX_EVENT_BYTES:
-                self._reject(out, f"no <event> in the first {MAX_EVENT_BYTES:,} bytes", None)
+                reason = M("no <event> in the first {limit:,} bytes", limit=MAX_EVENT_BYTES)
+                self._reject(out, reason, None)
                 return True
             self._scan = max(1, limit - _LONGEST_START)
             return False
         if match.group().startswith(b"<?xml"):
-            out.append(Rejected(self._at, None, "an XML declaration with no event after it"))
+            reason = M("an XML declaration with no event after it")
+            out.append(Rejected(self._at, None, reason))
             self._consume(match.start())
             return True
         self._root = match.start()
@@ -426,7 +439,8 @@ class EventSplitter:
             return self._short(out)
         if not match.group().startswith(b"</"):
             uid = _uid_of(buf, root)
-            out.append(Rejected(self._at, uid, "an event with no </event> before the next one"))
+            reason = M("an event with no </event> before the next one")
+            out.append(Rejected(self._at, uid, reason))
             self._consume(match.start())
             return True
         self._emit(out, match.end())
@@ -438,7 +452,7 @@ class EventSplitter:
         if len(self._buf) < MAX_EVENT_BYTES:
             return False
         uid = _uid_of(self._buf, self._root or 0)
-        self._reject(out, f"an event longer than {MAX_EVENT_BYTES:,} bytes", uid)
+        self._reject(out, TOO_LONG_REASON, uid)
         return True
 
     def _emit(self, out: list[RawEvent | Rejected], end: int) -> None:
@@ -491,10 +505,10 @@ def _number(value: str | None, what: str, problems: list[str]) -> float | None:
         result = None
     if result is None or (math.isfinite(result) and not plain_decimal(value)):
         # as in every other format: float() reads `4_0.1` as 40.1
-        problems.append(f"{what} is not a number: {value[:40]!r}")
+        problems.append(M("{what} is not a number: {value!r}", what=what, value=value[:40]))
         return None
     if not math.isfinite(result):
-        problems.append(f"{what} is not a finite number: {value[:40]!r}")
+        problems.append(M("{what} is not a finite number: {value!r}", what=what, value=value[:40]))
         return None
     return result
 
@@ -523,33 +537,33 @@ def parse_event(raw: bytes, offset: int = 0) -> CotEvent | Rejected:
         return Rejected(offset, _uid_of(data), reason)
 
     if len(data) > MAX_EVENT_BYTES:
-        return refuse(f"an event longer than {MAX_EVENT_BYTES:,} bytes")
+        return refuse(TOO_LONG_REASON)
     lead = _LEADING.match(data)
     first = lead.end() if lead is not None else 0
     if data[first : first + 1] == b"\xbf":
         return Rejected(offset, None, PROTOBUF_REASON)
     if first == len(data):
-        return Rejected(offset, None, "an empty event")
+        return Rejected(offset, None, M("an empty event"))
     if b"\x00" in data or data[first : first + 2] in (b"\xff\xfe", b"\xfe\xff"):
-        return refuse("not UTF-8: CoT events are UTF-8 XML")
+        return refuse(M("not UTF-8: CoT events are UTF-8 XML"))
     if data.startswith(_BOM, first):
         first += len(_BOM)
     if data[first : first + 1] != b"<":
-        return refuse("not a CoT event: expected <event> or <?xml …?>")
+        return refuse(NOT_COT_REASON)
     declared = _DECLARED_ENCODING.match(data, first)
     if declared is not None:
         encoding = declared.group(1).decode("ascii", "replace").strip().lower()
         if encoding not in _READABLE_ENCODINGS:
-            return refuse(f"encoding {encoding!r} is not read: send UTF-8")
+            return refuse(M("encoding {encoding!r} is not read: send UTF-8", encoding=encoding))
     if _DOCTYPE.search(data) is not None:
         return refuse(DOCTYPE_REASON)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else "malformed XML"
-        return refuse(f"malformed XML: {message[:200]}")
+        error = str(exc).splitlines()[0][:200] if str(exc) else M("malformed XML")
+        return refuse(M("malformed XML: {error}", error=error))
     except (ValueError, etree.LxmlError) as exc:  # e.g. unsupported encodings
-        return refuse(f"unreadable XML: {str(exc)[:200]}")
+        return refuse(M("unreadable XML: {error}", error=str(exc)[:200]))
     return _read(root, offset)
 
 
@@ -558,13 +572,14 @@ _DETAIL_TAGS = frozenset({"contact", "track", "remarks", "__group", "truceline"}
 
 def _read(root: Any, offset: int) -> CotEvent | Rejected:
     if root.tag != "event":
-        return Rejected(offset, None, f"the root element is <{str(root.tag)[:40]}>, not <event>")
+        reason = M("the root element is <{tag}>, not <event>", tag=str(root.tag)[:40])
+        return Rejected(offset, None, reason)
     uid = _text(root.get("uid"))
     kind = _text(root.get("type"))
     if uid is None:
-        return Rejected(offset, None, "the event has no uid")
+        return Rejected(offset, None, M("the event has no uid"))
     if kind is None:
-        return Rejected(offset, uid, "the event has no type")
+        return Rejected(offset, uid, M("the event has no type"))
     point = detail = None
     for child in root:  # one pass (no comments or PIs: the parser removed them)
         if child.tag == "point":
@@ -572,7 +587,7 @@ def _read(root: Any, offset: int) -> CotEvent | Rejected:
         elif child.tag == "detail":
             detail = child if detail is None else detail
     if point is None:
-        return Rejected(offset, uid, "the event has no <point>")
+        return Rejected(offset, uid, M("the event has no <point>"))
     problems: list[str] = []
     get = point.get
     lat = _number(get("lat"), "point lat", problems)
@@ -581,11 +596,11 @@ def _read(root: Any, offset: int) -> CotEvent | Rejected:
     ce = _number(get("ce"), "point ce", problems)
     le = _number(get("le"), "point le", problems)
     if not problems and (lat is None or lon is None):
-        problems.append("the <point> has no lat/lon")
+        problems.append(M("the <point> has no lat/lon"))
     if lat is not None and not -90.0 <= lat <= 90.0:
-        problems.append(f"point lat {lat:g} is not between -90 and 90")
+        problems.append(M("point lat {lat:g} is not between -90 and 90", lat=lat))
     if lon is not None and not -180.0 <= lon <= 180.0:
-        problems.append(f"point lon {lon:g} is not between -180 and 180")
+        problems.append(M("point lon {lon:g} is not between -180 and 180", lon=lon))
     callsign = speed = course = remarks = producer = group = None
     extra: dict[str, str] = {}
     if detail is not None:
@@ -609,7 +624,7 @@ def _read(root: Any, offset: int) -> CotEvent | Rejected:
         if (ours := seen.get("truceline")) is not None:
             extra = {str(k): str(v).strip() for k, v in ours.attrib.items() if str(v).strip()}
     if problems:
-        return Rejected(offset, uid, "; ".join(problems))
+        return Rejected(offset, uid, problems[0] if len(problems) == 1 else joined(problems))
     assert lat is not None and lon is not None
     return CotEvent(
         offset=offset,

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 from truceline.domain import limits, records
 from truceline.domain.records import Problems
+from truceline.i18n.message import M
 from truceline.ingest import cot, cot_writer
 from truceline.ingest.base import FileProblem, RowError
 from truceline.ingest.formats import Format, Split, SplitContext
@@ -85,10 +86,14 @@ def _read(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise FileProblem(f"{path}: larger than {MAX_FILE_BYTES:,} bytes")
+            raise FileProblem(
+                M("{path}: larger than {limit:,} bytes", path=path, limit=MAX_FILE_BYTES)
+            )
         return path.read_bytes()
     except OSError as exc:
-        raise FileProblem(f"{path}: cannot read it: {exc.strerror}") from None
+        raise FileProblem(
+            M("{path}: cannot read it: {reason}", path=path, reason=exc.strerror)
+        ) from None
 
 
 def split(path: Path, ctx: SplitContext) -> Split:

@@ -21,6 +21,7 @@ import orjson
 from truceline.domain import observations as obs
 from truceline.domain.records import LAST_US, MAX_TEXT, MAX_WORD, float_text
 from truceline.domain.vocabulary import KINDS, SOURCE_KINDS, SUBTYPES
+from truceline.i18n.message import M, joined
 from truceline.ingest.base import Chunk, FileProblem, TextSource, read_file
 from truceline.ingest.csvfile import build_rows, csv_chunks
 
@@ -35,18 +36,24 @@ _TZINFO = operator.attrgetter("tzinfo")
 
 def check_header(header: list[str], default_reporter: str | None, name: str) -> None:
     present = set(header)
-    missing = []
+    missing: list[str] = []
     if "observed_at" not in present and not {"observed_from", "observed_to"} <= present:
-        missing.append("observed_at (or observed_from and observed_to)")
+        missing.append(M("observed_at (or observed_from and observed_to)"))
     if not {"lat", "lon"} <= present and not set(obs.OBSERVER_COLUMNS) <= present:
-        missing.append("lat and lon (or the observer columns)")
+        missing.append(M("lat and lon (or the observer columns)"))
     for column in ("kind", "source_kind", "source"):
         if column not in present:
             missing.append(column)
     if "reporter" not in present and default_reporter is None:
-        missing.append("reporter (or name a default reporter)")
+        missing.append(M("reporter (or name a default reporter)"))
     if missing:
-        raise FileProblem(f"{name}:1: header: missing column(s): {'; '.join(missing)}")
+        raise FileProblem(
+            M(
+                "{file}:1: header: missing column(s): {columns}",
+                file=name,
+                columns=joined(missing, "; "),
+            )
+        )
 
 
 def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from truceline.domain.records import Problems
+from truceline.i18n.message import M, Mn, joined
 from truceline.ingest.base import CHUNK_ROWS, Chunk, FileProblem, RowError, TextSource
 
 BLOCK_CHARS = 1 << 20
@@ -30,25 +31,36 @@ def read_header(
     except UnicodeDecodeError as exc:
         raise source.decode_problem(exc) from None
     except csv.Error as exc:
-        raise FileProblem(f"{source.name}:1: unreadable header: {exc}") from None
+        raise FileProblem(
+            M("{file}:1: unreadable header: {error}", file=source.name, error=str(exc))
+        ) from None
     if header is None or not any(h.strip() for h in header):
         raise FileProblem(
-            f"{source.name}:1: no header row (expected columns such as {', '.join(known[:4])})"
+            M(
+                "{file}:1: no header row (expected columns such as {columns})",
+                file=source.name,
+                columns=", ".join(known[:4]),
+            )
         )
     names = [h.strip() for h in header]
     problems = []
     seen: set[str] = set()
     for name in names:
         if not name:
-            problems.append("an empty column name")
+            problems.append(M("an empty column name"))
         elif name in seen:
-            problems.append(f"column {name!r} appears twice")
+            problems.append(M("column {name!r} appears twice", name=name))
         elif name not in known and name not in REJECT_COLUMNS:
-            problems.append(f"unknown column {name!r}")
+            problems.append(M("unknown column {name!r}", name=name))
         seen.add(name)
     if problems:
         raise FileProblem(
-            f"{source.name}:1: header: {'; '.join(problems)} (known columns: {', '.join(known)})"
+            M(
+                "{file}:1: header: {problems} (known columns: {columns})",
+                file=source.name,
+                problems=joined(problems, "; "),
+                columns=", ".join(known),
+            )
         )
     return names
 
@@ -153,7 +165,14 @@ def _csv_records(source: TextSource, reader: Iterator[list[str]], done: int) -> 
             raise source.decode_problem(exc) from None
         except csv.Error as exc:
             line = done + (ends[-1] if ends else previous_end) + 1
-            raise FileProblem(f"{source.name}:{line}: unreadable CSV: {exc}") from None
+            raise FileProblem(
+                M(
+                    "{file}:{line}: unreadable CSV: {error}",
+                    file=source.name,
+                    line=line,
+                    error=str(exc),
+                )
+            ) from None
         if not records:
             return
         starts = [done + previous_end + 1, *(done + end + 1 for end in ends[:-1])]
@@ -179,7 +198,15 @@ def build_rows(
     for line, fields in zip(lines, records, strict=True):
         if len(fields) != width:
             problems = Problems()
-            problems.add("", f"{len(fields)} fields, but the header has {width}")
+            problems.add(
+                "",
+                Mn(
+                    "{n} fields, but the header has {width}",
+                    "{n} fields, but the header has {width}",
+                    len(fields),
+                    width=width,
+                ),
+            )
             chunk.errors.append(RowError(ref_format.format(line), problems, fields))
             continue
         record, problems = build(dict(zip(header, fields, strict=True)), ctx)

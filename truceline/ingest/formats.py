@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from truceline.errors import FieldError
+from truceline.i18n.message import M
 from truceline.ingest.base import Chunk, RowError
 
 
@@ -122,12 +123,27 @@ def format_for(path: Path, kind: str, given: str | None = None) -> Format:
     if given is not None:
         found = FORMATS.get(given)
         if found is None or kind not in found.kinds:
-            raise FieldError("format", f"{given!r} is not a format of {kind} ({names})")
+            raise FieldError(
+                "format",
+                M(
+                    "{given!r} is not a format of {kind} ({names})",
+                    given=given,
+                    kind=kind,
+                    names=names,
+                ),
+            )
         return found
     suffix = path.suffix.lower()
     for candidate in holding:
         if suffix in candidate.suffixes:
             return candidate
     raise FieldError(
-        "format", f"{path}: cannot tell the format of {kind} from {path.suffix!r} ({names})"
+        "format",
+        M(
+            "{path}: cannot tell the format of {kind} from {suffix!r} ({names})",
+            path=path,
+            kind=kind,
+            suffix=path.suffix,
+            names=names,
+        ),
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from truceline.domain import observations as obs
 from truceline.domain.records import Problems
+from truceline.i18n.message import M
 from truceline.ingest.base import CHUNK_ROWS, Chunk, FileProblem, RowError, TextSource, read_file
 
 PROPERTY_COLUMNS = tuple(c for c in obs.COLUMNS if c not in ("lat", "lon"))
@@ -28,44 +29,58 @@ def _json_int(digits: str) -> int | float:
 
 def _load(source: TextSource) -> Any:
     if source.size > MAX_BYTES:
-        raise FileProblem(f"{source.name}: {source.size:,} bytes is too large for GeoJSON; use CSV")
+        raise FileProblem(
+            M(
+                "{file}: {size:,} bytes is too large for GeoJSON; use CSV",
+                file=source.name,
+                size=source.size,
+            )
+        )
     try:
         return json.load(source.text, parse_int=_json_int)
     except UnicodeDecodeError as exc:
-        raise FileProblem(f"{source.name}: not UTF-8 text ({exc.reason})") from None
+        raise FileProblem(
+            M("{file}: not UTF-8 text ({reason})", file=source.name, reason=exc.reason)
+        ) from None
     except json.JSONDecodeError as exc:
         raise FileProblem(
-            f"{source.name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
+            M(
+                "{file}:{line}:{column}: not valid JSON: {error}",
+                file=source.name,
+                line=exc.lineno,
+                column=exc.colno,
+                error=exc.msg,
+            )
         ) from None
     except RecursionError:
-        raise FileProblem(f"{source.name}: JSON nested too deeply") from None
+        raise FileProblem(M("{file}: JSON nested too deeply", file=source.name)) from None
 
 
 def feature_fields(feature: Any) -> tuple[dict[str, Any] | None, Problems]:
     """The CSV-like fields of one feature, or its structural problems."""
     problems = Problems()
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        problems.add("type", "expected a GeoJSON Feature")
+        problems.add("type", M("expected a GeoJSON Feature"))
         return None, problems
     properties = feature.get("properties")
     if properties is None:
         properties = {}
     if not isinstance(properties, dict):
-        problems.add("properties", "expected an object")
+        problems.add("properties", M("expected an object"))
         return None, problems
     for key in properties:
         if key in ("lat", "lon"):
-            problems.add(f"properties.{key}", "give the location as the Point geometry")
+            problems.add(f"properties.{key}", M("give the location as the Point geometry"))
         elif key not in PROPERTY_COLUMNS:
-            problems.add(f"properties.{key}", "unknown property")
+            problems.add(f"properties.{key}", M("unknown property"))
     fields = {f"{k}": v for k, v in properties.items()}
     geometry = feature.get("geometry")
     if geometry is not None:
         coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
         if not isinstance(geometry, dict) or geometry.get("type") != "Point":
-            problems.add("geometry", "expected a Point (or null with the observer columns)")
+            problems.add("geometry", M("expected a Point (or null with the observer columns)"))
         elif not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
-            problems.add("geometry.coordinates", "expected [lon, lat]")
+            problems.add("geometry.coordinates", M("expected [lon, lat]"))
         else:
             fields["lon"], fields["lat"] = coordinates[0], coordinates[1]
     return (None if problems else fields), problems
@@ -74,10 +89,10 @@ def feature_fields(feature: Any) -> tuple[dict[str, Any] | None, Problems]:
 def parse(source: TextSource, ctx: obs.Context) -> Iterator[Chunk]:
     doc = _load(source)
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise FileProblem(f"{source.name}: expected a GeoJSON FeatureCollection")
+        raise FileProblem(M("{file}: expected a GeoJSON FeatureCollection", file=source.name))
     features = doc.get("features")
     if not isinstance(features, list):
-        raise FileProblem(f"{source.name}: `features` is not a list")
+        raise FileProblem(M("{file}: `features` is not a list", file=source.name))
     for start in range(0, len(features), CHUNK_ROWS):
         chunk = Chunk(bytes_read=source.size, ref_format=f"{source.name}: features[{{}}]")
         for index in range(start, min(start + CHUNK_ROWS, len(features))):

@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from truceline.domain.records import Problems
+from truceline.i18n.message import M
 from truceline.ingest.base import CHUNK_ROWS, Chunk, RowError
+
+UNKNOWN_FIELD = M("unknown field")
 
 Builder = Callable[[Mapping[str, Any], Any], tuple[Any, Problems]]
 
@@ -34,18 +37,17 @@ def parse(
             item: Any = items[index]
             if not isinstance(item, Mapping):
                 problems = Problems()
-                problems.add("", f"expected an object, found {type(item).__name__}")
+                problems.add("", M("expected an object, found {kind}", kind=type(item).__name__))
                 chunk.errors.append(RowError(where(index), problems, item))
                 continue
             fields = {k: v for k, v in item.items() if v is not None}
             try:
                 record, problems = build(fields, ctx)
             except (ArithmeticError, ValueError, TypeError) as exc:  # a value no check foresaw
-                record, problems = None, Problems([("", f"cannot be read: {exc}"[:200])])
+                reason = M("cannot be read: {error}", error=str(exc)[:184])  # 200 in all
+                record, problems = None, Problems([("", reason)])
             if known is not None and not known.issuperset(fields):
-                unknown = Problems(
-                    (str(k)[:200], "unknown field") for k in fields if k not in known
-                )
+                unknown = Problems((str(k)[:200], UNKNOWN_FIELD) for k in fields if k not in known)
                 record, problems = None, Problems([*unknown, *problems])
             if record is None:
                 chunk.errors.append(RowError(where(index), problems, fields))

@@ -17,6 +17,8 @@ from pyproj import CRS, Geod, Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
+from truceline.i18n.message import M, Mn
+
 GEOD = Geod(ellps="WGS84")
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 AREAL = {"Polygon", "MultiPolygon"}
@@ -36,43 +38,50 @@ def _is_number(v: Any) -> bool:
 
 def _check_position(pos: Any, where: str) -> None:
     if not isinstance(pos, list) or len(pos) not in (2, 3) or not all(_is_number(v) for v in pos):
-        raise GeometryProblem(where, "a position is [lon, lat] of numbers")
+        raise GeometryProblem(where, M("a position is [lon, lat] of numbers"))
     lon, lat = pos[0], pos[1]
     if not -180 <= lon <= 180:
-        raise GeometryProblem(where, f"longitude {lon} is outside -180..180")
+        raise GeometryProblem(where, M("longitude {value} is outside -180..180", value=lon))
     if not -90 <= lat <= 90:
-        raise GeometryProblem(where, f"latitude {lat} is outside -90..90")
+        raise GeometryProblem(where, M("latitude {value} is outside -90..90", value=lat))
 
 
 def _check_positions(positions: Any, where: str, minimum: int) -> None:
     if not isinstance(positions, list) or len(positions) < minimum:
-        raise GeometryProblem(where, f"needs at least {minimum} positions")
+        # (the English says `positions` for any number, as it always has)
+        raise GeometryProblem(
+            where, Mn("needs at least {n} positions", "needs at least {n} positions", minimum)
+        )
     for i, pos in enumerate(positions):
         _check_position(pos, f"{where}[{i}]")
 
 
 def _check_polygon(rings: Any, where: str) -> None:
     if not isinstance(rings, list) or not rings:
-        raise GeometryProblem(where, "a polygon is a list of linear rings")
+        raise GeometryProblem(where, M("a polygon is a list of linear rings"))
     for i, ring in enumerate(rings):
         _check_positions(ring, f"{where}[{i}]", 4)
         if ring[0][:2] != ring[-1][:2]:
-            raise GeometryProblem(f"{where}[{i}]", "ring is not closed (last position ≠ first)")
+            raise GeometryProblem(f"{where}[{i}]", M("ring is not closed (last position ≠ first)"))
 
 
 def check_geojson_geometry(geom: Any, where: str) -> None:
     """Check the structure and ranges of a GeoJSON geometry object; raise GeometryProblem."""
     if not isinstance(geom, dict):
-        raise GeometryProblem(where, "a geometry is an object with `type` and `coordinates`")
+        raise GeometryProblem(where, M("a geometry is an object with `type` and `coordinates`"))
     kind = geom.get("type")
     if kind not in GEOMETRY_TYPES:
         raise GeometryProblem(
             f"{where}.type",
-            f"unsupported geometry type {kind!r} ({', '.join(sorted(GEOMETRY_TYPES))})",
+            M(
+                "unsupported geometry type {kind!r} ({known})",
+                kind=kind,
+                known=", ".join(sorted(GEOMETRY_TYPES)),
+            ),
         )
     extra = set(geom) - {"type", "coordinates", "bbox", "crs"}
     if extra:
-        raise GeometryProblem(where, f"unknown key {sorted(extra)[0]!r}")
+        raise GeometryProblem(where, M("unknown key {key!r}", key=sorted(extra)[0]))
     coords = geom.get("coordinates")
     at = f"{where}.coordinates"
     if kind == "Point":
@@ -83,14 +92,14 @@ def check_geojson_geometry(geom: Any, where: str) -> None:
         _check_positions(coords, at, 2)
     elif kind == "MultiLineString":
         if not isinstance(coords, list) or not coords:
-            raise GeometryProblem(at, "needs at least one line")
+            raise GeometryProblem(at, M("needs at least one line"))
         for i, line in enumerate(coords):
             _check_positions(line, f"{at}[{i}]", 2)
     elif kind == "Polygon":
         _check_polygon(coords, at)
     else:
         if not isinstance(coords, list) or not coords:
-            raise GeometryProblem(at, "needs at least one polygon")
+            raise GeometryProblem(at, M("needs at least one polygon"))
         for i, poly in enumerate(coords):
             _check_polygon(poly, f"{at}[{i}]")
 
@@ -99,7 +108,9 @@ def geometry_from_geojson(geom: dict[str, Any], where: str) -> BaseGeometry:
     check_geojson_geometry(geom, where)
     result = shapely.force_2d(shape(geom))
     if not result.is_valid:
-        raise GeometryProblem(where, f"invalid geometry: {shapely.is_valid_reason(result)}")
+        raise GeometryProblem(
+            where, M("invalid geometry: {reason}", reason=shapely.is_valid_reason(result))
+        )
     return result
 
 
@@ -140,7 +151,11 @@ def build_zone(geom: dict[str, Any], buffer_m: float | None, where: str) -> Base
     if buffer_m is None:
         if geom["type"] not in AREAL:
             raise GeometryProblem(
-                where, f"a {geom['type']} zone needs `buffer_m` or `width_m` to have an area"
+                where,
+                M(
+                    "a {kind} zone needs `buffer_m` or `width_m` to have an area",
+                    kind=geom["type"],
+                ),
             )
         return base
     return buffer_metres(base, buffer_m)
@@ -149,19 +164,19 @@ def build_zone(geom: dict[str, Any], buffer_m: float | None, where: str) -> Base
 def extract_geometry(doc: Any, where: str) -> dict[str, Any]:
     """A geometry from a GeoJSON geometry, Feature, or FeatureCollection of one feature."""
     if not isinstance(doc, dict):
-        raise GeometryProblem(where, "not a GeoJSON object")
+        raise GeometryProblem(where, M("not a GeoJSON object"))
     kind = doc.get("type")
     if kind == "FeatureCollection":
         features = doc.get("features")
         if not isinstance(features, list) or len(features) != 1:
             count = len(features) if isinstance(features, list) else 0
             raise GeometryProblem(
-                where, f"a FeatureCollection of one feature is needed, not {count}"
+                where, M("a FeatureCollection of one feature is needed, not {count}", count=count)
             )
         return extract_geometry(features[0], f"{where}.features[0]")
     if kind == "Feature":
         geometry = doc.get("geometry")
         if not isinstance(geometry, dict):
-            raise GeometryProblem(f"{where}.geometry", "the feature has no geometry")
+            raise GeometryProblem(f"{where}.geometry", M("the feature has no geometry"))
         return geometry
     return doc

@@ -22,6 +22,7 @@ from truceline.domain.canonical import canonical_sha256, no_duplicate_keys
 from truceline.domain.rules import RULES
 from truceline.domain.rules.base import ClauseParams
 from truceline.errors import MissionError, Problem
+from truceline.i18n.message import M, Message, Mn
 from truceline.mission import schema
 from truceline.mission.geometry import GeometryProblem, area_km2, build_zone, extract_geometry
 from truceline.mission.model import (
@@ -39,7 +40,7 @@ from truceline.mission.model import (
 from truceline.mission.names import check_name, resolve
 from truceline.mission.yamlstrict import YamlSyntaxError, load_yaml
 
-M = TypeVar("M", bound=BaseModel)
+Model = TypeVar("Model", bound=BaseModel)
 ReadFile = Callable[[str], str]
 
 
@@ -61,20 +62,34 @@ def join_path(base: str, loc: tuple[int | str, ...]) -> str:
 
 
 def _message(error: ErrorDetails) -> str:
+    """The problem pydantic found, in our words where we have them: our validators' messages
+    (a `ValueError` of a `Message`) and the kinds named here; else pydantic's text (English)."""
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key"
+        return M("unknown key")
     if kind == "missing":
-        return "required"
+        return M("required")
     if kind == "timezone_aware":
-        return "a time needs an offset, e.g. 2020-11-10T00:00:00+04:00"
+        return M("a time needs an offset, e.g. 2020-11-10T00:00:00+04:00")
     if kind in ("datetime_from_date_parsing", "datetime_parsing", "datetime_type"):
-        return f"not an ISO 8601 time with offset: {error['input']!r}"
+        return M("not an ISO 8601 time with offset: {value!r}", value=error["input"])
+    raised = (error.get("ctx") or {}).get("error")
+    ours = raised.args[0] if isinstance(raised, Exception) and raised.args else None
+    if kind == "value_error" and isinstance(ours, Message):
+        return ours
     message = str(error["msg"])
     return message.removeprefix("Value error, ")
 
 
-def validate(model: type[M], data: Any, path: str, problems: list[Problem]) -> M | None:
+def _either(messages: list[str]) -> str:
+    """`a; or b; or c`: each message said in the reader's language."""
+    said = messages[0]
+    for other in messages[1:]:
+        said = M("{first}; or {other}", first=said, other=other)
+    return said
+
+
+def validate(model: type[Model], data: Any, path: str, problems: list[Problem]) -> Model | None:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -88,9 +103,9 @@ def validate(model: type[M], data: Any, path: str, problems: list[Problem]) -> M
             )
         for where, messages in said.items():
             if {"constrained-str", "dict"} <= branches[where]:  # a name: one or per language
-                messages = ["expected a string, or a map of language to string"]
+                messages = [M("expected a string, or a map of language to string")]
             elif len(messages) > 1:
-                messages = ["; or ".join(dict.fromkeys(messages))]
+                messages = [_either(list(dict.fromkeys(messages)))]
             problems.extend(Problem(where, m) for m in messages)
         return None
 
@@ -100,7 +115,7 @@ def _items(doc: dict[str, Any], key: str, problems: list[Problem]) -> list[Any]:
     if value is None:
         return []
     if not isinstance(value, list):
-        problems.append(Problem(key, "expected a list"))
+        problems.append(Problem(key, M("expected a list")))
         return []
     return value
 
@@ -112,7 +127,7 @@ def _ids(items: list[Any], key: str, problems: list[Problem]) -> set[str]:
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             ident = item["id"]
             if ident in seen:
-                problems.append(Problem(f"{key}[{i}].id", f"duplicate id {ident!r}"))
+                problems.append(Problem(f"{key}[{i}].id", M("duplicate id {id!r}", id=ident)))
             seen.add(ident)
     return seen
 
@@ -126,16 +141,27 @@ def parse_mission(text: str, *, source: str, read_file: ReadFile | None = None) 
             doc = load_yaml(text)
     except YamlSyntaxError as exc:
         raise MissionError(
-            f"{source}: not valid YAML",
-            [Problem(f"line {exc.line}, column {exc.column}", exc.message)],
+            M("{source}: not valid YAML", source=source),
+            [
+                Problem(
+                    M("line {line}, column {column}", line=exc.line, column=exc.column), exc.message
+                )
+            ],
         ) from None
     except json.JSONDecodeError as exc:
         raise MissionError(
-            f"{source}: not valid JSON",
-            [Problem(f"line {exc.lineno}, column {exc.colno}", exc.msg)],
+            M("{source}: not valid JSON", source=source),
+            [
+                Problem(
+                    M("line {line}, column {column}", line=exc.lineno, column=exc.colno), exc.msg
+                )
+            ],
         ) from None
-    except ValueError as exc:
-        raise MissionError(f"{source}: not valid JSON", [Problem("", str(exc))]) from None
+    except ValueError as exc:  # (a duplicate key: ours, a Message; else Python's English)
+        reason = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
+        raise MissionError(
+            M("{source}: not valid JSON", source=source), [Problem("", reason)]
+        ) from None
     return parse_mission_document(doc, source=source, read_file=read_file)
 
 
@@ -144,13 +170,23 @@ def parse_mission_document(
 ) -> Mission:
     problems: list[Problem] = []
     if not isinstance(doc, dict):
-        raise MissionError(f"{source}: invalid mission file", [Problem("", "expected a mapping")])
+        raise MissionError(
+            M("{source}: invalid mission file", source=source),
+            [Problem("", M("expected a mapping"))],
+        )
     for key in doc:
         if key not in schema.TOP_LEVEL_KEYS:
-            problems.append(Problem(str(key), "unknown key"))
+            problems.append(Problem(str(key), M("unknown key")))
     if doc.get("format") != schema.FORMAT:
         problems.append(
-            Problem("format", f"expected {schema.FORMAT!r}, found {doc.get('format')!r}")
+            Problem(
+                "format",
+                M(
+                    "expected {format!r}, found {found!r}",
+                    format=schema.FORMAT,
+                    found=doc.get("format"),
+                ),
+            )
         )
     resolved = dict(doc)
 
@@ -160,13 +196,13 @@ def parse_mission_document(
     party_ids = _ids(party_items, "parties", problems)
     contingent_ids = _ids(contingent_items, "contingents", problems)
     for clash in sorted(party_ids & contingent_ids):
-        problems.append(Problem("contingents", f"id {clash!r} is also a party's id"))
+        problems.append(Problem("contingents", M("id {id!r} is also a party's id", id=clash)))
     for reserved in sorted((party_ids | contingent_ids) & {"unknown", "undetermined"}):
-        problems.append(Problem("parties", f"id {reserved!r} is reserved"))
+        problems.append(Problem("parties", M("id {id!r} is reserved", id=reserved)))
     if not party_items:
-        problems.append(Problem("parties", "at least one party is needed"))
+        problems.append(Problem("parties", M("at least one party is needed")))
     if len(contingent_items) < 2:
-        problems.append(Problem("contingents", "a joint centre needs at least two contingents"))
+        problems.append(Problem("contingents", M("a joint centre needs at least two contingents")))
 
     parties = [
         validate(schema.PartySpec, p, f"parties[{i}]", problems) for i, p in enumerate(party_items)
@@ -185,10 +221,15 @@ def parse_mission_document(
             continue
         if unit.contingent is not None and unit.contingent not in contingent_ids:
             problems.append(
-                Problem(f"units[{i}].contingent", f"unknown contingent {unit.contingent!r}")
+                Problem(
+                    f"units[{i}].contingent",
+                    M("unknown contingent {contingent!r}", contingent=unit.contingent),
+                )
             )
         if unit.party is not None and unit.party not in party_ids:
-            problems.append(Problem(f"units[{i}].party", f"unknown party {unit.party!r}"))
+            problems.append(
+                Problem(f"units[{i}].party", M("unknown party {party!r}", party=unit.party))
+            )
         units.append(unit)
 
     zone_items = _items(doc, "zones", problems)
@@ -231,7 +272,16 @@ def parse_mission_document(
         _check_names(doc, languages, problems)
 
     if problems or info is None or correlation is None or complaints is None or tracks is None:
-        raise MissionError(f"{source}: {len(problems)} problem(s) in the mission file", problems)
+        # (the English says `problem(s)` for any number, as it always has)
+        raise MissionError(
+            Mn(
+                "{source}: {n} problem(s) in the mission file",
+                "{source}: {n} problem(s) in the mission file",
+                len(problems),
+                source=source,
+            ),
+            problems,
+        )
 
     clauses = {}
     for cid, vs in versions.items():
@@ -304,7 +354,7 @@ def _zones(
         if spec.geometry_file is not None:
             geometry_where = f"{where}.geometry_file"
             if read_file is None:
-                problems.append(Problem(geometry_where, "geometry files cannot be read here"))
+                problems.append(Problem(geometry_where, M("geometry files cannot be read here")))
                 continue
             try:
                 text = read_file(spec.geometry_file)
@@ -313,13 +363,26 @@ def _zones(
                 )
             except OSError as exc:
                 problems.append(
-                    Problem(geometry_where, f"cannot read {spec.geometry_file}: {exc.strerror}")
+                    Problem(
+                        geometry_where,
+                        M(
+                            "cannot read {file}: {reason}",
+                            file=spec.geometry_file,
+                            reason=exc.strerror,
+                        ),
+                    )
                 )
                 continue
             except json.JSONDecodeError as exc:
                 problems.append(
                     Problem(
-                        geometry_where, f"{spec.geometry_file}:{exc.lineno}: not JSON: {exc.msg}"
+                        geometry_where,
+                        M(
+                            "{file}:{line}: not JSON: {reason}",
+                            file=spec.geometry_file,
+                            line=exc.lineno,
+                            reason=exc.msg,
+                        ),
                     )
                 )
                 continue
@@ -390,7 +453,10 @@ def _posts(
             continue
         if spec.contingent not in contingents:
             problems.append(
-                Problem(f"posts[{i}].contingent", f"unknown contingent {spec.contingent!r}")
+                Problem(
+                    f"posts[{i}].contingent",
+                    M("unknown contingent {contingent!r}", contingent=spec.contingent),
+                )
             )
             continue
         posts[spec.id] = Post(
@@ -414,26 +480,35 @@ def _places(
     where, doc = "places", value
     if isinstance(value, str):
         if read_file is None:
-            problems.append(Problem(where, "a places file cannot be read here"))
+            problems.append(Problem(where, M("a places file cannot be read here")))
             return (), value
         try:
             doc = json.loads(read_file(value))
         except OSError as exc:
-            problems.append(Problem(where, f"cannot read {value}: {exc.strerror}"))
+            problems.append(
+                Problem(where, M("cannot read {file}: {reason}", file=value, reason=exc.strerror))
+            )
             return (), value
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            problems.append(Problem(where, f"{value}: not JSON: {exc}"))
+            problems.append(
+                Problem(where, M("{file}: not JSON: {reason}", file=value, reason=str(exc)))
+            )
             return (), value
         where = f"places ({value})"
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        problems.append(Problem(where, "expected a GeoJSON FeatureCollection of Point features"))
+        problems.append(Problem(where, M("expected a GeoJSON FeatureCollection of Point features")))
         return (), value
     features = doc.get("features")
     if not isinstance(features, list):
-        problems.append(Problem(f"{where}.features", "expected a list"))
+        problems.append(Problem(f"{where}.features", M("expected a list")))
         return (), value
     if len(features) > MAX_PLACES:
-        problems.append(Problem(f"{where}.features", f"more than {MAX_PLACES:,} places"))
+        problems.append(
+            Problem(
+                f"{where}.features",
+                Mn("more than {n:,} place", "more than {n:,} places", MAX_PLACES),
+            )
+        )
         return (), value
     places: list[Place] = []
     for i, feature in enumerate(features):
@@ -442,10 +517,10 @@ def _places(
         props = feature.get("properties") if isinstance(feature, dict) else None
         coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
         if not isinstance(geometry, dict) or geometry.get("type") != "Point":
-            problems.append(Problem(f"{at}.geometry", "a place is a Point"))
+            problems.append(Problem(f"{at}.geometry", M("a place is a Point")))
             continue
         if not isinstance(coords, list) or len(coords) < 2:
-            problems.append(Problem(f"{at}.geometry.coordinates", "expected [lon, lat]"))
+            problems.append(Problem(f"{at}.geometry.coordinates", M("expected [lon, lat]")))
             continue
         item = {"name": (props or {}).get("name") if isinstance(props, dict) else None,
                 "lon": coords[0], "lat": coords[1]}  # fmt: skip
@@ -459,13 +534,20 @@ def _places(
 
 def _clause(item: Any, where: str, problems: list[Problem]) -> ClauseParams | None:
     if not isinstance(item, dict):
-        problems.append(Problem(where, "a clause is a mapping"))
+        problems.append(Problem(where, M("a clause is a mapping")))
         return None
     rule = item.get("rule")
     module = RULES.get(rule) if isinstance(rule, str) else None
     if module is None:
         problems.append(
-            Problem(f"{where}.rule", f"unknown rule {rule!r} (known: {', '.join(sorted(RULES))})")
+            Problem(
+                f"{where}.rule",
+                M(
+                    "unknown rule {rule!r} (known: {known})",
+                    rule=rule,
+                    known=", ".join(sorted(RULES)),
+                ),
+            )
         )
         return None
     params: ClauseParams | None = validate(module.Params, item, where, problems)
@@ -488,14 +570,20 @@ class _RefChecker:
         before = len(self.problems)
         for path, ident in refs.zones:
             if ident not in self.zones:
-                self.problems.append(Problem(f"{where}.{path}", f"unknown zone {ident!r}"))
+                self.problems.append(
+                    Problem(f"{where}.{path}", M("unknown zone {zone!r}", zone=ident))
+                )
         for path, ident in refs.parties:
             if ident not in self.parties:
-                self.problems.append(Problem(f"{where}.{path}", f"unknown party {ident!r}"))
+                self.problems.append(
+                    Problem(f"{where}.{path}", M("unknown party {party!r}", party=ident))
+                )
         for path, ident in refs.subjects:
             if ident not in self.parties and ident not in self.contingents:
                 self.problems.append(
-                    Problem(f"{where}.{path}", f"unknown party or contingent {ident!r}")
+                    Problem(
+                        f"{where}.{path}", M("unknown party or contingent {actor!r}", actor=ident)
+                    )
                 )
         return len(self.problems) == before
 
@@ -514,19 +602,26 @@ def _amendment(
     if spec is None:
         return
     if spec.clause not in clause_ids:
-        problems.append(Problem(f"{where}.clause", f"unknown clause {spec.clause!r}"))
+        problems.append(
+            Problem(f"{where}.clause", M("unknown clause {clause!r}", clause=spec.clause))
+        )
         return
     if spec.clause not in versions:
         return  # the clause itself is invalid and reported already
     for key in ("id", "rule", "effective"):
         if key in spec.set:
-            problems.append(Problem(f"{where}.set.{key}", "cannot be amended"))
+            problems.append(Problem(f"{where}.set.{key}", M("cannot be amended")))
             return
     existing = versions[spec.clause]
     if any(v.version == spec.version for v in existing):
         problems.append(
             Problem(
-                f"{where}.version", f"clause {spec.clause!r} has version {spec.version} already"
+                f"{where}.version",
+                M(
+                    "clause {clause!r} has version {version} already",
+                    clause=spec.clause,
+                    version=spec.version,
+                ),
             )
         )
         return
@@ -548,7 +643,11 @@ def _amendment(
             problems.append(
                 Problem(
                     f"{where}.effective",
-                    f"version {later.version} takes effect before version {earlier.version}",
+                    M(
+                        "version {later} takes effect before version {earlier}",
+                        later=later.version,
+                        earlier=earlier.version,
+                    ),
                 )
             )
             return

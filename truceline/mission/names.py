@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from truceline.errors import Problem
+from truceline.i18n.message import M
 
 Name = str | dict[str, str]  # as the mission file gives it
 Names = dict[str, str]  # resolved: every language of the mission, in its order
@@ -21,12 +22,22 @@ def check_name(value: Any, languages: Sequence[str], where: str, problems: list[
         if lang not in languages:
             problems.append(
                 Problem(
-                    f"{where}.{lang}", f"not a language of the mission ({', '.join(languages)})"
+                    f"{where}.{lang}",
+                    M(
+                        "not a language of the mission ({languages})",
+                        languages=", ".join(languages),
+                    ),
                 )
             )
     if languages and languages[0] not in value:
         problems.append(
-            Problem(where, f"a map of names needs the mission's first language {languages[0]!r}")
+            Problem(
+                where,
+                M(
+                    "a map of names needs the mission's first language {lang!r}",
+                    lang=languages[0],
+                ),
+            )
         )
 
 

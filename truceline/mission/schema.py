@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from truceline.domain.rules.base import Id
+from truceline.i18n.message import M
 
 FORMAT = "truceline/mission@1"
 Metres = Annotated[StrictInt | StrictFloat, Field(gt=0, le=1_000_000)]
@@ -64,7 +65,7 @@ class MissionInfo(Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}") from None
+            raise ValueError(M("unknown IANA time zone {zone!r}", zone=value)) from None
         return value
 
     @field_validator("report_cutoff")
@@ -72,16 +73,18 @@ class MissionInfo(Section):
     def _hhmm(cls, value: str) -> str:
         match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", value)
         if not match:
-            raise ValueError(f"{value!r} is not a local time HH:MM (quote it in YAML)")
+            raise ValueError(
+                M("{value!r} is not a local time HH:MM (quote it in YAML)", value=value)
+            )
         return value
 
     @field_validator("languages")
     @classmethod
     def _some(cls, value: list[str]) -> list[str]:
         if not value:
-            raise ValueError("at least one language")
+            raise ValueError(M("at least one language"))
         if len(set(value)) != len(value):
-            raise ValueError("a language is listed twice")
+            raise ValueError(M("a language is listed twice"))
         return value
 
 
@@ -105,7 +108,7 @@ class ContingentSpec(Section):
             return None
         match = PUBLIC_KEY.fullmatch(value)
         if not match or len(base64.b64decode(match.group(1))) != 32:
-            raise ValueError("expected 'ed25519:' followed by the base64 of 32 bytes")
+            raise ValueError(M("expected 'ed25519:' followed by the base64 of 32 bytes"))
         return value
 
 
@@ -119,7 +122,7 @@ class UnitSpec(Section):
     @model_validator(mode="after")
     def _one_owner(self) -> UnitSpec:
         if (self.contingent is None) == (self.party is None):
-            raise ValueError("a unit belongs to exactly one of `contingent` or `party`")
+            raise ValueError(M("a unit belongs to exactly one of `contingent` or `party`"))
         return self
 
 
@@ -134,9 +137,9 @@ class ZoneSpec(Section):
     @model_validator(mode="after")
     def _one_source(self) -> ZoneSpec:
         if (self.geometry is None) == (self.geometry_file is None):
-            raise ValueError("give exactly one of `geometry` or `geometry_file`")
+            raise ValueError(M("give exactly one of `geometry` or `geometry_file`"))
         if self.buffer_m is not None and self.width_m is not None:
-            raise ValueError("give `buffer_m` or `width_m`, not both")
+            raise ValueError(M("give `buffer_m` or `width_m`, not both"))
         return self
 
     @property
@@ -186,9 +189,11 @@ class PostSpec(Section):
     @classmethod
     def _hours(cls, value: str | None) -> str | None:
         if value is not None and not HOURS.fullmatch(value):
-            raise ValueError(f'{value!r} is not local hours HH:MM-HH:MM (e.g. "06:00-20:00")')
+            raise ValueError(
+                M('{value!r} is not local hours HH:MM-HH:MM (e.g. "06:00-20:00")', value=value)
+            )
         if value is not None and value[:5] == value[6:]:
-            raise ValueError("the hours begin and end at the same time: omit them for all day")
+            raise ValueError(M("the hours begin and end at the same time: omit them for all day"))
         return value
 
 

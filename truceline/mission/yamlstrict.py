@@ -15,6 +15,8 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
 
+from truceline.i18n.message import M, Message
+
 
 class StrictLoader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2 core scalar resolution and duplicate-key detection."""
@@ -30,7 +32,11 @@ class StrictLoader(yaml.SafeLoader):
                     raise ConstructorError(
                         None,
                         None,
-                        f"duplicate key {key!r} (first at line {seen[key].start_mark.line + 1})",
+                        M(
+                            "duplicate key {key!r} (first at line {line})",
+                            key=key,
+                            line=seen[key].start_mark.line + 1,
+                        ),
                         key_node.start_mark,
                     )
                 seen[key] = key_node
@@ -72,6 +78,8 @@ def load_yaml(text: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise YamlSyntaxError(line, column, str(exc.problem or exc.context)) from None
+        said = exc.problem or exc.context  # (ours a Message; PyYAML's own English)
+        message = said if isinstance(said, Message) else str(said)
+        raise YamlSyntaxError(line, column, message) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(0, 0, str(exc)) from None

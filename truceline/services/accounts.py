@@ -16,6 +16,7 @@ from truceline.domain import actions
 from truceline.domain.limits import PASSWORD_MAX, USER_NAME_MAX
 from truceline.domain.passwords import check_password, hash_password
 from truceline.errors import Conflict, FieldError, NotFound, Unauthenticated
+from truceline.i18n.message import M
 from truceline.services import throttle
 from truceline.services.ledger import KeyRing, signer
 from truceline.services.projector import record
@@ -57,25 +58,29 @@ def add_user(
     """A new account. Officers and chiefs belong to a contingent, liaisons to a party; an
     admin to neither (and cannot sign for any contingent)."""
     if role not in ROLES:
-        raise FieldError("role", f"{role!r} is not one of {', '.join(ROLES)}")
+        raise FieldError(
+            "role", M("{role!r} is not one of {roles}", role=role, roles=", ".join(ROLES))
+        )
     if not re.fullmatch(r"[A-Za-z0-9._-]{2,64}", name):
-        raise FieldError("name", f"{name[:80]!r}: 2 to 64 of A-Z a-z 0-9 . _ -")
+        raise FieldError("name", M("{name!r}: 2 to 64 of A-Z a-z 0-9 . _ -", name=name[:80]))
     check_password_policy(password, name)
     if role in ("officer", "chief") and (contingent is None or party is not None):
-        raise FieldError("contingent", f"a {role} belongs to a contingent: name it")
+        raise FieldError("contingent", M("a {role} belongs to a contingent: name it", role=role))
     if role == "liaison" and (party is None or contingent is not None):
-        raise FieldError("party", "a liaison belongs to a party: name it")
+        raise FieldError("party", M("a liaison belongs to a party: name it"))
     if role == "admin" and (party is not None or contingent is not None):
-        raise FieldError("role", "an admin belongs to no contingent or party")
+        raise FieldError("role", M("an admin belongs to no contingent or party"))
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
         if contingent is not None and contingent not in mission.contingents:
-            raise FieldError("contingent", f"{contingent!r} is not a contingent")
+            raise FieldError(
+                "contingent", M("{contingent!r} is not a contingent", contingent=contingent)
+            )
         if party is not None and party not in mission.parties:
-            raise FieldError("party", f"{party!r} is not a party")
+            raise FieldError("party", M("{party!r} is not a party", party=party))
         if conn.execute(select(t.users.c.id).where(t.users.c.name == name)).first() is not None:
-            raise Conflict(f"user {name!r} exists already")
+            raise Conflict(M("user {name!r} exists already", name=name))
         sign = signer(conn, mission, keyring, contingent or acting)
         # The account is an entry of its contingent's log (or the acting one's); its password
         # hash is this node's own, never logged.
@@ -98,7 +103,7 @@ def set_disabled(engine: Engine, name: str, *, disabled: bool, keyring: KeyRing 
         mission = load_mission(conn)
         row = conn.execute(select(t.users).where(t.users.c.name == name)).first()
         if row is None:
-            raise NotFound(f"no user {name!r}")
+            raise NotFound(M("no user {name!r}", name=name))
         sign = signer(conn, mission, keyring, row.logged_by)
         record(
             conn, mission, sign, actions.USER_CHANGED, {"user": name, "disabled": disabled},
@@ -113,16 +118,20 @@ def check_password_policy(password: str, name: str = "") -> None:
     """Refuse a password that is short or easy to guess (zxcvbn: common passwords, words,
     sequences, repeats, the user's own name), saying why and what would do."""
     if len(password) < PASSWORD_MIN:
-        raise FieldError("password", f"needs at least {PASSWORD_MIN} characters")
+        raise FieldError("password", M("needs at least {n} characters", n=PASSWORD_MIN))
     if len(password) > PASSWORD_MAX:
-        raise FieldError("password", f"is longer than {PASSWORD_MAX} characters")
+        raise FieldError("password", M("is longer than {n} characters", n=PASSWORD_MAX))
     # zxcvbn's time grows with the length; what a longer password adds cannot lower its score
     estimate = zxcvbn(password[:100], user_inputs=[name, "truceline"])
     if estimate["score"] < PASSWORD_SCORE:
         feedback = estimate["feedback"]
-        why = feedback.get("warning") or "it is easy to guess"
-        advice = " ".join(feedback.get("suggestions") or ["Use a few uncommon words."])
-        raise FieldError("password", f"too easy to guess ({why.rstrip('.')}). {advice}")
+        # zxcvbn's warning and suggestions are its own (English) words
+        warning, suggestions = feedback.get("warning"), feedback.get("suggestions")
+        why = warning.rstrip(".") if warning else M("it is easy to guess")
+        advice = " ".join(suggestions) if suggestions else M("Use a few uncommon words.")
+        raise FieldError(
+            "password", M("too easy to guess ({why}). {advice}", why=why, advice=advice)
+        )
 
 
 def authenticate(conn: Connection, name: str, password: str) -> User | None:
@@ -144,7 +153,7 @@ def login(engine: Engine, name: str, password: str, *, address: str, kind: str =
         throttle.check(conn, name, address)
         user = authenticate(conn, name, password)
     if user is None:
-        raise Unauthenticated("wrong user name or password")
+        raise Unauthenticated(M("wrong user name or password"))
     with writing(engine) as conn:
         throttle.succeeded(conn, name, address)
         return issue_token(conn, user, kind=kind)
@@ -196,7 +205,7 @@ def set_password(engine: Engine, name: str, password: str) -> None:
 def _user_id(conn: Connection, name: str) -> int:
     ident = conn.execute(select(t.users.c.id).where(t.users.c.name == name)).scalar()
     if ident is None:
-        raise NotFound(f"no user {name[:80]!r}")
+        raise NotFound(M("no user {name!r}", name=name[:80]))
     return int(ident)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from truceline.domain import actions
 from truceline.domain.limits import TEXT_MAX
 from truceline.errors import FieldError, NotFound, TrucelineError
+from truceline.i18n.message import M
 from truceline.services.assess import AssessReport, assess
 from truceline.services.ledger import KeyRing, signer
 from truceline.services.projector import record
@@ -40,9 +41,9 @@ def retract_observation(
     """Retract an observation (as its reporting contingent, or `acting`, which must be it)."""
     require_schema(engine)
     if not reason.strip():
-        raise FieldError("reason", "is empty: say why the observation is retracted")
+        raise FieldError("reason", M("is empty: say why the observation is retracted"))
     if len(reason) > TEXT_MAX:
-        raise FieldError("reason", f"is longer than {TEXT_MAX:,} characters")
+        raise FieldError("reason", M("is longer than {n:,} characters", n=TEXT_MAX))
     o = t.observations
     with writing(engine) as conn:
         mission = load_mission(conn)
@@ -52,11 +53,15 @@ def retract_observation(
             )
         ).first()
         if row is None:
-            raise NotFound(f"no observation {observation}")
+            raise NotFound(M("no observation {observation}", observation=observation))
         if acting is not None and acting != row.reporter:
             raise TrucelineError(
-                f"observation {observation} was reported by {row.reporter}: only {row.reporter} "
-                "may retract it"
+                M(
+                    "observation {observation} was reported by {reporter}: only {reporter} "
+                    "may retract it",
+                    observation=observation,
+                    reporter=row.reporter,
+                )
             )
         sign = signer(conn, mission, keyring, row.reporter)
         record(

@@ -15,6 +15,7 @@ from truceline.demo.generator import generate
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.errors import TrucelineError
+from truceline.i18n.message import M, Mn
 from truceline.services.accounts import add_user
 from truceline.services.assess import assess
 from truceline.services.ingest import ingest_observations, ingest_positions
@@ -23,7 +24,7 @@ from truceline.services.missions import init_database, read_mission
 from truceline.store import tables as t
 from truceline.store.db import is_sqlite
 
-NOTE = "The demo's zones are illustrative, not authoritative borders or lines."
+NOTE = M("The demo's zones are illustrative, not authoritative borders or lines.")
 # Demo accounts only: a real centre adds its users with `truceline users add`.
 DEMO_PASSWORD = "demo-ceasefire"
 
@@ -114,7 +115,13 @@ def pin_keys(mission_file: Path, keyring: KeyRing) -> None:
             text,
         )
         if found != 1:
-            raise TrucelineError(f"{mission_file}: cannot pin {contingent}'s key")
+            raise TrucelineError(
+                M(
+                    "{file}: cannot pin {contingent}'s key",
+                    file=str(mission_file),
+                    contingent=contingent,
+                )
+            )
     mission_file.write_text(text, encoding="utf-8")
 
 
@@ -134,21 +141,36 @@ def build_demo(
     if existing is not None:
         if not force:
             raise TrucelineError(
-                f"database {engine.url!r} already holds mission {existing!r}; "
-                "use --force to replace it, or --db for another database"
+                M(
+                    "database {url!r} already holds mission {mission!r}; "
+                    "use --force to replace it, or --db for another database",
+                    url=engine.url,
+                    mission=existing,
+                )
             )
         clear_database(engine)
     files = write_demo_files(data_dir, days, seed)
     keyring = KeyRing(key_dir or data_dir / "keys")
     pin_keys(files["mission"], keyring)
     result = init_database(engine, files["mission"], keyring=keyring)
-    lines = [
-        f"demo mission {result.mission.id!r} ({result.mission.name}): {days} day(s), seed {seed}",
+    lines: list[str] = [
+        Mn(
+            "demo mission {mission!r} ({name}): {n} day(s), seed {seed}",
+            "demo mission {mission!r} ({name}): {n} day(s), seed {seed}",
+            days,
+            mission=result.mission.id,
+            name=result.mission.name,
+            seed=seed,
+        ),
         NOTE,
-        f"files in {data_dir}/",
+        M("files in {folder}/", folder=str(data_dir)),
     ]
     lines.append(
-        f"keys in {keyring.folder}/; logs started: {', '.join(result.started) or 'none new'}"
+        M(
+            "keys in {folder}/; logs started: {started}",
+            folder=str(keyring.folder),
+            started=", ".join(result.started) or M("none new"),
+        )
     )
     lines.append(
         ingest_observations(engine, files["observations"], keyring=keyring, acting="blue").summary()
@@ -166,13 +188,23 @@ def build_demo(
     )
     report = assess(engine, keyring=keyring, acting="green")
     lines.append(
-        f"assessed: {report.active_incidents} incident(s), "
-        f"{sum(report.active_findings.values())} finding(s)"
+        M(
+            "assessed: {incidents}, {findings}",
+            incidents=Mn("{n} incident(s)", "{n} incident(s)", report.active_incidents),
+            findings=Mn("{n} finding(s)", "{n} finding(s)", sum(report.active_findings.values())),
+        )
     )
     for clause in result.mission.clauses.values():
         found = report.active_findings.get(clause.id, 0)
         lines.append(
-            f"  clause {clause.id:<3} {clause.rule:<15} {found:>4} finding(s)  {clause.title or ''}"
+            Mn(
+                "  clause {clause:<3} {rule:<15} {n:>4} finding(s)  {title}",
+                "  clause {clause:<3} {rule:<15} {n:>4} finding(s)  {title}",
+                found,
+                clause=clause.id,
+                rule=clause.rule,
+                title=clause.title or "",
+            )
         )
     for name, role, contingent, party in demo_accounts():
         add_user(
@@ -181,6 +213,16 @@ def build_demo(
         )  # fmt: skip
     with engine.connect() as conn:
         verified = verify_ledger(conn, result.mission)
-    state = "intact" if verified.ok else f"NOT intact ({len(verified.faults)} problem(s))"
-    lines.append(f"ledger: {verified.entries} signed entries, {state}")
+    state = (
+        M("intact") if verified.ok
+        else Mn("NOT intact ({n} problem(s))", "NOT intact ({n} problem(s))", len(verified.faults))
+    )  # fmt: skip
+    lines.append(
+        Mn(
+            "ledger: {n} signed entries, {state}",
+            "ledger: {n} signed entries, {state}",
+            verified.entries,
+            state=state,
+        )
+    )
     return lines

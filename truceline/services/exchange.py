@@ -19,8 +19,9 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256
-from truceline.domain.ledger import Entry, admit, entry_from_dict
+from truceline.domain.ledger import Entry, Fault, admit, entry_from_dict
 from truceline.errors import TrucelineError
+from truceline.i18n.message import M, Message, joined
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, local_signers
 from truceline.services.projector import apply_entry, causal_order
@@ -86,7 +87,9 @@ def parse_cursor(text: str | None) -> dict[str, int]:
     for part in text.split(","):
         contingent, _, seq = part.partition(":")
         if not contingent or not seq.isdigit() or len(seq) > 18:
-            raise TrucelineError(f"after={text!r}: write contingent:seq,… (e.g. blue:5,green:3)")
+            raise TrucelineError(
+                M("after={text!r}: write contingent:seq,… (e.g. blue:5,green:3)", text=text)
+            )
         cursor[contingent] = int(seq)
     return cursor
 
@@ -133,19 +136,25 @@ def _read(path: Path) -> Any:
     try:
         bundle: Any = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
+        raise TrucelineError(
+            M("{path}: cannot read: {reason}", path=str(path), reason=exc.strerror)
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TrucelineError(f"{path}: not a bundle (not JSON: {exc})") from None
+        raise TrucelineError(
+            M("{path}: not a bundle (not JSON: {reason})", path=str(path), reason=str(exc))
+        ) from None
     return bundle
 
 
 def _entries_of(bundle: Any, name: str) -> list[Entry]:
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
-        raise TrucelineError(f"{name}: not a bundle of format {FORMAT}")
+        raise TrucelineError(M("{name}: not a bundle of format {format}", name=name, format=FORMAT))
     try:
         return [entry_from_dict(item) for item in bundle["entries"]]
     except (KeyError, TypeError, ValueError) as exc:
-        raise TrucelineError(f"{name}: a malformed entry ({exc}); nothing imported") from None
+        raise TrucelineError(
+            M("{name}: a malformed entry ({reason}); nothing imported", name=name, reason=str(exc))
+        ) from None
 
 
 def import_bundle(engine: Engine, path: Path, *, keyring: KeyRing | None) -> ImportResult:
@@ -174,9 +183,13 @@ def import_bundle_data(
         mission = load_mission(conn)
         if bundle.get("mission_sha256") != mission.sha256:
             raise TrucelineError(
-                f"{name}: the bundle is for mission file "
-                f"{str(bundle.get('mission_sha256'))[:12]}…, "
-                f"this node holds {mission.sha256[:12]}…; nothing imported"
+                M(
+                    "{name}: the bundle is for mission file {theirs}…, this node holds {ours}…; "
+                    "nothing imported",
+                    name=name,
+                    theirs=str(bundle.get("mission_sha256"))[:12],
+                    ours=mission.sha256[:12],
+                )
             )
         held = repo.all_entries(conn)
         file_keys = {c.id: c.public_key for c in mission.contingents.values()}
@@ -185,15 +198,13 @@ def import_bundle_data(
             now_us=time.time_ns() // 1000, skew_us=skew_s * 1_000_000,
         )  # fmt: skip
         if admitted.faults:
-            reasons = "; ".join(str(f) for f in admitted.faults[:5])
-            raise TrucelineError(f"{name}: the bundle is refused, nothing imported: {reasons}")
+            reasons = joined([_fault(f) for f in admitted.faults[:5]])
+            raise TrucelineError(_refused(name, reasons))
         fresh = admitted.fresh
         try:
             stored = _store_evidence(conn, bundle, held, fresh)
         except TrucelineError as exc:
-            raise TrucelineError(
-                f"{name}: the bundle is refused, nothing imported: {exc}"
-            ) from None
+            raise TrucelineError(_refused(name, exc)) from None
         for entry in sorted(fresh, key=lambda e: (e.contingent, e.seq)):
             repo.insert_entry(conn, entry)
         for contingent, head in admitted.heads.items():
@@ -204,9 +215,7 @@ def import_bundle_data(
             try:
                 apply_entry(conn, mission, entry)
             except TrucelineError as exc:
-                raise TrucelineError(
-                    f"{name}: the bundle is refused, nothing imported: {exc}"
-                ) from None
+                raise TrucelineError(_refused(name, exc)) from None
         differing = _differing_runs(conn, mission, [*held, *fresh], fresh)
         signers = local_signers(conn, mission, keyring)
         revealed = reveal_ready(conn, mission, signers)
@@ -216,6 +225,22 @@ def import_bundle_data(
             {int(i) for i in conn.execute(select(c.c.id).where(c.c.key.in_(revealed))).scalars()}
         )
         return ImportResult(len(entries), len(fresh), ids, stored, differing)
+
+
+def _fault(fault: Fault) -> Message:
+    """A fault as `str(fault)` says it (`blue#3: why`), its problem said in the reader's
+    language."""
+    seq = fault.seq
+    where = f"{fault.contingent}#{seq}" if seq is not None else fault.contingent
+    return M("{where}: {problem}", where=where, problem=fault.problem)
+
+
+def _refused(name: str, reason: object) -> Message:
+    """A bundle refused (nothing imported), and why: a message, or a refusal's message."""
+    if isinstance(reason, TrucelineError):
+        reason = reason.args[0] if reason.args else ""
+    return M("{name}: the bundle is refused, nothing imported: {reason}", name=name,
+             reason=reason)  # fmt: skip
 
 
 def _set_head(conn: Connection, contingent: str, head: tuple[int, str]) -> None:
@@ -250,13 +275,17 @@ def _store_mission_files(conn: Connection, bundle: dict[str, Any]) -> None:
             continue
         try:
             if canonical_sha256(json.loads(row["document"])) != sha:
-                raise TrucelineError(f"mission file {str(sha)[:12]}… does not match its sha256")
+                raise TrucelineError(
+                    M("mission file {sha}… does not match its sha256", sha=str(sha)[:12])
+                )
             conn.execute(insert(t.mission_files).values(**{
                 k: row[k] for k in ("sha256", "mission_id", "source_name", "source_text",
                                     "document", "loaded_at_us")
             }))  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
-            raise TrucelineError(f"a malformed mission file ({exc})") from None
+            raise TrucelineError(
+                M("a malformed mission file ({reason})", reason=str(exc))
+            ) from None
 
 
 def _store_batches(
@@ -281,38 +310,65 @@ def _store_batches(
         node, batch, kind = str(p.get("node")), p.get("batch"), p.get("kind")
         where = f"{entry.contingent}#{entry.seq}"
         if kind not in imports.SPECS or not isinstance(batch, int):
-            raise TrucelineError(f"{where}: not an import batch of observations or positions")
+            raise TrucelineError(
+                M("{where}: not an import batch of observations or positions", where=where)
+            )
         if (node, batch) in claimed:
             raise TrucelineError(
-                f"{where} claims import batch {batch} of node {node}, which "
-                f"{claimed[(node, batch)]} names already"
+                M(
+                    "{where} claims import batch {batch} of node {node}, which {other} names "
+                    "already",
+                    where=where,
+                    batch=batch,
+                    node=node,
+                    other=claimed[(node, batch)],
+                )
             )
         claimed[(node, batch)] = where
         if node == here:
             raise TrucelineError(
-                f"{where} names an import batch of this node ({batch}) that no log here holds"
+                M(
+                    "{where} names an import batch of this node ({batch}) that no log here holds",
+                    where=where,
+                    batch=batch,
+                )
             )
         item = evidence.get((node, batch))
         if item is None or not isinstance(item.get("rows"), list):
-            raise TrucelineError(f"{where}: the bundle carries no rows for its import batch")
+            raise TrucelineError(
+                M("{where}: the bundle carries no rows for its import batch", where=where)
+            )
         spec = imports.SPECS[kind]
         rows = []
         for index, row in enumerate(item["rows"]):
             problem = imports.row_problem(spec, row)
             if problem:
-                raise TrucelineError(f"{where}: row {index} of its import batch: {problem}")
+                raise TrucelineError(
+                    M(
+                        "{where}: row {index} of its import batch: {problem}",
+                        where=where,
+                        index=index,
+                        problem=problem,
+                    )
+                )
             rows.append(tuple(row))
         if imports.batch_digest(spec, rows) != (p.get("rows"), p.get("sha256")):
-            raise TrucelineError(f"{where}: the rows carried do not match its logged hash")
+            raise TrucelineError(
+                M("{where}: the rows carried do not match its logged hash", where=where)
+            )
         if len({imports.uid_of(spec, r) for r in rows}) != len(rows):
-            raise TrucelineError(f"{where}: its import batch names one row twice")
+            raise TrucelineError(M("{where}: its import batch names one row twice", where=where))
         conflicts = imports.store_foreign_batch(
             conn, spec, node=node, batch=batch, kind=kind, rows=rows, now_us=now
         )
         if conflicts:
             raise TrucelineError(
-                f"{where}: row {conflicts[0]} of its import batch is held here with other "
-                "content (the same source and id)"
+                M(
+                    "{where}: row {row} of its import batch is held here with other "
+                    "content (the same source and id)",
+                    where=where,
+                    row=conflicts[0],
+                )
             )
         stored += len(rows)
     return stored
@@ -332,12 +388,18 @@ def _store_attachments(conn: Connection, bundle: dict[str, Any], fresh: list[Ent
             try:
                 content = base64.b64decode(carried[digest], validate=True)
             except (KeyError, TypeError, binascii.Error):
+                where = f"{entry.contingent}#{entry.seq}"
                 raise TrucelineError(
-                    f"{entry.contingent}#{entry.seq}: the bundle carries no attachment "
-                    f"{str(digest)[:12]}…"
+                    M(
+                        "{where}: the bundle carries no attachment {digest}…",
+                        where=where,
+                        digest=str(digest)[:12],
+                    )
                 ) from None
             if hashlib.sha256(content).hexdigest() != digest:
-                raise TrucelineError(f"attachment {str(digest)[:12]}… does not match its sha256")
+                raise TrucelineError(
+                    M("attachment {digest}… does not match its sha256", digest=str(digest)[:12])
+                )
             conn.execute(
                 insert(t.attachments).values(sha256=digest, size=len(content), content=content)
             )
@@ -347,7 +409,7 @@ def _store_attachments(conn: Connection, bundle: dict[str, Any], fresh: list[Ent
 def _list(bundle: dict[str, Any], key: str) -> list[Any]:
     value = bundle.get(key, [])
     if not isinstance(value, list):
-        raise TrucelineError(f"{key} is not a list")
+        raise TrucelineError(M("{key} is not a list", key=key))
     return value
 
 
@@ -365,7 +427,7 @@ def _differing_runs(
     here = conn.execute(select(t.nodes.c.id)).scalar()
     seq_of = {(e.contingent, e.hash): e.seq for e in every}
     evidence = [e for e in every if e.action in EVIDENCE]
-    differing = []
+    differing: list[str] = []
     for run in fresh:
         if run.action != actions.ASSESSMENT_RUN or run.payload.get("node") == here:
             continue
@@ -376,8 +438,12 @@ def _differing_runs(
         p = run.payload
         found = assess_window(conn, mission, p.get("window_from"), p.get("window_to"))
         if findings_digest(found.findings) != p.get("sha256"):
+            where = f"{run.contingent}#{run.seq}"
             differing.append(
-                f"{run.contingent}#{run.seq}: its assessment run found other findings than this "
-                "node's engine makes of the same evidence"
+                M(
+                    "{where}: its assessment run found other findings than this node's engine "
+                    "makes of the same evidence",
+                    where=where,
+                )
             )
     return differing

@@ -20,7 +20,8 @@ from truceline.domain import actions
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import Problems
-from truceline.errors import FieldError, TrucelineError
+from truceline.errors import FieldError, TrucelineError, said_in
+from truceline.i18n.message import M, Message, Mn, joined
 from truceline.ingest import records
 from truceline.ingest.base import Chunk, RowError
 from truceline.ingest.formats import FORMATS, Format, RejectWriter, Split, SplitContext, format_for
@@ -47,13 +48,15 @@ class ImportReport:
     batch_id: int | None = None
     reject_file: Path | None = None
 
-    def summary(self) -> str:
-        text = (
-            f"{self.path}: {self.accepted} accepted, {self.duplicates} duplicate, "
-            f"{self.rejected} rejected"
-        )
+    def summary(self) -> Message:
+        text = M(
+            "{path}: {accepted}, {duplicates}, {rejected}", path=str(self.path),
+            accepted=Mn("{n} accepted", "{n} accepted", self.accepted),
+            duplicates=Mn("{n} duplicate", "{n} duplicate", self.duplicates),
+            rejected=Mn("{n} rejected", "{n} rejected", self.rejected),
+        )  # fmt: skip
         if self.reject_file is not None and self.rejected:
-            text += f" (rejects in {self.reject_file})"
+            text = M("{summary} (rejects in {file})", summary=text, file=str(self.reject_file))
         return text
 
 
@@ -62,11 +65,25 @@ class ImportRejected(TrucelineError):
 
     def __init__(self, report: ImportReport) -> None:
         self.report = report
-        lines = [f"{report.path}: {report.rejected} bad record(s); nothing was imported"]
-        lines += [f"  {error}" for error in report.errors[:50]]
+        super().__init__(self.render())
+
+    def render(self, lang: str | None = None) -> str:
+        """What was refused, each bad record's problems, in `lang` (None: English)."""
+        report = self.report
+        headline = Mn(
+            "{path}: {n} bad record(s); nothing was imported",
+            "{path}: {n} bad record(s); nothing was imported", report.rejected,
+            path=str(report.path),
+        )  # fmt: skip
+        lines = [said_in(headline, lang)]
+        lines += [f"  {error.said(lang)}" for error in report.errors[:50]]
         if report.rejected > 50:
-            lines.append(f"  … and {report.rejected - 50} more")
-        super().__init__("\n".join(lines))
+            more = Mn("… and {n} more", "… and {n} more", report.rejected - 50)
+            lines.append(f"  {said_in(more, lang)}")
+        return "\n".join(lines)
+
+    def said(self, lang: str) -> str:
+        return self.render(lang)
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,10 @@ def check_reporter(mission: Mission, reporter: str) -> None:
     """The contingent that reports (a feed's, a file's default) must be one of the mission's."""
     if reporter not in mission.contingents:
         known = ", ".join(sorted(mission.contingents))
-        raise FieldError("reporter", f"{reporter!r} is not a contingent ({known})")
+        raise FieldError(
+            "reporter",
+            M("{reporter!r} is not a contingent ({known})", reporter=reporter, known=known),
+        )
 
 
 def _context(
@@ -151,7 +171,11 @@ def _poster(mission: Mission, sign: Signer | None, acting: str | None) -> str | 
         return sign.contingent
     if acting is not None and acting not in mission.contingents:
         raise TrucelineError(
-            f"{acting!r} is not a contingent ({', '.join(sorted(mission.contingents))})"
+            M(
+                "{acting!r} is not a contingent ({known})",
+                acting=acting,
+                known=", ".join(sorted(mission.contingents)),
+            )
         )
     return acting
 
@@ -266,7 +290,7 @@ def store_into(
                 batch_hash.add(outcome.hashes)
                 for index in [] if source.first_wins else outcome.conflicts:
                     problems = Problems()
-                    problems.add("id", "stored already with other content (same source and id)")
+                    problems.add("id", M("stored already with other content (same source and id)"))
                     conflicts.append(RowError(chunk.location(index), problems, None))
             if progress is not None:
                 progress(chunk.bytes_read, source.total)
@@ -315,7 +339,9 @@ def ingest_records(
     files are; a bad record is named by its index (`body[3]`). Positions of a unit the mission
     declares for a contingent other than `acting` (or the signer) are bad records."""
     if kind not in KINDS:
-        raise TrucelineError(f"unknown kind of record {kind!r}: {', '.join(KINDS)}")
+        raise TrucelineError(
+            M("unknown kind of record {kind!r}: {kinds}", kind=kind, kinds=", ".join(KINDS))
+        )
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)
@@ -350,16 +376,33 @@ class SplitReport:
         return {**self.stored, "duplicates": self.duplicates, **self.counts,
                 "rejected": self.rejected}  # fmt: skip
 
-    def summary(self) -> str:
-        said = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in self.as_dict().items())
-        text = f"{self.path}: {said}"
+    def summary(self) -> Message:
+        said = joined([_counted(k, v) for k, v in self.as_dict().items()], ", ")
+        text = M("{path}: {counts}", path=str(self.path), counts=said)
         if self.reject_file is not None and self.rejected:
-            text += f" (rejects in {self.reject_file})"
+            text = M("{summary} (rejects in {file})", summary=text, file=str(self.reject_file))
         return text
 
     @property
     def accepted(self) -> int:
         return sum(self.stored.values())
+
+
+def _counted(what: str, n: int) -> Message:
+    """`3 observations`, `1 no fix`: a count of a split's report (its `as_dict`)."""
+    if what == "observations":
+        return Mn("{n} observations", "{n} observations", n)
+    if what == "positions":
+        return Mn("{n} positions", "{n} positions", n)
+    if what == "duplicates":
+        return Mn("{n} duplicates", "{n} duplicates", n)
+    if what == "no_fix":
+        return Mn("{n} no fix", "{n} no fix", n)
+    if what == "ignored":
+        return Mn("{n} ignored", "{n} ignored", n)
+    if what == "rejected":
+        return Mn("{n} rejected", "{n} rejected", n)
+    return M("{n} {what}", n=n, what=what.replace("_", " "))  # a kind named by its key
 
 
 @dataclass
@@ -454,7 +497,10 @@ def ingest_split(
     form = FORMATS.get(fmt)
     if form is None or form.split is None:
         several = ", ".join(f.name for f in FORMATS.values() if f.split is not None)
-        raise FieldError("format", f"{fmt!r} is not a format of several kinds ({several})")
+        raise FieldError(
+            "format",
+            M("{fmt!r} is not a format of several kinds ({several})", fmt=fmt, several=several),
+        )
     require_schema(engine)
     with engine.connect() as conn:
         mission = load_mission(conn)

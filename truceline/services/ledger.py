@@ -19,6 +19,7 @@ from truceline.domain import actions, keys
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import GENESIS, Entry, Fault, make_entry, pinned_keys, verify_chains
 from truceline.errors import FieldError, TrucelineError
+from truceline.i18n.message import M
 from truceline.mission import Mission
 from truceline.store import imports, projection
 from truceline.store import ledger as repo
@@ -40,7 +41,9 @@ class KeyRing:
     def generate(self, contingent: str) -> str:
         path = self.path(contingent)
         if path.exists():
-            raise TrucelineError(f"{path} exists already; a key is never overwritten")
+            raise TrucelineError(
+                M("{path} exists already; a key is never overwritten", path=str(path))
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         key = keys.generate()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -54,14 +57,31 @@ class KeyRing:
             key = keys.load_private_pem(path.read_bytes())
         except FileNotFoundError:
             raise TrucelineError(
-                f"no private key for contingent {contingent!r}: looked for {path}"
+                M(
+                    "no private key for contingent {contingent!r}: looked for {path}",
+                    contingent=contingent,
+                    path=str(path),
+                )
             ) from None
         except (OSError, ValueError) as exc:
-            raise TrucelineError(f"{path}: not a usable Ed25519 private key ({exc})") from None
+            raise TrucelineError(
+                M(
+                    "{path}: not a usable Ed25519 private key ({reason})",
+                    path=str(path),
+                    reason=str(exc),
+                )
+            ) from None
         actual = keys.public_text(key)
         if pinned is not None and actual != pinned:
             raise TrucelineError(
-                f"{path} holds key {actual}, but {contingent!r}'s pinned key is {pinned}; refused"
+                M(
+                    "{path} holds key {actual}, but {contingent!r}'s pinned key is {pinned}; "
+                    "refused",
+                    path=str(path),
+                    actual=actual,
+                    contingent=contingent,
+                    pinned=pinned,
+                )
             )
         return key
 
@@ -114,7 +134,7 @@ def append(
         if repo.advance_head(conn, contingent, head, (entry.seq, entry.hash)):
             repo.insert_entry(conn, entry)
             return entry
-    raise TrucelineError(f"{contingent}'s log is busy; try again")
+    raise TrucelineError(M("{contingent}'s log is busy; try again", contingent=contingent))
 
 
 def start_logs(conn: Connection, keyring: KeyRing, mission: Mission) -> list[str]:
@@ -154,12 +174,16 @@ def acting_contingent(keyring: KeyRing, mission: Mission, wanted: str | None) ->
     if wanted is not None:
         if wanted not in mission.contingents:
             known = ", ".join(mission.contingents)
-            raise FieldError("acting", f"{wanted!r} is not a contingent ({known})")
+            raise FieldError(
+                "acting", M("{wanted!r} is not a contingent ({known})", wanted=wanted, known=known)
+            )
         return wanted
     present = [c for c in mission.contingents if keyring.has(c)]
     if not present:
         looked = ", ".join(str(keyring.path(c)) for c in mission.contingents)
-        raise TrucelineError(f"no contingent's private key found: looked for {looked}")
+        raise TrucelineError(
+            M("no contingent's private key found: looked for {looked}", looked=looked)
+        )
     return present[0]
 
 
@@ -193,7 +217,7 @@ def signer(
         return None
     if keyring is None:
         raise TrucelineError(
-            "this centre's logs are started: the change must be signed (give --key-dir)"
+            M("this centre's logs are started: the change must be signed (give --key-dir)")
         )
     contingent = acting_contingent(keyring, mission, acting)
     key = keyring.load(contingent, pinned_key(conn, mission, contingent))
@@ -228,7 +252,7 @@ class LedgerReport:
         ]
         if not self.started:
             found.insert(
-                0, {"contingent": None, "seq": None, "problem": "the logs are not started"}
+                0, {"contingent": None, "seq": None, "problem": M("the logs are not started")}
             )
         return found
 
@@ -288,13 +312,14 @@ def checkpoint_faults(entries: list[Entry], checkpoint: dict[str, tuple[int, str
         held = at.get((contingent, seq))
         if held is None:
             faults.append(
-                Fault(contingent, seq, "the checkpoint holds this entry; the log here is shorter "
-                      "(rolled back)")
+                Fault(contingent, seq, M("the checkpoint holds this entry; the log here is "
+                                         "shorter (rolled back)"))
             )  # fmt: skip
         elif held != digest:
             faults.append(
-                Fault(contingent, seq, f"equivocation: the checkpoint has {digest[:12]}… here, "
-                      f"the log has {held[:12]}…")
+                Fault(contingent, seq, M("equivocation: the checkpoint has {digest}… here, "
+                                         "the log has {held}…", digest=digest[:12],
+                                         held=held[:12]))
             )  # fmt: skip
     return faults
 
@@ -309,7 +334,8 @@ def _head_faults(conn: Connection, heads: dict[str, tuple[int, str]]) -> list[Fa
         if table != chain:
             faults.append(
                 Fault(contingent, None if table is None else table[0],
-                      f"ledger_heads says {table}, the last entry held is {chain}")
+                      M("ledger_heads says {table}, the last entry held is {chain}",
+                        table=table, chain=chain))
             )  # fmt: skip
     return faults
 
@@ -319,7 +345,11 @@ def _attachment_faults(conn: Connection) -> list[Fault]:
     faults = []
     for digest, content in conn.execute(select(a.c.sha256, a.c.content)):
         if hashlib.sha256(bytes(content)).hexdigest() != digest:
-            faults.append(Fault("attachments", None, f"attachment {digest[:12]}… was changed"))
+            faults.append(
+                Fault(
+                    "attachments", None, M("attachment {digest}… was changed", digest=digest[:12])
+                )
+            )
     return faults
 
 
@@ -333,7 +363,7 @@ def _run_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
     }
     r = t.assessment_runs
     return [
-        Fault("assessment_runs", None, f"assessment run {run} is in no contingent's log")
+        Fault("assessment_runs", None, M("assessment run {run} is in no contingent's log", run=run))
         for (run,) in conn.execute(select(r.c.id).order_by(r.c.id))
         if int(run) not in logged
     ]
@@ -365,7 +395,8 @@ def _sealed_faults(conn: Connection) -> list[Fault]:
         ):
             faults.append(
                 Fault("sealed_positions", None,
-                      f"the sealed position {row.commitment[:12]}… no longer opens its commitment")
+                      M("the sealed position {commitment}… no longer opens its commitment",
+                        commitment=row.commitment[:12]))
             )  # fmt: skip
     return faults
 
@@ -389,26 +420,36 @@ def _engine_faults(conn: Connection, mission: Mission) -> list[Fault]:
     for key in sorted(set(expected) | set(stored)):
         if key not in stored:
             faults.append(
-                Fault("findings", None, f"finding {key}: the evidence makes it, not stored")
+                Fault(
+                    "findings", None, M("finding {key}: the evidence makes it, not stored", key=key)
+                )
             )
         elif key not in expected:
             faults.append(
-                Fault("findings", None, f"finding {key}: stored, the evidence does not make it")
+                Fault(
+                    "findings",
+                    None,
+                    M("finding {key}: stored, the evidence does not make it", key=key),
+                )
             )
         elif compliance.finding_facts(expected[key]) != stored[key]:
             faults.append(
                 Fault(
-                    "findings", None, f"finding {key}: stored otherwise than the evidence makes it"
+                    "findings",
+                    None,
+                    M("finding {key}: stored otherwise than the evidence makes it", key=key),
                 )
             )
     made = {compliance.incident_facts(i) for i in result.incidents}
     held = set(compliance.active_incidents_for_check(conn))
     for facts in sorted(held - made):
-        faults.append(Fault("incidents", None, f"incident {facts[0]}: stored, the evidence makes "
-                            f"it otherwise or not at all: {facts}"))  # fmt: skip
+        faults.append(Fault("incidents", None, M("incident {incident}: stored, the evidence "
+                            "makes it otherwise or not at all: {facts}", incident=facts[0],
+                            facts=facts)))  # fmt: skip
     for facts in sorted(made - held):
-        faults.append(Fault("incidents", None, f"incident {facts[0]}: the evidence makes it, "
-                            f"not stored so: {facts}"))  # fmt: skip
+        faults.append(Fault("incidents", None, M("incident {incident}: the evidence makes it, "
+                            "not stored so: {facts}", incident=facts[0],
+                            facts=facts)))  # fmt: skip
     return faults
 
 
@@ -430,7 +471,7 @@ def _mission_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
                 Fault(
                     entry.contingent,
                     entry.seq,
-                    f"the mission file {sha[:12]}… it names is not stored",
+                    M("the mission file {sha}… it names is not stored", sha=sha[:12]),
                 )
             )
         elif canonical_sha256(json.loads(document)) != sha:
@@ -438,13 +479,15 @@ def _mission_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
                 Fault(
                     entry.contingent,
                     entry.seq,
-                    f"the mission file {sha[:12]}… was changed after this entry",
+                    M("the mission file {sha}… was changed after this entry", sha=sha[:12]),
                 )
             )
     current = conn.execute(select(t.missions.c.sha256)).scalar()
     if current is not None and current not in logged:
         faults.append(
-            Fault("mission", None, f"the mission in force ({current[:12]}…) is in no log")
+            Fault(
+                "mission", None, M("the mission in force ({sha}…) is in no log", sha=current[:12])
+            )
         )
     return faults
 
@@ -467,9 +510,16 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
         node, batch, kind = str(p["node"]), int(p["batch"]), str(p["kind"])
         name = (None if node == here else node, batch)
         logged.add(name)
-        where = f"import batch {batch}" + ("" if node == here else f" of node {node}")
+        where = (
+            M("import batch {batch}", batch=batch) if node == here
+            else M("import batch {batch} of node {node}", batch=batch, node=node)
+        )  # fmt: skip
         if name not in held:
-            faults.append(Fault(entry.contingent, entry.seq, f"the rows of {where} are not held"))
+            faults.append(
+                Fault(
+                    entry.contingent, entry.seq, M("the rows of {batch} are not held", batch=where)
+                )
+            )
             continue
         spec = imports.SPECS[kind]
         rows, sha = imports.batch_digest(spec, imports.batch_rows(conn, spec, held[name]))
@@ -478,13 +528,23 @@ def _batch_faults(conn: Connection, entries: list[Entry]) -> list[Fault]:
                 Fault(
                     entry.contingent,
                     entry.seq,
-                    f"the stored {kind} of {where} do not match the logged hash ({rows} rows "
-                    f"now, {p['rows']} logged): changed after import",
+                    M(
+                        "the stored {kind} of {batch} do not match the logged hash ({rows} rows "
+                        "now, {logged} logged): changed after import",
+                        kind=kind,
+                        batch=where,
+                        rows=rows,
+                        logged=p["rows"],
+                    ),
                 )
             )
     for name, batch in sorted(held.items(), key=lambda item: item[1]):
         if name not in logged:
-            faults.append(Fault("import", None, f"import batch {batch} is in no contingent's log"))
+            faults.append(
+                Fault(
+                    "import", None, M("import batch {batch} is in no contingent's log", batch=batch)
+                )
+            )
     return faults
 
 
@@ -505,16 +565,20 @@ def read_checkpoint(path: Path) -> dict[str, tuple[int, str]]:
             try:  # a rendered report: the signed JSON it carries
                 data: Any = signed_record(raw)
             except Unreadable as exc:
-                raise TrucelineError(f"{path}: {exc}") from None
+                raise TrucelineError(
+                    M("{path}: {reason}", path=str(path), reason=exc.args[0] if exc.args else "")
+                ) from None
         else:
             text = raw.decode("utf-8")
             embedded = CHECKPOINT_IN_HTML.search(text) if text.lstrip().startswith("<") else None
             data = {"checkpoint": json.loads(embedded.group(1))} if embedded else json.loads(text)
     except OSError as exc:
-        raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
+        raise TrucelineError(
+            M("{path}: cannot read: {reason}", path=str(path), reason=exc.strerror)
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise TrucelineError(
-            f"{path}: not a checkpoint (a published report's JSON, or a bundle)"
+            M("{path}: not a checkpoint (a published report's JSON, or a bundle)", path=str(path))
         ) from None
     try:
         if isinstance(data, dict) and isinstance(data.get("checkpoint"), dict):
@@ -527,5 +591,9 @@ def read_checkpoint(path: Path) -> dict[str, tuple[int, str]]:
                     heads[c] = (seq, str(item["hash"]))
             return heads
     except (KeyError, TypeError, ValueError) as exc:
-        raise TrucelineError(f"{path}: a malformed checkpoint ({exc})") from None
-    raise TrucelineError(f"{path}: holds no checkpoint (a published report's JSON, or a bundle)")
+        raise TrucelineError(
+            M("{path}: a malformed checkpoint ({reason})", path=str(path), reason=str(exc))
+        ) from None
+    raise TrucelineError(
+        M("{path}: holds no checkpoint (a published report's JSON, or a bundle)", path=str(path))
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from truceline.domain import actions
 from truceline.errors import MissionError, Problem, TrucelineError
+from truceline.i18n.message import M
 from truceline.mission import Mission, parse_mission
 from truceline.services.ledger import KeyRing, append, node_id, start_logs
 from truceline.store import ledger as ledger_repo
@@ -22,14 +23,17 @@ def read_mission(path: Path) -> tuple[Mission, str]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise TrucelineError(f"{path}: no such mission file") from None
+        raise TrucelineError(M("{path}: no such mission file", path=str(path))) from None
     except OSError as exc:
-        raise TrucelineError(f"{path}: cannot read: {exc.strerror}") from None
+        raise TrucelineError(
+            M("{path}: cannot read: {reason}", path=str(path), reason=exc.strerror)
+        ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MissionError(
-            f"{path}: not UTF-8 text", [Problem(f"byte {exc.start}", exc.reason)]
+            M("{path}: not UTF-8 text", path=str(path)),
+            [Problem(M("byte {offset}", offset=exc.start), exc.reason)],
         ) from None
     base = path.parent
 

@@ -17,6 +17,7 @@ from truceline.domain import actions
 from truceline.domain.actions.base import Refused
 from truceline.domain.ledger import Entry, Fault
 from truceline.errors import TrucelineError
+from truceline.i18n.message import M, joined
 from truceline.mission import Mission
 from truceline.services.ledger import Signer
 from truceline.store import ledger as repo
@@ -42,7 +43,7 @@ def apply_entry(conn: Connection, mission: Mission, entry: Entry) -> None:
     try:
         actions.apply(state_of(projection.SqlRows(conn), mission, conn), entry)
     except Refused as exc:
-        raise TrucelineError(str(exc)) from None
+        raise TrucelineError(exc.args[0] if exc.args else "") from None
 
 
 def record(
@@ -118,7 +119,13 @@ def _replay(state: projection.ProjectedState, entries: list[Entry]) -> Replay:
             actions.apply(state, entry)
             result.applied += 1
         except Refused as exc:
-            result.faults.append(Fault(entry.contingent, entry.seq, f"cannot take effect: {exc}"))
+            result.faults.append(
+                Fault(
+                    entry.contingent,
+                    entry.seq,
+                    M("cannot take effect: {reason}", reason=exc.args[0] if exc.args else ""),
+                )
+            )
     return result
 
 
@@ -128,7 +135,7 @@ def rebuild(conn: Connection, mission: Mission) -> Replay:
     made is removed."""
     entries = repo.all_entries(conn)
     if not entries:
-        raise TrucelineError("the logs are not started: there is nothing to rebuild from")
+        raise TrucelineError(M("the logs are not started: there is nothing to rebuild from"))
     rows, result = _derive_rows(conn, mission, entries)
     projection.write(conn, rows)
     return result
@@ -158,16 +165,22 @@ def differences(actual: dict[str, Any], derived: dict[str, Any]) -> list[Fault]:
         columns = projection.PROJECTIONS[name][0]
         for key in sorted(set(held) | set(rows), key=repr):
             mine, theirs = held.get(key), rows.get(key)
-            row = f"{name} {'/'.join(str(k) for k in key)}"
+            row = f"{name} {'/'.join(str(k) for k in key)}"  # a table and a row's key
             if mine is None:
-                faults.append(Fault(name, None, f"{row}: made by the entries, missing here"))
+                faults.append(
+                    Fault(name, None, M("{row}: made by the entries, missing here", row=row))
+                )
             elif theirs is None:
-                faults.append(Fault(name, None, f"{row}: in the table, made by no entry"))
+                faults.append(
+                    Fault(name, None, M("{row}: in the table, made by no entry", row=row))
+                )
             elif mine != theirs:
                 changed = [
-                    f"{c} is {a!r}, the entries make {b!r}"
+                    M("{column} is {held!r}, the entries make {made!r}", column=c, held=a, made=b)
                     for c, a, b in zip(columns, mine, theirs, strict=True)
                     if a != b
                 ]
-                faults.append(Fault(name, None, f"{row}: {'; '.join(changed)}"))
+                faults.append(
+                    Fault(name, None, M("{row}: {changes}", row=row, changes=joined(changed)))
+                )
     return faults

@@ -21,6 +21,7 @@ from truceline.domain.reporting import (
 )
 from truceline.domain.timeutil import to_us
 from truceline.errors import FieldError
+from truceline.i18n.message import M
 from truceline.services.reports.content import day_findings, day_incidents
 from truceline.store.compliance import finding_what
 from truceline.store.db import require_schema
@@ -154,7 +155,15 @@ def parse_day(value: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise FieldError("date", f"not a date YYYY-MM-DD: {value!r}") from None
+        raise FieldError("date", M("not a date YYYY-MM-DD: {value!r}", value=value)) from None
     if not supported_day(day):
-        raise FieldError("date", f"{value} is outside the years {FIRST_YEAR}–{LAST_YEAR}")
+        raise FieldError(
+            "date",
+            M(
+                "{value} is outside the years {first}–{last}",
+                value=value,
+                first=FIRST_YEAR,
+                last=LAST_YEAR,
+            ),
+        )
     return day

@@ -19,6 +19,7 @@ from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import Entry
 from truceline.domain.timeutil import iso
 from truceline.errors import Conflict, FieldError
+from truceline.i18n.message import M
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, append, pinned_key
 from truceline.services.projector import apply_entry
@@ -290,9 +291,11 @@ def _sign(
     keyring: KeyRing,
 ) -> dict[str, Any]:
     if contingent not in mission.contingents:
-        raise FieldError("contingent", f"{contingent!r} is not a contingent")
+        raise FieldError(
+            "contingent", M("{contingent!r} is not a contingent", contingent=contingent)
+        )
     if not repo.started(conn):
-        raise Conflict("the logs are not started: a report cannot be signed")
+        raise Conflict(M("the logs are not started: a report cannot be signed"))
     signed = signatures(conn, day)
     content, current_sha = current, canonical_sha256(current)
     if sha256 != current_sha:
@@ -302,13 +305,18 @@ def _sign(
         others = {s.sha256: s for c, s in latest.items() if c != contingent}
         if sha256 not in others:
             raise Conflict(
-                f"the report of {day.isoformat()} changed since it was read "
-                f"(it is now {current_sha[:12]}…, not {sha256[:12]}…): read it again"
+                M(
+                    "the report of {day} changed since it was read (it is now {current}…, not "
+                    "{read}…): read it again",
+                    day=day.isoformat(),
+                    current=current_sha[:12],
+                    read=sha256[:12],
+                )
             )
         content = others[sha256].entry.payload["report"]
     mine = [s for s in signed if s.contingent == contingent]
     if mine and mine[-1].sha256 == sha256:
-        raise Conflict(f"{contingent} has already signed this report")
+        raise Conflict(M("{contingent} has already signed this report", contingent=contingent))
     key = keyring.load(contingent, pinned_key(conn, mission, contingent))
     heads = {c: {"seq": s, "hash": h} for c, (s, h) in repo.heads(conn).items()}
     payload = {"date": day.isoformat(), "sha256": sha256, "report": content, "heads": heads}

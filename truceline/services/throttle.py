@@ -20,6 +20,7 @@ import time
 from sqlalchemy import Connection, delete, func, insert, select
 
 from truceline.errors import Throttled
+from truceline.i18n.message import M
 from truceline.store import tables as t
 
 PAIR_FAILURES = 5  # failed logins of one name from one address within WINDOW_S, then refused
@@ -61,7 +62,10 @@ def check(conn: Connection, name: str, address: str) -> None:
     ).scalar_one()
     if made > PAIR_FAILURES:
         raise Throttled(
-            f"too many failed logins for this name from here: wait {WINDOW_S // 60} minutes"
+            M(
+                "too many failed logins for this name from here: wait {minutes} minutes",
+                minutes=WINDOW_S // 60,
+            )
         )
 
 

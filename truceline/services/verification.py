@@ -34,6 +34,7 @@ from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR
 from truceline.domain.timeutil import iso
 from truceline.domain.vocabulary import KINDS, UNKNOWN_ACTOR
 from truceline.errors import Conflict, FieldError, NotFound, TrucelineError
+from truceline.i18n.message import M
 from truceline.mission import Mission
 from truceline.services.ledger import KeyRing, Signer, local_signers, signer
 from truceline.services.projector import record
@@ -66,34 +67,52 @@ class ComplaintInput:
 def _check_complaint(mission: Mission, c: ComplaintInput) -> None:
     problems: list[tuple[str, str]] = []
     if c.party not in mission.parties:
-        problems.append(("party", f"{c.party!r} is not a party ({', '.join(mission.parties)})"))
+        problems.append(
+            (
+                "party",
+                M(
+                    "{party!r} is not a party ({parties})",
+                    party=c.party,
+                    parties=", ".join(mission.parties),
+                ),
+            )
+        )
     if c.kind not in KINDS:
-        problems.append(("kind", f"{c.kind!r} is not a kind ({', '.join(sorted(KINDS))})"))
+        problems.append(
+            (
+                "kind",
+                M("{kind!r} is not a kind ({kinds})", kind=c.kind, kinds=", ".join(sorted(KINDS))),
+            )
+        )
     if c.against != UNKNOWN_ACTOR and c.against not in mission.actors:
-        problems.append(("against", f"{c.against!r} is not a party or contingent"))
+        problems.append(
+            ("against", M("{against!r} is not a party or contingent", against=c.against))
+        )
     if c.zone is not None and c.zone not in mission.zones:
-        problems.append(("zone", f"{c.zone!r} is not a zone of the mission"))
+        problems.append(("zone", M("{zone!r} is not a zone of the mission", zone=c.zone)))
     if (c.lat is None) != (c.lon is None):
-        problems.append(("lat", "lat and lon go together"))
+        problems.append(("lat", M("lat and lon go together")))
     if c.lat is not None and not -90 <= c.lat <= 90:
-        problems.append(("lat", f"{c.lat} is outside -90..90"))
+        problems.append(("lat", M("{lat} is outside -90..90", lat=c.lat)))
     if c.lon is not None and not -180 <= c.lon <= 180:
-        problems.append(("lon", f"{c.lon} is outside -180..180"))
+        problems.append(("lon", M("{lon} is outside -180..180", lon=c.lon)))
     if c.lat is None and c.zone is None:
-        problems.append(("zone", "give the place: a point (lat, lon) or a zone"))
+        problems.append(("zone", M("give the place: a point (lat, lon) or a zone")))
     for name, moment in (("observed_from", c.observed_from_us), ("observed_to", c.observed_to_us)):
         if not 0 <= moment < LAST_US:
-            problems.append((name, f"lies outside the years {FIRST_YEAR}–{LAST_YEAR}"))
+            problems.append(
+                (name, M("lies outside the years {first}–{last}", first=FIRST_YEAR, last=LAST_YEAR))
+            )
     if c.observed_to_us < c.observed_from_us:
-        problems.append(("observed_to", "the time window ends before it starts"))
+        problems.append(("observed_to", M("the time window ends before it starts")))
     if not c.narrative.strip():
-        problems.append(("narrative", "is empty"))
+        problems.append(("narrative", M("is empty")))
     if len(c.narrative) > NARRATIVE_MAX:
-        problems.append(("narrative", f"is longer than {NARRATIVE_MAX:,} characters"))
+        problems.append(("narrative", M("is longer than {n:,} characters", n=NARRATIVE_MAX)))
     if len(c.filed_by) > NAME_MAX:
-        problems.append(("filed_by", f"is longer than {NAME_MAX} characters"))
+        problems.append(("filed_by", M("is longer than {n} characters", n=NAME_MAX)))
     if problems:
-        raise FieldError(*problems[0], *problems[1:], headline="the complaint is not filed")
+        raise FieldError(*problems[0], *problems[1:], headline=M("the complaint is not filed"))
 
 
 @dataclass(frozen=True)
@@ -139,7 +158,13 @@ def file_complaint(
         try:
             content = path.read_bytes()
         except OSError as exc:
-            raise TrucelineError(f"{path}: cannot read the attachment: {exc.strerror}") from None
+            raise TrucelineError(
+                M(
+                    "{path}: cannot read the attachment: {reason}",
+                    path=str(path),
+                    reason=exc.strerror,
+                )
+            ) from None
         files.append((path.name, hashlib.sha256(content).hexdigest(), content))
     with writing(engine) as conn:
         mission = load_mission(conn)
@@ -265,11 +290,11 @@ def _subject(conn: Connection, finding: int | None, complaint: int | None) -> di
     if finding is not None:
         row = conn.execute(select(t.findings.c.key).where(t.findings.c.id == finding)).first()
         if row is None:
-            raise NotFound(f"no finding {finding}")
+            raise NotFound(M("no finding {finding}", finding=finding))
         return {"finding": row.key}
     row = conn.execute(select(t.complaints.c.key).where(t.complaints.c.id == complaint)).first()
     if row is None:
-        raise NotFound(f"no complaint {complaint}")
+        raise NotFound(M("no complaint {complaint}", complaint=complaint))
     return {"complaint": row.key}
 
 
@@ -286,14 +311,17 @@ def open_case(
     acting: str | None,
 ) -> dict[str, Any]:
     if (finding is None) == (complaint is None):
-        raise FieldError("finding", "open a case on one finding or one complaint")
+        raise FieldError("finding", M("open a case on one finding or one complaint"))
     require_schema(engine)
     with writing(engine) as conn:
         mission = load_mission(conn)
         subject = _subject(conn, finding, complaint)
         sign = signer(conn, mission, keyring, acting)
         opened_by = sign.contingent if sign else (acting or next(iter(mission.contingents)))
-        what = f"finding {finding}" if finding is not None else f"complaint {complaint}"
+        what = (
+            M("finding {finding}", finding=finding) if finding is not None
+            else M("complaint {complaint}", complaint=complaint)
+        )  # fmt: skip
         subject_key = next(f"{k}:{v}" for k, v in subject.items())
         # Openings take turns on the subject's row lock (PostgreSQL); SQLite's writers do anyway.
         locked = (
@@ -304,7 +332,7 @@ def open_case(
         conn.execute(locked.with_for_update())
         existing = conn.execute(select(t.cases.c.id).where(_primary(subject_key))).scalar()
         if existing is not None:
-            raise Conflict(f"case {existing} is open on {what} already")
+            raise Conflict(M("case {case} is open on {what} already", case=existing, what=what))
         entry = record(
             conn, mission, sign, actions.CASE_OPENED, {"subject": subject}, acting=opened_by
         )
@@ -315,22 +343,35 @@ def _case_row(conn: Connection, case_id: int, *, lock: bool = False) -> Any:
     query = select(t.cases).where(t.cases.c.id == case_id)
     case = conn.execute(query.with_for_update() if lock else query).first()
     if case is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(M("no case {case}", case=case_id))
     return case
 
 
 def _check_position(mission: Mission, position: Position) -> None:
     if position.verdict not in POSITIONS:
-        raise FieldError("verdict", f"{position.verdict!r} is not one of {', '.join(POSITIONS)}")
+        raise FieldError(
+            "verdict",
+            M(
+                "{verdict!r} is not one of {verdicts}",
+                verdict=position.verdict,
+                verdicts=", ".join(POSITIONS),
+            ),
+        )
     if position.attribution != UNDETERMINED and position.attribution not in mission.parties:
         parties = ", ".join(mission.parties)
         raise FieldError(
-            "attribution", f"{position.attribution!r} is not a party ({parties}) or {UNDETERMINED}"
+            "attribution",
+            M(
+                "{attribution!r} is not a party ({parties}) or {undetermined}",
+                attribution=position.attribution,
+                parties=parties,
+                undetermined=UNDETERMINED,
+            ),
         )
     if not position.rationale.strip():
-        raise FieldError("rationale", "is empty: say why")
+        raise FieldError("rationale", M("is empty: say why"))
     if len(position.rationale) > NARRATIVE_MAX:
-        raise FieldError("rationale", f"is longer than {NARRATIVE_MAX:,} characters")
+        raise FieldError("rationale", M("is longer than {n:,} characters", n=NARRATIVE_MAX))
 
 
 def file_assessment(
@@ -353,18 +394,32 @@ def file_assessment(
         if contingent not in mission.contingents:
             raise FieldError(
                 "contingent",
-                f"{contingent!r} is not a contingent ({', '.join(mission.contingents)})",
+                M(
+                    "{contingent!r} is not a contingent ({known})",
+                    contingent=contingent,
+                    known=", ".join(mission.contingents),
+                ),
             )
         _check_position(mission, position)
         case = _case_row(conn, case_id, lock=True)
         if case.duplicate_of is not None:
             raise Conflict(
-                f"case {case_id} is a duplicate of case {_case_id(conn, case.duplicate_of)}: "
-                "file there"
+                M(
+                    "case {case} is a duplicate of case {first}: file there",
+                    case=case_id,
+                    first=_case_id(conn, case.duplicate_of),
+                )
             )
         number = int(case.round)
         if round is not None and round != number:
-            raise Conflict(f"round {round} is not open: case {case_id}'s open round is {number}")
+            raise Conflict(
+                M(
+                    "round {round} is not open: case {case}'s open round is {open}",
+                    round=round,
+                    case=case_id,
+                    open=number,
+                )
+            )
         state = conn.execute(
             select(t.rounds.c.state).where(
                 t.rounds.c.case_key == case.key, t.rounds.c.number == number
@@ -372,8 +427,12 @@ def file_assessment(
         ).scalar_one()
         if state != COMMITTING:
             raise Conflict(
-                f"every contingent has filed in round {number} of case {case_id}: a filing binds; "
-                "open a new round to reconsider"
+                M(
+                    "every contingent has filed in round {round} of case {case}: a filing binds; "
+                    "open a new round to reconsider",
+                    round=number,
+                    case=case_id,
+                )
             )
         a = t.assessments
         if conn.execute(
@@ -381,8 +440,13 @@ def file_assessment(
                                  a.c.contingent == contingent)
         ).first() is not None:  # fmt: skip
             raise Conflict(
-                f"{contingent} has filed in round {number} of case {case_id} already: a filing "
-                "binds its contingent for the round"
+                M(
+                    "{contingent} has filed in round {round} of case {case} already: a filing "
+                    "binds its contingent for the round",
+                    contingent=contingent,
+                    round=number,
+                    case=case_id,
+                )
             )
         sign = signer(conn, mission, keyring, contingent)
         salt = new_salt()
@@ -414,18 +478,24 @@ def reconsider(
     previous verdict stands until the new round completes."""
     require_schema(engine)
     if not reason.strip():
-        raise FieldError("reason", "is empty: say why the case is reconsidered")
+        raise FieldError("reason", M("is empty: say why the case is reconsidered"))
     if len(reason) > NARRATIVE_MAX:
-        raise FieldError("reason", f"is longer than {NARRATIVE_MAX:,} characters")
+        raise FieldError("reason", M("is longer than {n:,} characters", n=NARRATIVE_MAX))
     with writing(engine) as conn:
         mission = load_mission(conn)
         if contingent not in mission.contingents:
-            raise FieldError("contingent", f"{contingent!r} is not a contingent")
+            raise FieldError(
+                "contingent", M("{contingent!r} is not a contingent", contingent=contingent)
+            )
         case = _case_row(conn, case_id, lock=True)
         if case.state != DECIDED:
             raise Conflict(
-                f"case {case_id} has no complete round to reconsider yet (its round "
-                f"{case.round} is open)"
+                M(
+                    "case {case} has no complete round to reconsider yet (its round {round} is "
+                    "open)",
+                    case=case_id,
+                    round=case.round,
+                )
             )
         sign = signer(conn, mission, keyring, contingent)
         payload = {"case": case.key, "round": int(case.round) + 1, "reason": reason.strip()}
@@ -505,20 +575,25 @@ def case_view(
         })  # fmt: skip
     latest = listed[-1]
     if latest["state"] == COMMITTING:
-        filed_text = ", ".join(latest["filed"]) or "nobody"
-        note = (
-            f"round {latest['number']}: {filed_text} filed; positions open when all have filed "
-            f"(waiting for {', '.join(latest['waiting_for'])})"
-        )
+        filed_text = ", ".join(latest["filed"]) or M("nobody")
+        note = M(
+            "round {round}: {filed} filed; positions open when all have filed (waiting for "
+            "{waiting})", round=latest["number"], filed=filed_text,
+            waiting=", ".join(latest["waiting_for"]),
+        )  # fmt: skip
     elif latest["state"] == SEALED:
-        note = (
-            f"round {latest['number']}: every contingent has filed; awaiting the reveal of "
-            f"{', '.join(latest['awaiting_reveal'])} from its node"
-        )
+        note = M(
+            "round {round}: every contingent has filed; awaiting the reveal of {awaiting} from "
+            "its node", round=latest["number"], awaiting=", ".join(latest["awaiting_reveal"]),
+        )  # fmt: skip
     else:
-        note = f"round {latest['number']}: every contingent has filed; all positions are shown"
+        note = M(
+            "round {round}: every contingent has filed; all positions are shown",
+            round=latest["number"],
+        )
     if case.state == RECONSIDERING:
-        note = f"under reconsideration: the verdict of the previous round stands. {note}"
+        note = M("under reconsideration: the verdict of the previous round stands. {note}",
+                 note=note)  # fmt: skip
     subject = json.loads(case.subject)
     finding = complaint = None
     if "finding" in subject:

@@ -18,6 +18,7 @@ from truceline.domain.incidents import Incident, ObservationFact
 from truceline.domain.selection import Box, box_e7, narrowed, pick
 from truceline.domain.timeutil import iso, iso_many
 from truceline.domain.tracks import Tracks
+from truceline.i18n.message import M
 from truceline.store import tables as t
 
 
@@ -425,10 +426,10 @@ def finding_dict(row: Any) -> dict[str, Any]:
 def finding_what(finding: dict[str, Any]) -> str:
     """What a finding is about: its incident, unit or reported count."""
     if finding["incident"]:
-        return f"incident {finding['incident']}"
+        return M("incident {incident}", incident=finding["incident"])
     if finding["unit"]:
-        return f"unit {finding['unit']}"
-    return f"observation {finding['observation']}"
+        return M("unit {unit}", unit=finding["unit"])
+    return M("observation {observation}", observation=finding["observation"])
 
 
 def list_findings(

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from truceline.errors import TrucelineError
+from truceline.i18n.message import M
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -42,13 +43,19 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise TrucelineError(f"not a database URL: {url!r}") from None
+        raise TrucelineError(M("not a database URL: {url!r}", url=url)) from None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             parent = Path(database).expanduser().resolve().parent
             if not parent.is_dir():
-                raise TrucelineError(f"cannot create database {database}: no folder {parent}")
+                raise TrucelineError(
+                    M(
+                        "cannot create database {database}: no folder {folder}",
+                        database=database,
+                        folder=str(parent),
+                    )
+                )
         # A web worker serves many requests at once: keep their connections open (a new
         # SQLite connection starts with a cold page cache and its pragmas to run again), the
         # one used last (its cache warmest) first.
@@ -65,7 +72,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True)
     raise TrucelineError(
-        f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL"
+        M(
+            "unsupported database {backend!r}: use SQLite or PostgreSQL",
+            backend=parsed.get_backend_name(),
+        )
     )
 
 
@@ -124,7 +134,9 @@ def migrate(engine: Engine) -> None:
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "head")
     except OperationalError as exc:
-        raise TrucelineError(f"cannot open database {engine.url!r}: {exc.orig}") from None
+        raise TrucelineError(
+            M("cannot open database {url!r}: {reason}", url=engine.url, reason=str(exc.orig))
+        ) from None
 
 
 def schema_revision(connection: Connection) -> str | None:
@@ -142,13 +154,22 @@ def require_schema(engine: Engine) -> None:
             current = schema_revision(connection)
             has_tables = inspect(connection).has_table("missions")
     except OperationalError as exc:
-        raise TrucelineError(f"cannot open database {engine.url!r}: {exc.orig}") from None
+        raise TrucelineError(
+            M("cannot open database {url!r}: {reason}", url=engine.url, reason=str(exc.orig))
+        ) from None
     if current is None or not has_tables:
         raise TrucelineError(
-            f"database {engine.url!r} is not initialised: run `truceline init MISSION` first"
+            M(
+                "database {url!r} is not initialised: run `truceline init MISSION` first",
+                url=engine.url,
+            )
         )
     if current != head_revision():
         raise TrucelineError(
-            f"database {engine.url!r} is at schema {current}: "
-            "run `truceline init MISSION` to migrate it"
+            M(
+                "database {url!r} is at schema {current}: run `truceline init MISSION` to "
+                "migrate it",
+                url=engine.url,
+                current=current,
+            )
         )

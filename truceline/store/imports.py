@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
 from truceline.domain.records import LAST_US
+from truceline.i18n.message import M, Mn
 from truceline.store import tables as t
 from truceline.store.db import is_sqlite
 
@@ -316,28 +317,33 @@ def row_problem(spec: TableSpec, row: Any) -> str | None:
     coordinates and times), or None. Its content is the signer's testimony; its form is
     checked so that no peer can store what would break this node's pages or engine."""
     if not isinstance(row, list) or len(row) != len(spec.fields):
-        return f"not a list of the {len(spec.fields)} fields {', '.join(spec.fields)}"
+        return Mn(
+            "not a list of the {n} fields {fields}",
+            "not a list of the {n} fields {fields}",
+            len(spec.fields),
+            fields=", ".join(spec.fields),
+        )
     for name, value in zip(spec.fields, row, strict=True):
         column = spec.table.c[name]
         if value is None:
             if not column.nullable:
-                return f"{name} is missing"
+                return M("{name} is missing", name=name)
             continue
         python = column.type.python_type
         if python is int and (type(value) is not int or not -(2**63) < value < 2**63):
-            return f"{name} is not an integer"
+            return M("{name} is not an integer", name=name)
         if python is float and (
             type(value) not in (int, float)
             or value != value
             or value in (float("inf"), float("-inf"))
         ):
-            return f"{name} is not a finite number"
+            return M("{name} is not a finite number", name=name)
         if python is str and (type(value) is not str or len(value) > 100_000):
-            return f"{name} is not a text"
+            return M("{name} is not a text", name=name)
         if name.endswith("_us") and not 0 <= value < LAST_US:
-            return f"{name} is outside the years 1970–2099"
+            return M("{name} is outside the years 1970–2099", name=name)
         if name.endswith("lat_e7") and not -900_000_000 <= value <= 900_000_000:
-            return f"{name} is outside -90..90"
+            return M("{name} is outside -90..90", name=name)
         if name.endswith("lon_e7") and not -1_800_000_000 <= value <= 1_800_000_000:
-            return f"{name} is outside -180..180"
+            return M("{name} is outside -180..180", name=name)
     return None

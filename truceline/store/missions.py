@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from truceline.domain.timeutil import to_us
 from truceline.errors import TrucelineError
+from truceline.i18n.message import M
 from truceline.mission import Mission, parse_mission_document
 from truceline.store import tables as t
 
@@ -33,7 +34,11 @@ def save_mission(
     current = conn.execute(select(t.missions.c.id, t.missions.c.sha256)).first()
     if current is not None and current.id != mission.id:
         raise TrucelineError(
-            f"this database holds mission {current.id!r}; it cannot load mission {mission.id!r}"
+            M(
+                "this database holds mission {held!r}; it cannot load mission {mission!r}",
+                held=current.id,
+                mission=mission.id,
+            )
         )
     if current is not None and current.sha256 == mission.sha256:
         return SaveResult(changed=False, previous_sha256=current.sha256)
@@ -60,8 +65,11 @@ def save_mission(
         _replace_definitions(conn, mission)
     except IntegrityError as exc:
         raise TrucelineError(
-            "the new mission file removes a party, contingent or unit that stored data refers "
-            f"to; keep it in the file ({exc.orig})"
+            M(
+                "the new mission file removes a party, contingent or unit that stored data "
+                "refers to; keep it in the file ({reason})",
+                reason=str(exc.orig),
+            )
         ) from None
     return SaveResult(changed=True, previous_sha256=None if current is None else current.sha256)
 
@@ -143,7 +151,7 @@ def load_mission(conn: Connection) -> Mission:
     the file has another sha256)."""
     sha256 = conn.execute(select(t.missions.c.sha256)).scalar()
     if sha256 is None:
-        raise TrucelineError("no mission is loaded: run `truceline init MISSION` first")
+        raise TrucelineError(M("no mission is loaded: run `truceline init MISSION` first"))
     cached = _LOADED.get(sha256)
     if cached is not None:
         return cached
@@ -153,7 +161,9 @@ def load_mission(conn: Connection) -> Mission:
         )
     ).first()
     if row is None:
-        raise TrucelineError(f"the mission file {sha256[:12]}… is missing from the database")
+        raise TrucelineError(
+            M("the mission file {sha}… is missing from the database", sha=sha256[:12])
+        )
     mission = parse_mission_document(json.loads(row.document), source=row.source_name)
     if mission.sha256 == sha256:  # what was stored is what is named: keep it
         if len(_LOADED) >= _KEPT:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, true, upda
 
 from truceline.domain.actions.base import CaseRec, FilingRec, Refused, RoundRec, UserRec
 from truceline.domain.cases import Position
+from truceline.i18n.message import M
 from truceline.store import tables as t
 
 # What `ledger rebuild` re-derives and `ledger verify` compares, with the columns compared
@@ -141,7 +142,7 @@ class MemoryRows:
     def insert(self, name: str, row: Row) -> None:
         key = tuple(row[k] for k in KEYS[name])
         if key in self.tables[name]:
-            raise Refused(f"{name} {key} exists already")
+            raise Refused(M("{table} {key} exists already", table=name, key=key))
         self.tables[name][key] = dict(row)
         for (table, columns), index in self.indexes.items():
             if table == name:
@@ -276,7 +277,13 @@ class ProjectedState:
 
     def move_case(self, key: str, expect: Collection[str], **values: Any) -> None:
         if not self.rows.update("cases", (key,), values, {"state": expect}):
-            raise Refused(f"case {key[:12]}… is not {' or '.join(expect)}: it changed meanwhile")
+            raise Refused(
+                M(
+                    "case {case}… is not {states}: it changed meanwhile",
+                    case=key[:12],
+                    states=" or ".join(expect),
+                )
+            )
 
     # rounds
     def round(self, case: str, number: int) -> RoundRec | None:
@@ -297,7 +304,14 @@ class ProjectedState:
 
     def move_round(self, case: str, number: int, expect: str, **values: Any) -> None:
         if not self.rows.update("rounds", (case, number), values, {"state": (expect,)}):
-            raise Refused(f"round {number} of case {case[:12]}… is not {expect}")
+            raise Refused(
+                M(
+                    "round {round} of case {case}… is not {state}",
+                    round=number,
+                    case=case[:12],
+                    state=expect,
+                )
+            )
 
     # filings
     def filings(self, case: str, number: int) -> dict[str, FilingRec]:

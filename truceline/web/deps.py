@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from truceline.domain import policy
 from truceline.errors import Forbidden, Unauthenticated
+from truceline.i18n.message import M
 from truceline.services import accounts
 from truceline.web.centre import Centre
 
@@ -49,11 +50,11 @@ async def _api_user(
 ) -> accounts.User:
     action = action_of(request)
     if credentials is None:
-        raise Unauthenticated("log in first: POST /api/v1/auth/token")
+        raise Unauthenticated(M("log in first: POST /api/v1/auth/token"))
     with centre_of(request).engine.connect() as conn:
         found = accounts.user_for_token(conn, credentials.credentials, kind=accounts.BEARER)
     if found is None:
-        raise Unauthenticated("the token is not valid (expired, revoked, or a page's session)")
+        raise Unauthenticated(M("the token is not valid (expired, revoked, or a page's session)"))
     policy.require(found.role, action, name=found.name)
     return found
 
@@ -85,7 +86,7 @@ def require(who: accounts.User, action: str, target: str | None) -> str:
     own = who.contingent if policy.POLICY[action].scope == "contingent" else who.party
     policy.require(who.role, action, own=own, target=target, name=who.name)
     if own is None:
-        raise Forbidden(f"{who.name} has no contingent or party to act for")
+        raise Forbidden(M("{user} has no contingent or party to act for", user=who.name))
     return own
 
 

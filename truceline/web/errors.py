@@ -91,7 +91,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException) -> Response:
         status = exc.status_code
-        message = M("no such page") if status == 404 else str(exc.detail)
+        message = M("no such page") if status == 404 else exc.detail
         return answer(request, status, CODES.get(status, "http_error"), message)
 
     @app.exception_handler(RequestValidationError)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from truceline.errors import Throttled
+from truceline.i18n.message import M
 from truceline.store import tables as t
 from truceline.store.compliance import finding_dict
 
@@ -97,7 +98,9 @@ class ChangeFeed:
     def check_cap(self, user_id: int, cap: int) -> None:
         """Refuse (Throttled) a user that holds `cap` streams already."""
         if self._per_user[user_id] >= cap:
-            raise Throttled(f"at most {cap} live streams at once per user: close one first")
+            raise Throttled(
+                M("at most {cap} live streams at once per user: close one first", cap=cap)
+            )
 
     @contextlib.asynccontextmanager
     async def subscribe(self, user_id: int, cap: int) -> AsyncIterator[Subscriber]:

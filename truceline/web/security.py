@@ -20,6 +20,7 @@ import orjson
 from starlette.exceptions import HTTPException
 
 from truceline.domain import policy
+from truceline.i18n.message import M
 from truceline.web.centre import Limits
 
 Scope = MutableMapping[str, Any]
@@ -51,7 +52,7 @@ class BodyTooLarge(HTTPException):
     it on as it is; the error handlers answer 413)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is larger than {limit:,} bytes")
+        super().__init__(413, M("the request body is larger than {limit:,} bytes", limit=limit))
         self.limit = limit
 
 
@@ -92,7 +93,7 @@ class Guard:
                 role = await asyncio.to_thread(self.role_of, token.strip())
             if role is None:
                 await self._refuse(
-                    send, 401, "unauthenticated", "log in first: POST /api/v1/auth/token"
+                    send, 401, "unauthenticated", M("log in first: POST /api/v1/auth/token")
                 )
                 return
             action = LARGE.get(path)
@@ -100,7 +101,7 @@ class Guard:
                 limit = self.limits.for_path(path)
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            message = f"the request body is larger than {limit:,} bytes"
+            message = M("the request body is larger than {limit:,} bytes", limit=limit)
             await self._refuse(send, 413, "too_large", message)
             return
         static = path.startswith("/static/")
@@ -132,7 +133,7 @@ class Guard:
             await self.app(scope, bounded_receive, headed_send)
         except BodyTooLarge as exc:
             if not started:
-                await self._refuse(send, 413, "too_large", str(exc.detail))
+                await self._refuse(send, 413, "too_large", exc.detail)
 
     @staticmethod
     async def _refuse(send: Send, status: int, code: str, message: str) -> None:

@@ -8,6 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from truceline.domain.actions import (
     assessment_filed,
@@ -26,6 +27,7 @@ from truceline.domain.actions import (
 )
 from truceline.domain.actions.base import Payload, Refused, State, who
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M, Message
 
 MODULES: tuple[ModuleType, ...] = (
     genesis, mission_changed, import_batch, assessment_run, complaint_received, case_opened,
@@ -46,7 +48,25 @@ class Action:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "payload"
-            raise Refused(f"{who(entry)}: {entry.action} payload {where}: {first['msg']}") from None
+            raise Refused(
+                M(
+                    "{who}: {action} payload {where}: {reason}",
+                    who=who(entry),
+                    action=entry.action,
+                    where=where,
+                    reason=_reason(first),
+                )
+            ) from None
+
+
+def _reason(error: ErrorDetails) -> str:
+    """Why pydantic refused a value: our validator's message (said in the reader's language),
+    else pydantic's own text (English)."""
+    raised = (error.get("ctx") or {}).get("error")
+    ours = raised.args[0] if isinstance(raised, Exception) and raised.args else None
+    if error["type"] == "value_error" and isinstance(ours, Message):
+        return M("Value error, {reason}", reason=ours)
+    return str(error["msg"])
 
 
 ACTIONS: dict[str, Action] = {m.NAME: Action(m.NAME, m.MODEL, m.apply) for m in MODULES}
@@ -71,7 +91,7 @@ def apply(state: State, entry: Entry) -> None:
     """Check one entry against the joint state and change it; `Refused` says why not."""
     action = ACTIONS.get(entry.action)
     if action is None:
-        raise Refused(f"{who(entry)}: unknown action {entry.action!r}")
+        raise Refused(M("{who}: unknown action {action!r}", who=who(entry), action=entry.action))
     action.effect(state, entry, action.payload(entry))
 
 

@@ -9,6 +9,7 @@ from pydantic import Field
 from truceline.domain.actions.base import FilingRec, Payload, Refused, State, who
 from truceline.domain.cases import COMMITTING, ROUND_TRANSITIONS
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "assessment_filed"
 SHA256 = r"^[0-9a-f]{64}$"
@@ -26,22 +27,38 @@ MODEL = FiledPayload
 def apply(state: State, entry: Entry, payload: FiledPayload) -> None:
     case = state.case(payload.case)
     if case is None:
-        raise Refused(f"{who(entry)} files on a case not held: {payload.case[:12]}…")
+        raise Refused(
+            M("{who} files on a case not held: {case}…", who=who(entry), case=payload.case[:12])
+        )
     found = state.round(case.key, payload.round)
     if found is None or payload.round != case.round:
         raise Refused(
-            f"{who(entry)} files for round {payload.round}; the open round is {case.round}"
+            M(
+                "{who} files for round {round}; the open round is {open}",
+                who=who(entry),
+                round=payload.round,
+                open=case.round,
+            )
         )
     if found.state != COMMITTING:
         raise Refused(
-            f"{who(entry)} files for round {payload.round}, which every contingent has filed "
-            "already (a filing binds; reconsider to file again)"
+            M(
+                "{who} files for round {round}, which every contingent has filed already "
+                "(a filing binds; reconsider to file again)",
+                who=who(entry),
+                round=payload.round,
+            )
         )
     filed = state.filings(case.key, payload.round)
     if entry.contingent in filed:
         raise Refused(
-            f"{who(entry)}: {entry.contingent} has filed for round {payload.round} already "
-            "(a filing binds its contingent for the round)"
+            M(
+                "{who}: {contingent} has filed for round {round} already "
+                "(a filing binds its contingent for the round)",
+                who=who(entry),
+                contingent=entry.contingent,
+                round=payload.round,
+            )
         )
     state.add_filing(
         FilingRec(case.key, payload.round, entry.contingent, payload.commitment, entry.time,

@@ -19,6 +19,7 @@ from truceline.domain.cases import (
     verdict,
 )
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "assessment_revealed"
 
@@ -39,31 +40,55 @@ MODEL = RevealedPayload
 def apply(state: State, entry: Entry, payload: RevealedPayload) -> None:
     found = state.round(payload.case, payload.round)
     if found is None:
-        raise Refused(f"{who(entry)} reveals for a round not held")
+        raise Refused(M("{who} reveals for a round not held", who=who(entry)))
     if found.state != SEALED:
         raise Refused(
-            f"{who(entry)} reveals in round {payload.round} before every contingent has filed"
+            M(
+                "{who} reveals in round {round} before every contingent has filed",
+                who=who(entry),
+                round=payload.round,
+            )
             if found.state != "revealed"
-            else f"{who(entry)} reveals in round {payload.round}, revealed already"
+            else M(
+                "{who} reveals in round {round}, revealed already",
+                who=who(entry),
+                round=payload.round,
+            )
         )
     filed = state.filings(payload.case, payload.round).get(entry.contingent)
     if filed is None or filed.commitment != payload.commitment:
         raise Refused(
-            f"{who(entry)} reveals a commitment that is not {entry.contingent}'s filing in "
-            f"round {payload.round}"
+            M(
+                "{who} reveals a commitment that is not {contingent}'s filing in round {round}",
+                who=who(entry),
+                contingent=entry.contingent,
+                round=payload.round,
+            )
         )
     if filed.position is not None:
-        raise Refused(f"{who(entry)} reveals its filing in round {payload.round} a second time")
+        raise Refused(
+            M(
+                "{who} reveals its filing in round {round} a second time",
+                who=who(entry),
+                round=payload.round,
+            )
+        )
     position = Position(payload.verdict, payload.attribution, payload.rationale)
     if position.verdict not in POSITIONS:
-        raise Refused(f"{who(entry)}: {position.verdict!r} is not a position")
+        raise Refused(
+            M("{who}: {verdict!r} is not a position", who=who(entry), verdict=position.verdict)
+        )
     if position.attribution != UNDETERMINED and position.attribution not in state.parties:
-        raise Refused(f"{who(entry)}: {position.attribution!r} is not a party")
+        raise Refused(
+            M("{who}: {party!r} is not a party", who=who(entry), party=position.attribution)
+        )
     opened = commitment(
         position, payload.salt, case=payload.case, round=payload.round, contingent=entry.contingent
     )
     if opened != payload.commitment:
-        raise Refused(f"{who(entry)} reveals a position that is not the one it committed to")
+        raise Refused(
+            M("{who} reveals a position that is not the one it committed to", who=who(entry))
+        )
     state.reveal_filing(payload.commitment, position, payload.salt, entry.time)
     filings = state.filings(payload.case, payload.round)
     known = {c: f.position for c, f in filings.items() if f.position is not None}

@@ -10,6 +10,7 @@ from pydantic import model_validator
 from truceline.domain.actions.base import CaseRec, Payload, Refused, RoundRec, State, who
 from truceline.domain.cases import COMMITTING, OPEN
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "case_opened"
 
@@ -21,7 +22,7 @@ class Subject(Payload):
     @model_validator(mode="after")
     def one_subject(self) -> Subject:
         if (self.finding is None) == (self.complaint is None):
-            raise ValueError("a case is about one finding or one complaint")
+            raise ValueError(M("a case is about one finding or one complaint"))
         return self
 
     @property
@@ -42,10 +43,14 @@ def apply(state: State, entry: Entry, payload: OpenedPayload) -> None:
     subject = payload.subject
     if subject.complaint is not None and not state.complaint_known(subject.complaint):
         raise Refused(
-            f"{who(entry)} opens a case on a complaint not received: {subject.complaint[:12]}…"
+            M(
+                "{who} opens a case on a complaint not received: {complaint}…",
+                who=who(entry),
+                complaint=subject.complaint[:12],
+            )
         )
     if state.case(entry.hash) is not None:
-        raise Refused(f"{who(entry)} opens case {entry.hash[:12]}… again")
+        raise Refused(M("{who} opens case {case}… again", who=who(entry), case=entry.hash[:12]))
     state.add_case(
         CaseRec(
             key=entry.hash, subject_key=subject.key,

@@ -13,6 +13,7 @@ from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import Entry
 from truceline.domain.records import LAST_US
 from truceline.domain.vocabulary import KINDS, UNKNOWN_ACTOR
+from truceline.i18n.message import M
 
 NAME = "complaint_received"
 NARRATIVE_MAX = 20_000
@@ -43,11 +44,11 @@ class Complaint(Payload):
     @model_validator(mode="after")
     def consistent(self) -> Complaint:
         if self.observed_to < self.observed_from:
-            raise ValueError("the time window ends before it starts")
+            raise ValueError(M("the time window ends before it starts"))
         if (self.lat_e7 is None) != (self.lon_e7 is None):
-            raise ValueError("lat and lon go together")
+            raise ValueError(M("lat and lon go together"))
         if self.lat_e7 is None and self.zone is None:
-            raise ValueError("a place: a point or a zone")
+            raise ValueError(M("a place: a point or a zone"))
         return self
 
     def sha256(self) -> str:
@@ -65,15 +66,23 @@ MODEL = ReceivedPayload
 def apply(state: State, entry: Entry, payload: ReceivedPayload) -> None:
     document = payload.document
     if document.sha256() != payload.complaint:
-        raise Refused(f"{who(entry)}: the complaint does not hash to the sha256 it names")
+        raise Refused(
+            M("{who}: the complaint does not hash to the sha256 it names", who=who(entry))
+        )
     if document.party not in state.parties:
-        raise Refused(f"{who(entry)}: {document.party!r} is not a party")
+        raise Refused(M("{who}: {party!r} is not a party", who=who(entry), party=document.party))
     if document.kind not in KINDS:
-        raise Refused(f"{who(entry)}: {document.kind!r} is not a kind")
+        raise Refused(M("{who}: {kind!r} is not a kind", who=who(entry), kind=document.kind))
     if document.against != UNKNOWN_ACTOR and document.against not in state.parties:
-        raise Refused(f"{who(entry)}: {document.against!r} is not a party")
+        raise Refused(M("{who}: {party!r} is not a party", who=who(entry), party=document.against))
     if entry.contingent in state.receipts(payload.complaint):
-        raise Refused(f"{who(entry)}: {entry.contingent} has received this complaint already")
+        raise Refused(
+            M(
+                "{who}: {contingent} has received this complaint already",
+                who=who(entry),
+                contingent=entry.contingent,
+            )
+        )
     if not state.complaint_known(payload.complaint):
         state.add_complaint(
             payload.complaint, document.model_dump(mode="json"), entry.time, entry.contingent

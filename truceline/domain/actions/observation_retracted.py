@@ -7,6 +7,7 @@ from pydantic import Field
 
 from truceline.domain.actions.base import Payload, Refused, State, who
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "observation_retracted"
 
@@ -22,12 +23,28 @@ MODEL = RetractedPayload
 def apply(state: State, entry: Entry, payload: RetractedPayload) -> None:
     reporter = state.observation_reporter(payload.observation)
     if reporter is None:
-        raise Refused(f"{who(entry)} retracts an observation not held: {payload.observation}")
+        raise Refused(
+            M(
+                "{who} retracts an observation not held: {observation}",
+                who=who(entry),
+                observation=payload.observation,
+            )
+        )
     if reporter != entry.contingent:
         raise Refused(
-            f"{who(entry)}: only {reporter}, which reported it, may retract observation "
-            f"{payload.observation}"
+            M(
+                "{who}: only {reporter}, which reported it, may retract observation {observation}",
+                who=who(entry),
+                reporter=reporter,
+                observation=payload.observation,
+            )
         )
     if state.retracted(payload.observation):
-        raise Refused(f"{who(entry)}: observation {payload.observation} is retracted already")
+        raise Refused(
+            M(
+                "{who}: observation {observation} is retracted already",
+                who=who(entry),
+                observation=payload.observation,
+            )
+        )
     state.add_retraction(payload.observation, entry.contingent, payload.reason, entry.time)

@@ -12,6 +12,7 @@ from truceline.domain.actions.assessment_filed import SHA256
 from truceline.domain.actions.base import Payload, Refused, State, who
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "report_signed"
 
@@ -33,4 +34,4 @@ MODEL = SignedPayload
 
 def apply(state: State, entry: Entry, payload: SignedPayload) -> None:
     if canonical_sha256(entry.payload.get("report")) != payload.sha256:
-        raise Refused(f"{who(entry)}: the signed report does not match its sha256")
+        raise Refused(M("{who}: the signed report does not match its sha256", who=who(entry)))

@@ -9,6 +9,7 @@ from pydantic import Field
 from truceline.domain.actions.base import Payload, Refused, RoundRec, State, who
 from truceline.domain.cases import CASE_TRANSITIONS, COMMITTING, REVEALED
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "round_opened"
 
@@ -25,17 +26,29 @@ MODEL = RoundPayload
 def apply(state: State, entry: Entry, payload: RoundPayload) -> None:
     case = state.case(payload.case)
     if case is None:
-        raise Refused(f"{who(entry)} reconsiders a case not held: {payload.case[:12]}…")
+        raise Refused(
+            M("{who} reconsiders a case not held: {case}…", who=who(entry), case=payload.case[:12])
+        )
     if state.round(case.key, payload.round) is not None and payload.round == case.round:
         return  # another contingent opened this round first: one round
     if payload.round != case.round + 1:
         raise Refused(
-            f"{who(entry)} opens round {payload.round} of a case whose latest round is {case.round}"
+            M(
+                "{who} opens round {round} of a case whose latest round is {latest}",
+                who=who(entry),
+                round=payload.round,
+                latest=case.round,
+            )
         )
     latest = state.round(case.key, case.round)
     if latest is None or latest.state != REVEALED:
         raise Refused(
-            f"{who(entry)} opens round {payload.round} before round {case.round} is revealed"
+            M(
+                "{who} opens round {round} before round {latest} is revealed",
+                who=who(entry),
+                round=payload.round,
+                latest=case.round,
+            )
         )
     state.add_round(
         RoundRec(

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from truceline.domain.actions.base import Payload, Refused, State, UserRec, who
 from truceline.domain.ledger import Entry
+from truceline.i18n.message import M
 
 NAME = "user_added"
 ROLES = ("officer", "chief", "liaison", "admin")
@@ -25,11 +26,11 @@ class AddedPayload(Payload):
     @model_validator(mode="after")
     def membership(self) -> AddedPayload:
         if self.role in ("officer", "chief") and (self.contingent is None or self.party):
-            raise ValueError(f"a {self.role} belongs to a contingent")
+            raise ValueError(M("a {role} belongs to a contingent", role=self.role))
         if self.role == "liaison" and (self.party is None or self.contingent):
-            raise ValueError("a liaison belongs to a party")
+            raise ValueError(M("a liaison belongs to a party"))
         if self.role == "admin" and (self.party or self.contingent):
-            raise ValueError("an admin belongs to no contingent or party")
+            raise ValueError(M("an admin belongs to no contingent or party"))
         return self
 
 
@@ -39,13 +40,16 @@ MODEL = AddedPayload
 def apply(state: State, entry: Entry, payload: AddedPayload) -> None:
     if payload.contingent is not None and payload.contingent != entry.contingent:
         raise Refused(
-            f"{who(entry)} adds a user of {payload.contingent}: only {payload.contingent}'s "
-            "log holds its accounts"
+            M(
+                "{who} adds a user of {contingent}: only {contingent}'s log holds its accounts",
+                who=who(entry),
+                contingent=payload.contingent,
+            )
         )
     if payload.party is not None and payload.party not in state.parties:
-        raise Refused(f"{who(entry)}: {payload.party!r} is not a party")
+        raise Refused(M("{who}: {party!r} is not a party", who=who(entry), party=payload.party))
     if state.user(payload.user) is not None:
-        raise Refused(f"{who(entry)}: user {payload.user!r} exists already")
+        raise Refused(M("{who}: user {user!r} exists already", who=who(entry), user=payload.user))
     state.put_user(
         UserRec(payload.user, payload.role, payload.contingent, payload.party, False,
                 entry.contingent),

@@ -19,6 +19,7 @@ from truceline.domain.findings import (
 )
 from truceline.domain.rules.base import ClauseParams, Id, References
 from truceline.domain.vocabulary import FIRE_KINDS
+from truceline.i18n.message import M
 
 ALLOWED_KINDS = FIRE_KINDS | {"flare"}
 
@@ -35,7 +36,13 @@ class Params(ClauseParams):
         unknown = sorted(set(kinds) - ALLOWED_KINDS)
         if unknown:
             allowed = ", ".join(sorted(ALLOWED_KINDS))
-            raise ValueError(f"not a fire kind: {', '.join(unknown)} (allowed: {allowed})")
+            raise ValueError(
+                M(
+                    "not a fire kind: {kinds} (allowed: {allowed})",
+                    kinds=", ".join(unknown),
+                    allowed=allowed,
+                )
+            )
         return kinds
 
 

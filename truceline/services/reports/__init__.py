@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from truceline.domain.canonical import canonical_json, canonical_sha256
 from truceline.errors import FieldError
+from truceline.i18n.message import M
 
 if TYPE_CHECKING:
     from truceline.services.reports.records import Records
@@ -63,14 +64,27 @@ class Renderer:
 
     def report(self, document: Document, lang: str) -> bytes:
         if self.render is None:
-            raise FieldError("format", f"{self.name} exports records; a report is "
-                             f"{', '.join(REPORT_FORMATS)}")  # fmt: skip
+            raise FieldError(
+                "format",
+                M(
+                    "{name} exports records; a report is {formats}",
+                    name=self.name,
+                    formats=", ".join(REPORT_FORMATS),
+                ),
+            )
         return self.render(document, lang)
 
     def records(self, records: Records) -> bytes:
         if self.export is None or records.kind not in self.kinds:
-            raise FieldError("format", f"{self.name} does not export {records.kind} (it "
-                             f"exports {', '.join(self.kinds) or 'no records'})")  # fmt: skip
+            raise FieldError(
+                "format",
+                M(
+                    "{name} does not export {kind} (it exports {kinds})",
+                    name=self.name,
+                    kind=records.kind,
+                    kinds=", ".join(self.kinds) or M("no records"),
+                ),
+            )
         return self.export(records)
 
 
@@ -101,7 +115,10 @@ def renderer_for(name: str) -> Renderer:
     try:
         return RENDERERS[name]
     except KeyError:
-        raise FieldError("format", f"{name!r} is not one of {', '.join(REGISTERED)}") from None
+        raise FieldError(
+            "format",
+            M("{name!r} is not one of {formats}", name=name, formats=", ".join(REGISTERED)),
+        ) from None
 
 
 def language_for(content: Mapping[str, Any], lang: str | None) -> str:
@@ -111,6 +128,11 @@ def language_for(content: Mapping[str, Any], lang: str | None) -> str:
         return languages[0]
     if lang not in languages:
         raise FieldError(
-            "lang", f"{lang!r} is not a language of the mission ({', '.join(languages)})"
+            "lang",
+            M(
+                "{lang!r} is not a language of the mission ({languages})",
+                lang=lang,
+                languages=", ".join(languages),
+            ),
         )
     return lang

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from truceline.domain.canonical import canonical_json
 from truceline.errors import FieldError
+from truceline.i18n.message import M
 from truceline.mission import Mission
 
 PERIOD_FORMAT = "truceline/report-period@1"
@@ -26,9 +27,11 @@ def period_content(conn: Connection, mission: Mission, first: date, last: date) 
     from truceline.services.signing import published
 
     if last < first:
-        raise FieldError("to", f"{last.isoformat()} is before {first.isoformat()}")
+        raise FieldError(
+            "to", M("{last} is before {first}", last=last.isoformat(), first=first.isoformat())
+        )
     if (last - first).days >= MAX_DAYS:
-        raise FieldError("to", f"a period is at most {MAX_DAYS} days")
+        raise FieldError("to", M("a period is at most {n} days", n=MAX_DAYS))
     days: list[dict[str, Any]] = []
     missing: list[str] = []
     contents: list[dict[str, Any]] = []

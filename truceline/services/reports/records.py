@@ -13,6 +13,7 @@ import shapely
 from sqlalchemy import Connection, select
 
 from truceline.errors import FieldError
+from truceline.i18n.message import M
 from truceline.mission import Mission
 from truceline.services.reports import Document
 from truceline.services.reports.content import mission_names
@@ -110,7 +111,9 @@ def from_document(document: Document, kind: str) -> Records:
         cases = {int(f["id"]): f["case"] for f in findings if f.get("case")}
         at = {int(f["id"]): (f["lon"], f["lat"]) for f in findings if f.get("lon") is not None}
         return Records("violations", _violation_rows(findings, cases, at), names=names, **base)
-    raise FieldError("kind", f"a published report exports incidents or violations, not {kind!r}")
+    raise FieldError(
+        "kind", M("a published report exports incidents or violations, not {kind!r}", kind=kind)
+    )
 
 
 def from_store(
@@ -181,4 +184,4 @@ def from_store(
             for z in mission.zones.values()
         ]  # fmt: skip
         return Records("zones", rows, **base)
-    raise FieldError("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
+    raise FieldError("kind", M("{kind!r} is not one of {kinds}", kind=kind, kinds=", ".join(KINDS)))

@@ -29,6 +29,7 @@ from truceline.domain.canonical import (
 )
 from truceline.domain.ledger import entry_from_dict
 from truceline.i18n import translator
+from truceline.i18n.message import M, Mn
 from truceline.services.reports import Document
 from truceline.services.reports.json_renderer import OMITTED
 
@@ -64,6 +65,11 @@ class Unreadable(ValueError):
     """Not a report this verifier can read (named why)."""
 
 
+def _why(exc: Exception) -> object:
+    """An exception's message as it was made (a `Message` stays one)."""
+    return exc.args[0] if len(exc.args) == 1 else str(exc)
+
+
 # --- reading the document ----------------------------------------------------------------
 
 
@@ -75,25 +81,33 @@ def _kind(data: bytes) -> str:
         return "json"
     if b"<html" in head or head.startswith(b"<!doctype html"):
         return "html"
-    raise Unreadable("not a report: expected its JSON, HTML or PDF")
+    raise Unreadable(M("not a report: expected its JSON, HTML or PDF"))
 
 
 def _record(text: str | bytes, where: str) -> dict[str, Any]:
     try:
         record = json.loads(text, object_pairs_hook=no_duplicate_keys)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise Unreadable(f"{where}: not JSON: {exc}") from None
+        raise Unreadable(M("{where}: not JSON: {reason}", where=where, reason=str(exc))) from None
     except ValueError as exc:  # a key given twice: a reader could be shown either value
-        raise Unreadable(f"{where}: {exc}: a key given twice") from None
+        raise Unreadable(
+            M("{where}: {reason}: a key given twice", where=where, reason=_why(exc))
+        ) from None
     if not isinstance(record, dict) or "report" not in record or "signatures" not in record:
         raise Unreadable(
-            f"{where}: not a published report (a draft, or another file): it holds no signatures"
+            M(
+                "{where}: not a published report (a draft, or another file): it holds no "
+                "signatures",
+                where=where,
+            )
         )
     if not isinstance(record["report"], dict) or not isinstance(record["signatures"], list):
-        raise Unreadable(f"{where}: its report is not an object or its signatures not a list")
+        raise Unreadable(
+            M("{where}: its report is not an object or its signatures not a list", where=where)
+        )
     if not all(isinstance(x, dict) and isinstance(x.get("entry"), dict)
                for x in record["signatures"]):  # fmt: skip
-        raise Unreadable(f"{where}: a signature that is not an object with an entry")
+        raise Unreadable(M("{where}: a signature that is not an object with an entry", where=where))
     return record
 
 
@@ -106,13 +120,13 @@ def _html_parts(data: bytes) -> tuple[dict[str, Any], str, Any]:
     start = data.find(_OPEN)
     end = data.find(b"</script>", start) if start >= 0 else -1
     if start < 0 or end < 0:
-        raise Unreadable("an HTML page without the signed JSON of a report")
+        raise Unreadable(M("an HTML page without the signed JSON of a report"))
     block = data[start + len(_OPEN) : end].decode("utf-8", "replace")
-    record = _record(block.replace("<\\/", "</").replace("<\\!--", "<!--"), "its JSON")
+    record = _record(block.replace("<\\/", "</").replace("<\\!--", "<!--"), M("its JSON"))
     tree: Any = lxml_html.fromstring(data[:start] + data[end + len(b"</script>") :])
     report = tree.find_class("tl-report")
     if not report:
-        raise Unreadable("an HTML page without a report's text")
+        raise Unreadable(M("an HTML page without a report's text"))
     return record, str(tree.get("lang") or ""), report[0]
 
 
@@ -148,9 +162,9 @@ def _pdf_parts(data: bytes, *, fast: bool = True) -> tuple[dict[str, Any], str, 
             page.extract_text() or "" for page in reader.pages
         ]
     except (PdfReadError, KeyError, ValueError, TypeError) as exc:
-        raise Unreadable(f"an unreadable PDF: {exc}") from None
+        raise Unreadable(M("an unreadable PDF: {reason}", reason=str(exc))) from None
     if not attached:
-        raise Unreadable(f"a PDF without the signed report attached ({ATTACHMENT})")
+        raise Unreadable(M("a PDF without the signed report attached ({name})", name=ATTACHMENT))
     return _record(attached[0], ATTACHMENT), lang, pages
 
 
@@ -168,11 +182,15 @@ def check_record(
     content_sha = sha256_hex(report_json)
     if content_sha != sha:
         result.problems.append(
-            f"the content does not hash to its sha256: it is {content_sha}, the report says {sha}"
+            M(
+                "the content does not hash to its sha256: it is {actual}, the report says {sha}",
+                actual=content_sha,
+                sha=sha,
+            )
         )
     signed: set[str] = set()
     for n, s in enumerate(record.get("signatures") or []):
-        where = f"signature {n + 1}"
+        where = M("signature {n}", n=n + 1)
         omitted = bool(s.get(OMITTED))
         try:
             held = dict(s["entry"])
@@ -180,38 +198,68 @@ def check_record(
                 held["payload"] = {**held["payload"], "report": _SPLICE}
             entry = entry_from_dict(held)
         except (KeyError, TypeError, ValueError) as exc:
-            result.problems.append(f"{where}: not a log entry: {exc}")
+            result.problems.append(
+                M("{where}: not a log entry: {reason}", where=where, reason=str(exc))
+            )
             continue
         contingent = entry.contingent
-        where = f"{contingent}'s signature"
+        where = M("{contingent}'s signature", contingent=contingent)
         key_text = (pinned or {}).get(contingent) if pinned is not None else s.get("public_key")
         if key_text is None:
-            result.problems.append(f"{where}: no key of {contingent} to check it with")
+            result.problems.append(
+                M(
+                    "{where}: no key of {contingent} to check it with",
+                    where=where,
+                    contingent=contingent,
+                )
+            )
             continue
         if pinned is not None and s.get("public_key") not in (None, key_text):
             result.warnings.append(
-                f"{where}: the document carries another key than the one given for "
-                f"{contingent}; checked with the one given"
+                M(
+                    "{where}: the document carries another key than the one given for "
+                    "{contingent}; checked with the one given",
+                    where=where,
+                    contingent=contingent,
+                )
             )
         if _entry_hash(entry, report_json if omitted else None) != entry.hash:
-            result.problems.append(f"{where}: the log entry does not hash to its hash")
+            result.problems.append(
+                M("{where}: the log entry does not hash to its hash", where=where)
+            )
         try:
             public = keys.parse_public(str(key_text))
         except ValueError as exc:
-            result.problems.append(f"{where}: {exc}")
+            result.problems.append(M("{where}: {reason}", where=where, reason=_why(exc)))
             continue
         if not keys.verify(public, entry.hash, entry.sig):
-            result.problems.append(f"{where}: the Ed25519 signature does not check with its key")
+            result.problems.append(
+                M("{where}: the Ed25519 signature does not check with its key", where=where)
+            )
             continue
         payload = entry.payload
         if entry.action != actions.REPORT_SIGNED:
-            result.problems.append(f"{where}: the entry is a {entry.action!r}, not a signature")
+            result.problems.append(
+                M(
+                    "{where}: the entry is a {action!r}, not a signature",
+                    where=where,
+                    action=entry.action,
+                )
+            )
         elif payload.get("sha256") != sha or (
             not omitted and canonical_sha256(payload.get("report")) != sha
         ):
-            result.problems.append(f"{where}: it signs another report ({payload.get('sha256')})")
+            result.problems.append(
+                M(
+                    "{where}: it signs another report ({sha})",
+                    where=where,
+                    sha=payload.get("sha256"),
+                )
+            )
         elif payload.get("date") != record.get("date"):
-            result.problems.append(f"{where}: it signs the report of {payload.get('date')}")
+            result.problems.append(
+                M("{where}: it signs the report of {date}", where=where, date=payload.get("date"))
+            )
         else:
             signed.add(contingent)
             result.keys_used[contingent] = str(key_text)
@@ -220,22 +268,30 @@ def check_record(
     named = report.get("names", {}).get("contingents") if isinstance(report, dict) else None
     expected = set(named) if isinstance(named, dict) and named else set()
     if not expected:
-        result.problems.append("the content names no contingent: nobody's signature counts")
+        result.problems.append(M("the content names no contingent: nobody's signature counts"))
     if pinned is not None and not expected <= set(pinned):
         result.problems.append(
-            f"no key given for {', '.join(sorted(expected - set(pinned)))}: every contingent "
-            "of the mission must have signed"
+            M(
+                "no key given for {contingents}: every contingent of the mission must have signed",
+                contingents=", ".join(sorted(expected - set(pinned))),
+            )
         )
     for missing in sorted(expected - signed):
-        result.problems.append(f"{missing} has not signed this report")
+        result.problems.append(M("{contingent} has not signed this report", contingent=missing))
     if isinstance(report, dict) and report.get("date") != record.get("date"):
         result.problems.append(
-            f"the content is the report of {report.get('date')}, the file says {record.get('date')}"
+            M(
+                "the content is the report of {date}, the file says {said}",
+                date=report.get("date"),
+                said=record.get("date"),
+            )
         )
     if pinned is None:
         result.warnings.append(
-            "checked with the keys the document carries: compare their fingerprints with the "
-            "ones the contingents publish (or give --mission or --keys)"
+            M(
+                "checked with the keys the document carries: compare their fingerprints with the "
+                "ones the contingents publish (or give --mission or --keys)"
+            )
         )
 
 
@@ -310,7 +366,7 @@ def _checked_record(record: Mapping[str, Any], result: Verified) -> dict[str, An
     checked = dict(record)
     checkpoint = checkpoint_of(entries)
     if record.get("checkpoint") != checkpoint:
-        result.problems.append("the checkpoint beside the content is not the signers' own")
+        result.problems.append(M("the checkpoint beside the content is not the signers' own"))
     checked["checkpoint"] = checkpoint
     keys = dict(result.keys_used)
     checked["signatures"] = [
@@ -321,8 +377,11 @@ def _checked_record(record: Mapping[str, Any], result: Verified) -> dict[str, An
     checked["version"] = int(corrects["version"]) + 1 if isinstance(corrects, dict) else 1
     if record.get("version") not in (None, checked["version"]):
         result.problems.append(
-            f"the file says version {record.get('version')}; its signed content is version "
-            f"{checked['version']}"
+            M(
+                "the file says version {said}; its signed content is version {version}",
+                said=record.get("version"),
+                version=checked["version"],
+            )
         )
     return checked
 
@@ -388,13 +447,20 @@ def _compare_pdf(pages: list[str], expected: Any, result: Verified) -> None:
     differs = missing + sum(abs(v) for v in extra.values())
     if differs:
         result.problems.append(
-            f"the PDF's visible text is not the signed content's: {differs} character(s) differ "
-            f"from the content rendered again in {result_lang(expected)}"
+            Mn(
+                "the PDF's visible text is not the signed content's: {n} character(s) differ "
+                "from the content rendered again in {lang}",
+                "the PDF's visible text is not the signed content's: {n} character(s) differ "
+                "from the content rendered again in {lang}",
+                differs,
+                lang=result_lang(expected),
+            )
         )
 
 
 def result_lang(expected: Any) -> str:
-    return str(expected.get("lang") or "its language")
+    lang = expected.get("lang")
+    return str(lang) if lang else M("its language")
 
 
 def _compare_html(data: bytes, record: Mapping[str, Any], lang: str, result: Verified) -> None:
@@ -410,8 +476,12 @@ def _compare_html(data: bytes, record: Mapping[str, Any], lang: str, result: Ver
                   min(len(data), len(wanted)))  # fmt: skip
         shown = data[max(0, at - 20) : at + 40].decode("utf-8", "replace")
         result.problems.append(
-            "the page is not the signed content rendered again (this truceline renders it "
-            f"otherwise from byte {at}: {shown!r})"
+            M(
+                "the page is not the signed content rendered again (this truceline renders it "
+                "otherwise from byte {at}: {shown!r})",
+                at=at,
+                shown=shown,
+            )
         )
 
 
@@ -419,7 +489,7 @@ def signed_record(data: bytes) -> dict[str, Any]:
     """The signed JSON a published report's JSON, HTML or PDF holds."""
     kind = _kind(data)
     if kind == "json":
-        return _record(data, "the file")
+        return _record(data, M("the file"))
     return _html_parts(data)[0] if kind == "html" else _pdf_parts(data)[0]
 
 
@@ -432,7 +502,7 @@ def verify_document(
     kind = _kind(data)
     result = Verified(kind, keys_from="embedded" if pinned is None else "given")
     if kind == "json":
-        record = _record(data, "the file")
+        record = _record(data, M("the file"))
         check_record(record, pinned, result)
         _checked_record(record, result)  # (what it says beside the content)
         return result
@@ -447,8 +517,10 @@ def verify_document(
     checked = _checked_record(record, result)
     _compare_pdf(pages, _expected(checked, _language(record, lang, result), paper=True), result)
     result.warnings.append(
-        "a PDF's text was compared, not its drawing: to read the report, trust the HTML or "
-        "this verifier's own rendering (report daily) rather than how a PDF looks"
+        M(
+            "a PDF's text was compared, not its drawing: to read the report, trust the HTML or "
+            "this verifier's own rendering (report daily) rather than how a PDF looks"
+        )
     )
     return result
 
@@ -457,5 +529,7 @@ def _language(record: Mapping[str, Any], lang: str, result: Verified) -> str:
     languages = [str(x) for x in record["report"].get("languages") or ["en"]]
     if lang in languages:
         return lang
-    result.problems.append(f"the document's language {lang!r} is not one of the report's")
+    result.problems.append(
+        M("the document's language {lang!r} is not one of the report's", lang=lang)
+    )
     return languages[0]

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from truceline.domain.records import LAST_US
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR
 from truceline.domain.timeutil import to_us
+from truceline.i18n.message import M
 from truceline.store.missions import load_mission
 from truceline.web.errors import ApiError
 
@@ -30,10 +31,18 @@ def us(moment: datetime | None, name: str = "time") -> int | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        raise ApiError(422, "invalid", f"{name}: {moment.isoformat()} has no offset")
+        raise ApiError(
+            422,
+            "invalid",
+            M("{name}: {moment} has no offset", name=name, moment=moment.isoformat()),
+        )
     value = to_us(moment)
     if not 0 <= value < LAST_US:
-        raise ApiError(422, "invalid", f"{name}: lies outside the years {FIRST_YEAR}–{LAST_YEAR}")
+        raise ApiError(
+            422, "invalid",
+            M("{name}: lies outside the years {first}–{last}", name=name, first=FIRST_YEAR,
+              last=LAST_YEAR),
+        )  # fmt: skip
     return value
 
 
@@ -43,9 +52,9 @@ def bounds(bbox: str | None) -> tuple[float, float, float, float] | None:
     try:
         west, south, east, north = (float(v) for v in bbox.split(","))
     except ValueError:
-        raise ApiError(422, "invalid", "bbox is min_lon,min_lat,max_lon,max_lat") from None
+        raise ApiError(422, "invalid", M("bbox is min_lon,min_lat,max_lon,max_lat")) from None
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise ApiError(422, "invalid", "bbox is min_lon,min_lat,max_lon,max_lat within range")
+        raise ApiError(422, "invalid", M("bbox is min_lon,min_lat,max_lon,max_lat within range"))
     return west, south, east, north
 
 
@@ -54,5 +63,9 @@ def zone_geometry(conn: Connection, zone: str | None) -> Any:
         return None
     zones = load_mission(conn).zones
     if zone not in zones:
-        raise ApiError(404, "not_found", f"no zone {zone[:80]!r} ({', '.join(zones)})")
+        raise ApiError(
+            404,
+            "not_found",
+            M("no zone {zone!r} ({zones})", zone=zone[:80], zones=", ".join(zones)),
+        )
     return zones[zone].geometry

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from truceline.domain import policy
 from truceline.errors import Throttled, Unauthenticated
+from truceline.i18n.message import M
 from truceline.services import accounts
 from truceline.web.centre import Centre
 from truceline.web.deps import SESSION_COOKIE, TheCentre, action_of
@@ -43,7 +44,7 @@ async def events(
     token, kind = _credentials(request)
     user = _user(centre, token, kind)
     if user is None:
-        raise Unauthenticated("log in first")
+        raise Unauthenticated(M("log in first"))
     policy.require(user.role, action_of(request), name=user.name)
     feed, cap, every = centre.feed, centre.limits.subscriptions, centre.limits.recheck_s
     feed.check_cap(user.id, cap)  # refused here (429); the stream takes its slot below

@@ -8,6 +8,7 @@ from fastapi import Path as FastPath
 from fastapi import Query
 from fastapi.responses import Response
 
+from truceline.i18n.message import M, Mn
 from truceline.services import accounts, corrections, ingest
 from truceline.services.assess import assess
 from truceline.store.observations import list_observations
@@ -44,7 +45,7 @@ async def observations(
 def _store(centre: TheCentre, kind: str, who: accounts.User, items: list[dict[str, Any]]) -> Stored:
     contingent = require(who, "evidence.record", who.contingent)
     if len(items) > MAX_RECORDS:
-        raise ApiError(413, "too_large", f"at most {MAX_RECORDS:,} records per request")
+        raise ApiError(413, "too_large", M("at most {n:,} records per request", n=MAX_RECORDS))
     try:
         report = ingest.ingest_records(
             centre.engine, kind, items, source_name=f"api:{who.name}",
@@ -57,7 +58,9 @@ def _store(centre: TheCentre, kind: str, who: accounts.User, items: list[dict[st
             for e in exc.report.errors
         ]  # fmt: skip
         raise ApiError(
-            422, "invalid_records", f"{exc.report.rejected} bad record(s); nothing was stored",
+            422, "invalid_records",
+            Mn("{n} bad record(s); nothing was stored", "{n} bad record(s); nothing was stored",
+               exc.report.rejected),
             details,
         ) from None  # fmt: skip
     if report.accepted:  # assessed as it arrives: the window of the new records, at once
@@ -72,10 +75,11 @@ def post_observations(centre: TheCentre, who: ApiUser, body: ObservationsIn) -> 
     items = [x.model_dump(exclude_none=True) for x in listed]
     for index, item in enumerate(items):
         if item.setdefault("reporter", who.contingent) != who.contingent:
+            where = f"body[{index}].reporter"
             raise ApiError(
                 403, "forbidden",
-                f"body[{index}].reporter: {who.name} records for {who.contingent}, "
-                f"not {item['reporter']}",
+                M("{where}: {user} records for {contingent}, not {reporter}", where=where,
+                  user=who.name, contingent=who.contingent, reporter=item["reporter"]),
             )  # fmt: skip
     return _store(centre, "observations", who, items)
 

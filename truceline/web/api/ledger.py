@@ -8,6 +8,7 @@ import orjson
 from fastapi import Body, Query
 from fastapi.responses import Response
 
+from truceline.i18n.message import M
 from truceline.services import exchange
 from truceline.services.ledger import verify_ledger
 from truceline.store.missions import load_mission
@@ -35,7 +36,7 @@ def sync(centre: TheCentre, who: ApiUser, bundle: Annotated[dict[str, Any], Body
     """Import another node's bundle: a union of entries, stored only if every entry verifies
     against the pinned keys (the sender is never trusted); cases revealed by it are named."""
     result = exchange.import_bundle_data(
-        centre.engine, bundle, "the posted bundle", keyring=centre.keyring
+        centre.engine, bundle, M("the posted bundle"), keyring=centre.keyring
     )
     return Synced(received=result.received, new=result.new, revealed=result.revealed)
 

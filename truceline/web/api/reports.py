@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR, supported_day
 from truceline.errors import NotFound
+from truceline.i18n.message import M
 from truceline.services import signing
 from truceline.store.missions import load_mission
 from truceline.web.api.models import SignRequest
@@ -22,7 +23,11 @@ Day = Annotated[date, FastPath(description="the reporting day, YYYY-MM-DD")]
 
 def _day(value: date) -> date:
     if not supported_day(value):
-        raise ApiError(422, "invalid", f"a reporting day lies in {FIRST_YEAR}–{LAST_YEAR}")
+        raise ApiError(
+            422,
+            "invalid",
+            M("a reporting day lies in {first}–{last}", first=FIRST_YEAR, last=LAST_YEAR),
+        )
     return value
 
 
@@ -43,8 +48,11 @@ def report(
     published."""
     found = signing.published(conn, load_mission(conn), _day(day), version)
     if found is None:
-        which = f"version {version} of " if version is not None else ""
-        raise NotFound(f"{which}the report of {day.isoformat()} is not published")
+        raise NotFound(
+            M("the report of {day} is not published", day=day.isoformat()) if version is None
+            else M("version {version} of the report of {day} is not published", version=version,
+                   day=day.isoformat())
+        )  # fmt: skip
     return found
 
 
@@ -69,7 +77,7 @@ def rendered(
 
     document = signing.published_document(conn, load_mission(conn), _day(day), version)
     if document is None:
-        raise NotFound(f"the report of {day.isoformat()} is not published")
+        raise NotFound(M("the report of {day} is not published", day=day.isoformat()))
     return render_download(document, format, lang, f"report-{day.isoformat()}")
 
 

@@ -11,9 +11,11 @@ from fastapi.responses import Response
 
 from truceline.domain.limits import PASSWORD_MAX
 from truceline.errors import FieldError, NotFound
+from truceline.i18n.message import M
 from truceline.services import accounts
+from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre
-from truceline.web.pages.render import N_, check_csrf, redirect, render
+from truceline.web.pages.render import N_, check_csrf, page_language, redirect, render
 
 UserName = Annotated[str, FastPath(max_length=64, pattern=r"^[A-Za-z0-9._-]{2,64}$")]
 Csrf = Annotated[str, Form(max_length=100)]
@@ -64,5 +66,10 @@ def set_password(
     try:
         accounts.set_password(centre.engine, name, password)
     except (FieldError, NotFound) as exc:
-        return _users_page(request, centre, user, message=f"{name}: {exc}")
-    return _users_page(request, centre, user, done=f"{name} has a new password; its sessions ended")
+        with centre.engine.connect() as conn:
+            lang = page_language(request, load_mission(conn).languages)
+        # the refusal (each field's reason too) in the page's language, after the name
+        message = M("{name}: {reason}", name=name, reason=exc.said(lang))
+        return _users_page(request, centre, user, message=message)
+    done = M("{name} has a new password; its sessions ended", name=name)
+    return _users_page(request, centre, user, done=done)

@@ -14,12 +14,14 @@ from truceline.domain.cases import Position
 from truceline.domain.limits import NAME_MAX, TEXT_MAX
 from truceline.domain.policy import allowed
 from truceline.errors import Conflict, FieldError, NotFound
+from truceline.i18n import say
+from truceline.i18n.message import M
 from truceline.services import accounts, verification
 from truceline.store import compliance
 from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations_by_id
 from truceline.web.deps import PageUser, TheCentre, require
-from truceline.web.pages.render import check_csrf, redirect, render
+from truceline.web.pages.render import check_csrf, page_language, redirect, render
 
 MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
 RowId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
@@ -38,15 +40,18 @@ def _case_page(
     centre: TheCentre,
     user: accounts.User,
     case_id: int,
-    message: str | None = None,
+    message: object = None,
 ) -> Response:
     # A message is the server's own (a refused form), never taken from the address.
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
         case = verification.case_view(conn, mission, case_id, viewer=user.contingent)
         finding = compliance.get_finding(conn, case["finding"]) if case["finding"] else None
+    lang = page_language(request, mission.languages)
+    case["note"] = say(case["note"], lang)
     return render(
-        request, "case.html", user=user, title=f"Case {case_id}", case=case, finding=finding,
+        request, "case.html", user=user, title=say(M("Case {id}", id=case_id), lang), case=case,
+        finding=finding,
         parties=list(mission.parties), can_file=allowed(user.role, "cases.assess"),
         message=message,
     )  # fmt: skip
@@ -68,7 +73,7 @@ def _case_action(
     try:
         act(contingent)
     except (FieldError, Conflict) as exc:
-        return _case_page(request, centre, user, case_id, message=str(exc))
+        return _case_page(request, centre, user, case_id, message=exc)
     return redirect(f"/cases/{case_id}")
 
 
@@ -131,13 +136,14 @@ def incident_page(
         mission = load_mission(conn)
         incident = compliance.get_incident(conn, incident_id)
         if incident is None:
-            raise NotFound(f"no incident {incident_id}")
+            raise NotFound(M("no incident {incident}", incident=incident_id))
         observed = {o["id"]: o for o in list_observations_by_id(conn, incident["observations"])}
         findings = compliance.findings_of_incident(conn, incident_id)
         by_finding, _ = verification.verdicts(conn, mission)
         case_of = verification.cases_of_findings(conn, [f["id"] for f in findings])
     return render(
-        request, "incident.html", user=user, title=f"Incident {incident_id}", incident=incident,
+        request, "incident.html", user=user, incident=incident,
+        title=say(M("Incident {id}", id=incident_id), page_language(request, mission.languages)),
         observations=[observed[n] for n in incident["observations"] if n in observed],
         findings=findings, verdicts=by_finding, case_of=case_of,
         can_open=allowed(user.role, "cases.open"),

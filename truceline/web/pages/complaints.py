@@ -13,6 +13,7 @@ from truceline.domain.policy import LIAISON
 from truceline.domain.timeutil import to_us
 from truceline.domain.vocabulary import KINDS
 from truceline.errors import FieldError
+from truceline.i18n.message import M
 from truceline.services import accounts, verification
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre, require
@@ -26,7 +27,7 @@ def complaints_page(request: Request, centre: TheCentre, user: PageUser) -> Resp
 
 
 def _complaints_page(
-    request: Request, centre: TheCentre, user: accounts.User, message: str | None = None
+    request: Request, centre: TheCentre, user: accounts.User, message: object = None
 ) -> Response:
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
@@ -56,11 +57,11 @@ def complain(
         moment = datetime.fromisoformat(observed_at)
     except ValueError:
         return _complaints_page(
-            request, centre, user, message=f"not an ISO 8601 time: {observed_at!r}"
+            request, centre, user, message=M("not an ISO 8601 time: {value!r}", value=observed_at)
         )
     if moment.tzinfo is None:
         return _complaints_page(
-            request, centre, user, message="the time needs an offset, e.g. +04:00"
+            request, centre, user, message=M("the time needs an offset, e.g. +04:00")
         )
     when = to_us(moment)  # the service refuses one outside the supported years
     filed = verification.ComplaintInput(
@@ -70,5 +71,5 @@ def complain(
     try:
         verification.file_complaint(centre.engine, filed, keyring=centre.keyring, acting=None)
     except FieldError as exc:
-        return _complaints_page(request, centre, user, message=str(exc))
+        return _complaints_page(request, centre, user, message=exc)
     return redirect("/complaints")

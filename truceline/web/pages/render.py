@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 
 from truceline.errors import Forbidden, TrucelineError
 from truceline.i18n import say, translator
-from truceline.i18n.message import Message
+from truceline.i18n.message import M, Message
 from truceline.services import accounts
 from truceline.store.missions import load_mission
 from truceline.web.deps import CSRF_COOKIE, centre_of, session_user
@@ -108,6 +108,13 @@ def speaker(lang: str) -> tuple[Any, Any]:
     return _, n_
 
 
+def _title(title: Any, lang: str) -> str:
+    """A page's title in its language: a marked one (`N_`) or a `Message` with values."""
+    if isinstance(title, Message) and title.values:
+        return say(title, lang)
+    return translator(lang).gettext(str(title))
+
+
 def _said(value: Any, lang: str) -> Any:
     """A page's message in its language: a refusal (a `TrucelineError`) or a `Message`."""
     if isinstance(value, TrucelineError):
@@ -126,7 +133,7 @@ def csrf_of(request: Request) -> str:
 def check_csrf(request: Request, sent: str) -> None:
     expected = request.cookies.get(CSRF_COOKIE)
     if not expected or not secrets.compare_digest(expected.encode(), sent.encode()):
-        raise Forbidden("the form is stale (CSRF check failed): reload the page")
+        raise Forbidden(M("the form is stale (CSRF check failed): reload the page"))
 
 
 def render(
@@ -153,7 +160,7 @@ def render(
          "here": request.url.path, "lang_url": _lang_url(request),
          "local_time": _local_time(_words(mission, lang)),
          "words": _words(mission, lang),
-         "title": _(context.pop("title", name)),
+         "title": _title(context.pop("title", name), lang),
          **{k: _said(v, lang) for k, v in context.items()}},
         status_code=status_code,
     )  # fmt: skip

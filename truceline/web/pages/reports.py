@@ -10,6 +10,8 @@ from fastapi import Form, Query, Request
 from fastapi.responses import Response
 
 from truceline.errors import Conflict, FieldError, NotFound
+from truceline.i18n import say
+from truceline.i18n.message import M
 from truceline.services import accounts, signing
 from truceline.services.report import parse_day, render_report
 from truceline.services.reports import REPORT_FORMATS, Document, language_for, renderer_for
@@ -73,7 +75,7 @@ def _rendering(document: Document, fmt: str, lang: str) -> bytes:
 def _download(document: Document, fmt: str, lang: str, stem: str) -> Response:
     renderer = renderer_for(fmt)
     if document.content.get("format") == LEGACY and renderer.name != "json":
-        raise NotFound("a report signed before version 0.2 is available as JSON only")
+        raise NotFound(M("a report signed before version 0.2 is available as JSON only"))
     data = _rendering(document, renderer.name, lang)
     if renderer.name in RECORDS:
         stem = f"{stem}-{RECORDS[renderer.name]}"
@@ -100,7 +102,7 @@ def _report_page(
     centre: TheCentre,
     user: accounts.User,
     date: str | None = None,
-    message: str = "",
+    message: object = "",
     lang: str | None = None,
 ) -> Response:
     """The day's report as it stands, who has signed it, and (for a chief) the form that
@@ -144,7 +146,7 @@ def sign(
             keyring=centre.keyring,
         )  # fmt: skip
     except (FieldError, Conflict) as exc:
-        return _report_page(request, centre, user, date, message=str(exc))
+        return _report_page(request, centre, user, date, message=exc)
     return redirect(f"/report?date={day.isoformat()}")
 
 
@@ -164,8 +166,11 @@ def _published(centre: TheCentre, date: str, version: int | None = None) -> Docu
     with centre.engine.connect() as conn:
         found = signing.published_document(conn, load_mission(conn), parse_day(date[:10]), version)
     if found is None:
-        which = f"version {version} of " if version is not None else ""
-        raise NotFound(f"{which}the report of {date[:10]} is not published")
+        raise NotFound(
+            M("the report of {day} is not published", day=date[:10]) if version is None
+            else M("version {version} of the report of {day} is not published", version=version,
+                   day=date[:10])
+        )  # fmt: skip
     return found
 
 
@@ -176,8 +181,11 @@ def published_report(
     document = _published(centre, date, version)
     chosen = _lang(document, lang, request)
     assert document.published is not None
+    with centre.engine.connect() as conn:  # the page's language (the menu's, the title's)
+        page_lang = page_language(request, load_mission(conn).languages)
     return render(
-        request, "published_report.html", user=user, title=f"Report {date[:10]}",
+        request, "published_report.html", user=user,
+        title=say(M("Report {date}", date=date[:10]), page_lang),
         report=document.published, lang=chosen, languages=document.content.get("languages", []),
         formats=[f for f in REPORT_FORMATS if f != "text"], records=RECORDS,
         **_shown(document, chosen),

@@ -9,7 +9,8 @@ from fastapi.responses import Response
 
 from truceline.domain.limits import PASSWORD_MAX, USER_NAME_MAX
 from truceline.errors import Throttled, Unauthenticated
-from truceline.services import accounts
+from truceline.i18n.message import M
+from truceline.services import accounts, throttle
 from truceline.web.deps import SESSION_COOKIE, TheCentre
 from truceline.web.pages.render import N_, check_csrf, redirect, render, set_cookie
 
@@ -41,9 +42,15 @@ def login(
         )  # fmt: skip
     except (Unauthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
+        # the service's refusal as a sentence: its own words, capitalised, with a full stop
+        sentence = (
+            M("Too many failed logins for this name from here: wait {minutes} minutes.",
+              minutes=throttle.WINDOW_S // 60) if isinstance(exc, Throttled)
+            else M("Wrong user name or password.")
+        )  # fmt: skip
         return render(
-            request, "login.html", user=None, title=N_("Log in"),
-            message=f"{str(exc).capitalize()}.", status_code=status,
+            request, "login.html", user=None, title=N_("Log in"), message=sentence,
+            status_code=status,
         )  # fmt: skip
     response = redirect("/")
     set_cookie(request, response, SESSION_COOKIE, token)
