@@ -116,3 +116,20 @@ def test_a_work_list_speaks_the_pages_language(site: dict[str, Any], lang: str) 
     page = officer.get(f"/incidents?lang={lang}")
     assert f'<html lang="{lang}">' in page.text
     assert "These filters" not in page.text and ">Incidents<" not in page.text
+
+
+def test_a_page_far_beyond_the_last_asks_the_store_for_a_bounded_number_of_rows(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from truceline.store import compliance
+
+    asked: list[int] = []
+    real = compliance.list_incidents
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["limit"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compliance, "list_incidents", counting)
+    reply = logged_in(site, "officer").get("/incidents?page=99999999")
+    assert reply.status_code == 200 and asked and max(asked) <= 20_001

@@ -101,7 +101,7 @@ def filters_of(request: Request, mission: Mission) -> Filters:
     params = request.query_params
     problems: list[Message] = []
     try:
-        number = max(1, min(10_000, int(params.get("page", "1"))))
+        number = max(1, min(SEARCHED // PAGE, int(params.get("page", "1"))))  # (bounded work)
     except ValueError:
         number = 1
     found = Filters(
