@@ -80,6 +80,14 @@ def test_a_declared_oversized_body_and_an_anonymous_write_are_refused_unread(
     big = b"[" + b"1," * (300 * 1024) + b"1]"
     reply = client.post("/api/v1/complaints", content=big, headers=tokens["east-liaison"])
     assert reply.status_code == 413 and reply.json()["error"]["code"] == "too_large"
+    english = reply.json()["error"]["message"]
+    russian = client.post(
+        "/api/v1/complaints",
+        content=big,
+        headers={**tokens["east-liaison"], "Accept-Language": "ru-RU, en;q=0.5"},
+    )
+    said = russian.json()["error"]["message"]  # the guard speaks the asker's language too
+    assert said != english and "262,144" in said and "байт" in said
     reply = client.post("/api/v1/observations", content=b"[]")
     assert reply.status_code == 401
     forged = {"Authorization": "Bearer not-a-token", "content-type": "application/json"}

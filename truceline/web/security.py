@@ -20,6 +20,7 @@ import orjson
 from starlette.exceptions import HTTPException
 
 from truceline.domain import policy
+from truceline.i18n import LANGUAGES, say
 from truceline.i18n.message import M
 from truceline.web.centre import Limits
 
@@ -54,6 +55,19 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, M("the request body is larger than {limit:,} bytes", limit=limit))
         self.limit = limit
+
+
+def asked_language(headers: dict[bytes, bytes]) -> str:
+    """The language the guard answers in: the first of `Accept-Language` that truceline has a
+    catalog for (it answers before the app, so before the mission's languages are read)."""
+    for part in headers.get(b"accept-language", b"").decode("latin-1")[:500].split(","):
+        tag, _, params = part.strip().partition(";")
+        if params.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+            continue
+        base = tag.strip().lower().split("-")[0]
+        if base in LANGUAGES:
+            return base
+    return "en"
 
 
 def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]:
@@ -93,8 +107,9 @@ class Guard:
                 role = await asyncio.to_thread(self.role_of, token.strip())
             if role is None:
                 await self._refuse(
-                    send, 401, "unauthenticated", M("log in first: POST /api/v1/auth/token")
-                )
+                    send, 401, "unauthenticated",
+                    say(M("log in first: POST /api/v1/auth/token"), asked_language(headers)),
+                )  # fmt: skip
                 return
             action = LARGE.get(path)
             if action is not None and policy.allowed(role, action):
@@ -102,7 +117,7 @@ class Guard:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             message = M("the request body is larger than {limit:,} bytes", limit=limit)
-            await self._refuse(send, 413, "too_large", message)
+            await self._refuse(send, 413, "too_large", say(message, asked_language(headers)))
             return
         static = path.startswith("/static/")
         received = 0
@@ -133,7 +148,8 @@ class Guard:
             await self.app(scope, bounded_receive, headed_send)
         except BodyTooLarge as exc:
             if not started:
-                await self._refuse(send, 413, "too_large", exc.detail)
+                said = say(exc.detail, asked_language(headers))
+                await self._refuse(send, 413, "too_large", said)
 
     @staticmethod
     async def _refuse(send: Send, status: int, code: str, message: str) -> None:
