@@ -135,7 +135,8 @@ def _paged(rows: list[dict[str, Any]], number: int) -> tuple[list[dict[str, Any]
     return rows[start : start + PAGE], len(rows) > start + PAGE
 
 
-def _incident_rows(conn: Any, mission: Mission, f: Filters, words: Any) -> list[dict[str, Any]]:
+def _incident_rows(conn: Any, mission: Mission, f: Filters, user: accounts.User | None, words: Any
+                   ) -> list[dict[str, Any]]:  # fmt: skip
     since, until = f.span_us(mission)
     among = None
     _, by_incident = verification.verdicts(conn, mission)
@@ -161,7 +162,8 @@ def _incident_rows(conn: Any, mission: Mission, f: Filters, words: Any) -> list[
     return rows
 
 
-def _finding_rows(conn: Any, mission: Mission, f: Filters, words: Any) -> list[dict[str, Any]]:
+def _finding_rows(conn: Any, mission: Mission, f: Filters, user: accounts.User | None, words: Any
+                  ) -> list[dict[str, Any]]:  # fmt: skip
     since, until = f.span_us(mission)
     by_finding, _ = verification.verdicts(conn, mission)
     among: set[int] | None = None
@@ -190,9 +192,9 @@ def _finding_rows(conn: Any, mission: Mission, f: Filters, words: Any) -> list[d
     return rows
 
 
-def _case_rows(conn: Any, mission: Mission, f: Filters, user: accounts.User, words: Any
+def _case_rows(conn: Any, mission: Mission, f: Filters, user: accounts.User | None, words: Any
                ) -> list[dict[str, Any]]:  # fmt: skip
-    rows = verification.list_cases(conn, viewer=user.contingent)
+    rows = verification.list_cases(conn, viewer=None if user is None else user.contingent)
     since, until = f.span_us(mission)
     kept = []
     for row in reversed(rows):  # the newest first
@@ -216,7 +218,8 @@ class WorkList:
     title: str
     template: str
     filters: tuple[str, ...]  # which filters the page offers
-    rows: Callable[..., list[dict[str, Any]]]
+    # (connection, mission, filters, the user, the page's words) -> the rows, filtered
+    rows: Callable[[Any, Mission, Filters, accounts.User | None, Any], list[dict[str, Any]]]
 
 
 LISTS: Mapping[str, WorkList] = {
@@ -241,10 +244,7 @@ def _page(request: Request, centre: TheCentre, user: accounts.User, which: str) 
         mission = load_mission(conn)
         f = filters_of(request, mission)
         words = _words_for(request, mission)
-        if which == "cases":
-            rows = _case_rows(conn, mission, f, user, words)
-        else:
-            rows = work.rows(conn, mission, f, words)
+        rows = work.rows(conn, mission, f, user, words)
     shown, more = _paged(rows, f.page)
     if which == "incidents" and shown:  # where in words, from the mission's places
         said = words.where_many([r["lon"] for r in shown], [r["lat"] for r in shown])
@@ -300,4 +300,4 @@ def incidents_export(request: Request, centre: TheCentre, user: PageUser) -> Res
 
 def _all_incidents(conn: Any, mission: Mission, f: Filters, words: Any) -> list[dict[str, Any]]:
     everything = Filters(**{**f.__dict__, "page": SEARCHED // PAGE})
-    return _incident_rows(conn, mission, everything, words)
+    return _incident_rows(conn, mission, everything, None, words)
