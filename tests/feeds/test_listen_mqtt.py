@@ -254,11 +254,11 @@ def test_a_broker_with_tls_and_passwords_takes_the_right_password_and_refuses_a_
 def test_a_json_record_may_not_say_it_was_reported_by_another_contingent(
     demo_engine: Engine,
 ) -> None:
-    from truceline.feeds.sink import _Item, sort
+    from truceline.feeds.sink import sort
 
     sink = FeedSink(demo_engine, reporter="green", keyring=None, name="t")
     mine = json.loads(observation(1))
     theirs = {**json.loads(observation(2)), "reporter": "blue"}
-    split = sort(sink.mission, "green", [_Item("mqtt t 1", mine), _Item("mqtt t 2", theirs)])
+    split = sort(sink.mission, "green", [("mqtt t 1", mine), ("mqtt t 2", theirs)])
     assert [r["reporter"] for r in split.records["observations"]] == ["green"]
     assert "reports as green, not 'blue'" in str(split.errors[0])

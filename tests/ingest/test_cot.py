@@ -123,8 +123,8 @@ def good_events(items: list[RawEvent | Rejected]) -> list[RawEvent]:
     return [i for i in items if isinstance(i, RawEvent)]
 
 
-def feed_in_pieces(data: bytes, cuts: list[int]) -> list[RawEvent | Rejected]:
-    splitter = EventSplitter()
+def feed_in_pieces(data: bytes, cuts: list[int], plain: bool = True) -> list[RawEvent | Rejected]:
+    splitter = EventSplitter(plain=plain)
     out: list[RawEvent | Rejected] = []
     start = 0
     for cut in [*sorted(cuts), len(data)]:
@@ -559,6 +559,50 @@ def test_any_bytes_give_only_events_or_rejections_and_never_an_exception(
             else:
                 assert isinstance(event, Rejected)
     assert isinstance(parse_event(data, 0), CotEvent | Rejected)  # as one UDP datagram
+
+
+PIECES = [
+    SELF_REPORT,
+    DECLARATION + HOSTILE_MARKER,
+    DECLARATION + b"\r\n" + SELF_REPORT,
+    b'<event uid="s"/>',
+    b"<event uid='w' x='/'/>",
+    b'<event uid="a"><point/>',
+    b'<event uid="q" x="a>b" y=\'"\'><point/></event>',
+    b'<event uid="n"><remarks><event uid="inner"/></remarks></event>',
+    b'<event uid="d"><?xml version="1.0"?></event>',
+    b'<event\t uid="t"><point/></event\n>',
+    b'<event uid="e"></eventx></event >',
+    b'<event uid="big"><remarks>' + b"x" * (MAX_EVENT_BYTES - 40) + b"</remarks></event>",
+    b'<event uid="lt" a<b="1"><point/></event>',
+    b'<?xml version="1.0"?><?xml version="1.0"?>',
+    b'<?xml version="1.0"?><!-- c --><event uid="c"/>',
+    b"<!-- between -->",
+    b"\xef\xbb\xbf",
+    b" ",
+    b"\r\n",
+    b"<eventx/>",
+    b"garbage",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=ANY_BYTES | st.lists(st.sampled_from(PIECES), max_size=12).map(b"".join),
+    cuts=st.lists(st.integers(min_value=0, max_value=4000), max_size=8),
+)
+def test_plain_events_split_in_one_pass_exactly_as_the_steps_split_them(
+    data: bytes, cuts: list[int]
+) -> None:
+    cuts = [c for c in cuts if c < len(data)]
+    assert feed_in_pieces(data, cuts) == feed_in_pieces(data, cuts, plain=False)
+
+
+def test_a_stream_of_plain_events_is_split_by_the_one_pass_reader() -> None:
+    data = stream(CAPTURE * 3, declarations=True)
+    splitter = EventSplitter()
+    splitter._drain = lambda out, final: splitter._plain(out)  # type: ignore[method-assign]
+    assert splitter.feed(data) == list(split_events(data))  # (no step was needed)
 
 
 def test_byte_order_marks_and_a_truncated_tag_read_the_same_however_they_are_cut() -> None:

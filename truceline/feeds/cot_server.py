@@ -310,8 +310,8 @@ class CotListener:
                 if not data:
                     break
                 self._last_read = time.monotonic()
-                for item in splitter.feed(data):
-                    self.sink.offer(where, item, None)
+                if items := splitter.feed(data):
+                    self.sink.offer_all(where, items, None)
                 while self.sink.backlog > HIGH_WATER:  # the committer is behind: wait for it
                     await asyncio.sleep(0.05)
             for item in splitter.close():

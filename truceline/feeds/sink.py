@@ -17,13 +17,17 @@ to `on_findings` (the CoT listener sends them to its TAK clients).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import logging
 import multiprocessing
+import os
 import re
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -32,9 +36,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from truceline.domain import observations as obs
 from truceline.domain.records import Problems
 from truceline.i18n.message import M
-from truceline.ingest import cot
+from truceline.ingest import cot, cot_fast
 from truceline.ingest.base import RowError
 from truceline.ingest.cot_format import EventSorter
 from truceline.ingest.formats import FORMATS, Format, Split
@@ -68,6 +73,8 @@ IDLE_S = 0.2
 MAX_EVENTS = 20_000
 FINDINGS_PAGE = 1000
 HIGH_WATER = 2 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
+# Processes preparing batches (parsing, checking) while the listener stores: one per core.
+PREPARERS = max(1, min(2, os.cpu_count() or 1))
 
 
 @dataclass
@@ -115,10 +122,9 @@ class _Batch:
     acks: list[Ack]
 
 
-@dataclass(slots=True)
-class _Item:
-    where: str  # the client and how it came: "tcp 127.0.0.1:50432"
-    raw: Raw
+# An event as it came: where from (the client and how: "tcp 127.0.0.1:50432"), and what. A
+# plain pair: a feed holds tens of thousands, made at C speed (`offer_all`).
+_Item = tuple[str, Raw]
 
 
 def out_of_time(when: Any, now: datetime) -> str | None:
@@ -145,35 +151,39 @@ def out_of_time(when: Any, now: datetime) -> str | None:
     return None
 
 
-def sort(mission: Mission, reporter: str, items: list[_Item]) -> Split:
+def sort(mission: Mission, reporter: str, items: list[_Item], now: datetime | None = None) -> Split:
     """The events' records by kind, as `ingest cot` sorts a file's; an event whose time is
-    not near now is rejected (`out_of_time`)."""
+    not near `now` is rejected (`out_of_time`)."""
     sorter = EventSorter(mission, reporter)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     for item in items:
-        raw = item.raw
-        if isinstance(raw, cot.Rejected):
-            sorter.reject(item.where, raw)
-        elif isinstance(raw, cot.RawEvent):
-            try:
-                event = cot.parse_event(raw.data, raw.offset)
-                late = None if isinstance(event, cot.Rejected) else out_of_time(event.when, now)
-                if late is not None:
-                    assert not isinstance(event, cot.Rejected)
-                    event = cot.Rejected(event.offset, event.uid, late)
-                sorter.add(item.where, event if isinstance(event, cot.Rejected) else
-                           cot.classify(event))  # fmt: skip
-            except (ArithmeticError, ValueError, TypeError) as exc:  # one event, not the feed
-                kind = type(exc).__name__  # (200 characters in all, as every reason)
-                reason = M(
-                    "cannot be read: {kind}: {error}",
-                    kind=kind,
-                    error=str(exc)[: max(0, 182 - len(kind))],
-                )
-                sorter.reject(item.where, cot.Rejected(raw.offset, None, reason))
-        else:
-            _sort_json(sorter.split, reporter, item.where, raw)
+        _sort_one(sorter, reporter, item, now)
     return sorter.split
+
+
+def _sort_one(sorter: EventSorter, reporter: str, item: _Item, now: datetime) -> None:
+    where, raw = item
+    if isinstance(raw, cot.Rejected):
+        sorter.reject(where, raw)
+    elif isinstance(raw, cot.RawEvent):
+        try:
+            event = cot.parse_event(raw.data, raw.offset)
+            late = None if isinstance(event, cot.Rejected) else out_of_time(event.when, now)
+            if late is not None:
+                assert not isinstance(event, cot.Rejected)
+                event = cot.Rejected(event.offset, event.uid, late)
+            sorter.add(where, event if isinstance(event, cot.Rejected) else
+                       cot.classify(event))  # fmt: skip
+        except (ArithmeticError, ValueError, TypeError) as exc:  # one event, not the feed
+            kind = type(exc).__name__  # (200 characters in all, as every reason)
+            reason = M(
+                "cannot be read: {kind}: {error}",
+                kind=kind,
+                error=str(exc)[: max(0, 182 - len(kind))],
+            )
+            sorter.reject(where, cot.Rejected(raw.offset, None, reason))
+    else:
+        _sort_json(sorter.split, reporter, where, raw)
 
 
 def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) -> None:
@@ -213,32 +223,93 @@ def _sort_json(split: Split, reporter: str, where: str, obj: Mapping[str, Any]) 
     split.add(kind, fields, where)
 
 
-def prepare(mission: Mission, reporter: str, form: Format, items: list[_Item]) -> Built:
-    """A batch's events parsed, sorted and checked into records ready to store (no I/O)."""
-    return build_split(sort(mission, reporter, items), form, mission, reporter)
+def prepare(
+    mission: Mission,
+    reporter: str,
+    form: Format,
+    items: list[_Item],
+    now: datetime | None = None,
+    *,
+    fast: bool = True,
+) -> Built:
+    """A batch's events parsed, sorted and checked into records ready to store (no I/O).
+
+    The plain events are read by the fast path (`cot_fast`), the rest one by one; the result
+    is the same as with `fast=False`, record for record and in the same order."""
+    now = now or datetime.now(UTC)
+    if not fast:
+        return build_split(sort(mission, reporter, items, now), form, mission, reporter)
+    datas = [raw.data if type(raw) is cot.RawEvent else None for _, raw in items]
+    ready = cot_fast.read_batch(datas, _fast_context(mission, reporter, now))
+    sorter = EventSorter(mission, reporter)
+    records = sorter.split.records
+    order: dict[str, list[int | tuple[tuple[Any, ...], str]]] = {k: [] for k in form.kinds}
+    for item, done in zip(items, ready, strict=True):
+        if done is not None:
+            order[done[0]].append((done[1], done[2]))
+            continue
+        before = [(kind, len(records.get(kind, ()))) for kind in order]
+        _sort_one(sorter, reporter, item, now)
+        for kind, count in before:
+            order[kind].extend(range(count, len(records.get(kind, ()))))
+    return build_split(sorter.split, form, mission, reporter, order)
+
+
+def _fast_context(mission: Mission, reporter: str, now: datetime) -> cot_fast.FastContext:
+    """What the fast path reads a batch against: the window of times a feed takes is the
+    one `out_of_time` leaves (microseconds since the epoch, inclusive)."""
+    now_us = (now - _EPOCH) // timedelta(microseconds=1)
+    window = (now_us - LIVE_BEHIND // timedelta(microseconds=1),
+              now_us + LIVE_AHEAD // timedelta(microseconds=1))  # fmt: skip
+    seen = obs.Context(mission.actors, frozenset(mission.contingents), reporter)
+    return cot_fast.FastContext(frozenset(mission.units), reporter, seen, window)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 _WORKER: tuple[Mission, str, Format] | None = None
 
 
-def _ignore_stop_signals() -> None:
-    """A child ignores Ctrl-C and SIGTERM: the listener stops it, after committing."""
+def _ignore_stop_signals(parent: int) -> None:
+    """A child ignores Ctrl-C and SIGTERM: the listener stops it, after committing. And it
+    ends when the listener is gone (killed with SIGKILL, it cannot stop its children), so
+    no orphan keeps a database connection and its memory."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
 
-def _start_worker(mission: Mission, reporter: str, form: Format) -> None:
+    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
+
+
+ORPHAN_CHECK_S = 1.0
+
+
+def _start_worker(mission: Mission, reporter: str, form: Format, parent: int) -> None:
     global _WORKER
-    _ignore_stop_signals()
+    _ignore_stop_signals(parent)
     _WORKER = (mission, reporter, form)
 
 
 _ASSESSOR: tuple[Engine, KeyRing | None, str] | None = None
 
 
-def _start_assessor(url: str, keyring: KeyRing | None, reporter: str) -> None:
+ASSESSOR_NICENESS = 10  # storing what arrives comes first; assessing takes the CPU left
+
+
+def _start_assessor(url: str, keyring: KeyRing | None, reporter: str, parent: int) -> None:
     global _ASSESSOR
-    _ignore_stop_signals()
+    _ignore_stop_signals(parent)
+    # Under a full load the assessor yields the CPU to the listener and its worker, so a
+    # feed never falls behind (and TCP never slows the senders) for the sake of assessing:
+    # runs then take longer and each covers more new data; when the load eases they are
+    # back to seconds.
+    with contextlib.suppress(OSError):
+        os.nice(ASSESSOR_NICENESS)
     _ASSESSOR = (make_engine(url), keyring, reporter)
 
 
@@ -254,28 +325,29 @@ Packed = tuple[str, int, bytes | None, str | None, str | None, Any]
 def _pack(items: list[_Item]) -> list[Packed]:
     """Items as plain tuples, which cross to the worker at C speed (a dataclass pickles field
     by field in Python)."""
-    out: list[Packed] = []
-    for item in items:
-        raw = item.raw
-        if isinstance(raw, cot.RawEvent):
-            out.append((item.where, raw.offset, raw.data, None, None, None))
-        elif isinstance(raw, cot.Rejected):
-            out.append((item.where, raw.offset, None, raw.uid, raw.reason, None))
-        else:
-            out.append((item.where, 0, None, None, None, dict(raw)))
-    return out
+    event = cot.RawEvent
+    return [
+        (where, raw.offset, raw.data, None, None, None) if type(raw) is event
+        else _packed(where, raw)
+        for where, raw in items
+    ]  # fmt: skip
+
+
+def _packed(where: str, raw: Raw) -> Packed:
+    if isinstance(raw, cot.RawEvent):
+        return (where, raw.offset, raw.data, None, None, None)
+    if isinstance(raw, cot.Rejected):
+        return (where, raw.offset, None, raw.uid, raw.reason, None)
+    return (where, 0, None, None, None, dict(raw))
 
 
 def _unpack(packed: list[Packed]) -> list[_Item]:
-    items = []
-    for where, offset, data, uid, reason, obj in packed:
-        if data is not None:
-            items.append(_Item(where, cot.RawEvent(offset, data)))
-        elif reason is not None:
-            items.append(_Item(where, cot.Rejected(offset, uid, reason)))
-        else:
-            items.append(_Item(where, obj))
-    return items
+    event = cot.RawEvent
+    return [
+        (where, event(offset, data)) if data is not None
+        else (where, cot.Rejected(offset, uid, reason) if reason is not None else obj)
+        for where, offset, data, uid, reason, obj in packed
+    ]  # fmt: skip
 
 
 def _prepare_in_worker(packed: list[Packed]) -> Built:
@@ -332,15 +404,17 @@ class FeedSink:
         self._first = self._last = 0.0
         self._stopping = False
         self._dirty = threading.Event()
-        # a second process parses and checks one batch while this one stores the one before
+        # other processes parse and check the next batches while this one stores the one
+        # before (as many as there are cores, up to PREPARERS)
         self._pool = None if not worker else ProcessPoolExecutor(
-            1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-            initargs=(self.mission, reporter, self.form),
+            PREPARERS, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+            initargs=(self.mission, reporter, self.form, os.getpid()),
         )  # fmt: skip
         # and a third assesses what was stored, so that neither waits for the other's GIL
         self._assessor = None if not (worker and assess_data) else ProcessPoolExecutor(
             1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_assessor,
-            initargs=(engine.url.render_as_string(hide_password=False), keyring, reporter),
+            initargs=(engine.url.render_as_string(hide_password=False), keyring, reporter,
+                      os.getpid()),
         )  # fmt: skip
         self._committed_all = threading.Event()  # the committer stopped: nothing more comes
         self._threads: list[threading.Thread] = []
@@ -367,7 +441,7 @@ class FeedSink:
                 self._first = now
                 self._cond.notify()
             self._last = now
-            self._items.extend(_Item(where, raw) for raw in raws)
+            self._items.extend(zip(itertools.repeat(where), raws))
             if ack is not None:
                 self._acks.append(ack)
             if len(self._items) >= self.max_events:
@@ -407,14 +481,19 @@ class FeedSink:
             return 0.0
         return max(0.0, min(self._first + self.max_age_s, self._last + self.idle_s) - now)
 
-    def _take(self, block: bool) -> tuple[list[_Item], list[Ack]]:
-        """The next batch when it is due (waiting for it when `block`), at most max_events:
-        what is held stays bounded (HIGH_WATER). Empty when none is due (not blocking) or
+    def _take(
+        self, block: bool, ready: Callable[[], bool] | None = None
+    ) -> tuple[list[_Item], list[Ack]]:
+        """The next batch when it is due (waiting for it when `block`, unless `ready()`
+        says something else is to be done: a batch prepared), at most max_events: what is
+        held stays bounded (HIGH_WATER). Empty when none is due (not blocking, or ready) or
         when stopping with nothing held."""
         with self._cond:
             while True:
                 wait = self._due(time.monotonic())
                 if wait == 0.0 or (wait is None and self._stopping) or not block:
+                    break
+                if ready is not None and ready():
                     break
                 self._cond.wait(wait)
             if wait != 0.0:
@@ -426,26 +505,39 @@ class FeedSink:
             acks, self._acks = self._acks, []
             return items, acks
 
+    def _wake(self, _: object = None) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
     def _commit_loop(self) -> None:
-        """Two stages: while the worker prepares (parses, checks) one batch, this thread
-        stores the one before it. Nothing one batch does stops the next."""
-        previous: _Batch | None = None
+        """Stages: while workers prepare (parse, check) the next batches, this thread stores
+        the oldest, in the order they were taken. Nothing one batch does stops the next."""
+        pending: deque[_Batch] = deque()
+        depth = PREPARERS if self._pool is not None else 1
+
+        def oldest_ready() -> bool:
+            return bool(pending) and pending[0].future.done()
+
         try:
             while True:
-                items, acks = self._take(block=previous is None)
-                current = _Batch(self._prepare(items), items, acks) if items else None
-                if previous is not None:
-                    batch, previous = previous, None
-                    self._commit(batch)
-                if current is None:
-                    if self._stopping and not self._items:
-                        return
+                items: list[_Item] = []
+                if len(pending) < depth:
+                    items, acks = self._take(block=True, ready=oldest_ready)
+                    if items:
+                        batch = _Batch(self._prepare(items), items, acks)
+                        batch.future.add_done_callback(self._wake)
+                        pending.append(batch)
+                        continue
+                if pending:
+                    if len(pending) >= depth or oldest_ready() or self._stopping:
+                        self._commit(pending.popleft())
                     continue
-                previous = current
+                if self._stopping and not self._items:
+                    return
         finally:
             try:
-                if previous is not None:
-                    self._commit(previous)
+                while pending:
+                    self._commit(pending.popleft())
             finally:
                 self._committed_all.set()
                 self._dirty.set()

@@ -64,6 +64,15 @@ class Chunk:
         self.hashes.append(record.row_hash)
         self.refs.append(ref)
 
+    def add_row(self, stored: tuple[Any, ...], row_hash: str, ref: int) -> None:
+        """A record built already: its stored values (uid, then the fields) and hash."""
+        if not self.columns:
+            self.columns = [[] for _ in stored]
+        for column, value in zip(self.columns, stored, strict=True):
+            column.append(value)
+        self.hashes.append(row_hash)
+        self.refs.append(ref)
+
     def location(self, index: int) -> str:
         return self.ref_format.format(self.refs[index])
 

@@ -34,23 +34,68 @@ def parse(
     for start in range(0, len(items), CHUNK_ROWS):
         chunk = Chunk(ref_format=f"{name}[{{}}]")
         for index in range(start, min(start + CHUNK_ROWS, len(items))):
-            item: Any = items[index]
-            if not isinstance(item, Mapping):
-                problems = Problems()
-                problems.add("", M("expected an object, found {kind}", kind=type(item).__name__))
-                chunk.errors.append(RowError(where(index), problems, item))
-                continue
-            fields = {k: v for k, v in item.items() if v is not None}
-            try:
-                record, problems = build(fields, ctx)
-            except (ArithmeticError, ValueError, TypeError) as exc:  # a value no check foresaw
-                reason = M("cannot be read: {error}", error=str(exc)[:184])  # 200 in all
-                record, problems = None, Problems([("", reason)])
-            if known is not None and not known.issuperset(fields):
-                unknown = Problems((str(k)[:200], UNKNOWN_FIELD) for k in fields if k not in known)
-                record, problems = None, Problems([*unknown, *problems])
-            if record is None:
-                chunk.errors.append(RowError(where(index), problems, fields))
-            else:
-                chunk.add(record, index)
+            _build_into(chunk, items[index], index, index, build, ctx, known, where)
         yield chunk
+
+
+Ready = tuple[tuple[Any, ...], str]  # a record built already: its stored row and its hash
+
+
+def parse_ordered(
+    order: Sequence[int | Ready],
+    items: Sequence[Mapping[str, Any]],
+    build: Builder,
+    ctx: Any,
+    columns: Sequence[str] | None = None,
+    name: str = "body",
+    labels: Sequence[str] | None = None,
+) -> Iterator[Chunk]:
+    """`parse`, with records built elsewhere already (a feed's fast path) among the items:
+    `order` holds, in the order they came, each record as the index of its item in `items`,
+    or as its stored row and hash. The chunks are those `parse` makes of the same records."""
+    known = None if columns is None else frozenset(columns)
+
+    def where(index: int) -> str:
+        return labels[index] if labels is not None else f"{name}[{index}]"
+
+    for start in range(0, len(order), CHUNK_ROWS):
+        chunk = Chunk(ref_format=f"{name}[{{}}]")
+        for ref in range(start, min(start + CHUNK_ROWS, len(order))):
+            entry = order[ref]
+            if isinstance(entry, int):
+                _build_into(chunk, items[entry], entry, ref, build, ctx, known, where)
+            else:
+                chunk.add_row(entry[0], entry[1], ref)
+        yield chunk
+
+
+def _build_into(
+    chunk: Chunk,
+    item: Any,
+    index: int,
+    ref: int,
+    build: Builder,
+    ctx: Any,
+    known: frozenset[str] | None,
+    where: Callable[[int], str],
+) -> None:
+    """Build one record (the item at `index`) into the chunk as its `ref`-th, or its
+    problems into the chunk's errors."""
+    if not isinstance(item, Mapping):
+        problems = Problems()
+        problems.add("", M("expected an object, found {kind}", kind=type(item).__name__))
+        chunk.errors.append(RowError(where(index), problems, item))
+        return
+    fields = {k: v for k, v in item.items() if v is not None}
+    try:
+        record, problems = build(fields, ctx)
+    except (ArithmeticError, ValueError, TypeError) as exc:  # a value no check foresaw
+        reason = M("cannot be read: {error}", error=str(exc)[:184])  # 200 in all
+        record, problems = None, Problems([("", reason)])
+    if known is not None and not known.issuperset(fields):
+        unknown = Problems((str(k)[:200], UNKNOWN_FIELD) for k in fields if k not in known)
+        record, problems = None, Problems([*unknown, *problems])
+    if record is None:
+        chunk.errors.append(RowError(where(index), problems, fields))
+    else:
+        chunk.add(record, ref)

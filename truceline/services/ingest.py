@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,15 +415,30 @@ class Built:
     counts: Counter[str]
 
 
-def build_split(split: Split, form: Format, mission: Mission, reporter: str) -> Built:
+def build_split(
+    split: Split,
+    form: Format,
+    mission: Mission,
+    reporter: str,
+    order: Mapping[str, Sequence[int | records.Ready]] | None = None,
+) -> Built:
     """Build and check a split's records (no database): by the kind's builder, against the
-    mission, as reported by the feed's contingent `reporter`."""
+    mission, as reported by the feed's contingent `reporter`. `order`, by kind: the records
+    in the order they came, each the index of one of the split's or one built already (a
+    feed's fast path); without it, the split's records in their order."""
     chunks: dict[str, list[Chunk]] = {}
     for kind in form.kinds:
         record = KINDS[kind]
         ctx = _context(kind, mission, reporter, reporter)
         items, labels = split.records.get(kind, []), split.labels.get(kind, [])
-        chunks[kind] = list(records.parse(items, record.build, ctx, record.columns, labels=labels))
+        ordered = None if order is None else order.get(kind)
+        if ordered is None:
+            made = records.parse(items, record.build, ctx, record.columns, labels=labels)
+        else:
+            made = records.parse_ordered(
+                ordered, items, record.build, ctx, record.columns, labels=labels
+            )
+        chunks[kind] = list(made)
     return Built(chunks, split.errors, split.counts)
 
 

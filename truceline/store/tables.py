@@ -166,7 +166,7 @@ positions = Table(
     Column("hae_m", Float),
     Column("name", String(200)),  # the unit's name as its device calls itself (callsign)
     Column("batch_id", RowId, ForeignKey("import_batches.id"), nullable=False),
-    Index(None, "unit", "time_us"),
+    Index(None, "time_us"),  # every query of positions asks for a time window (0011)
 )
 
 assessment_runs = Table(

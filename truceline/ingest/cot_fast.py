@@ -1,0 +1,324 @@
+"""CoT's fast path: a feed's plain events read at C speed, with the full reader's result.
+
+Nearly every event a TAK client sends is plain: a friendly device's own position, or a marker
+it placed, with ordinary values. For such an event the fast path reads from lxml's tree only
+what the records need, and checks a batch's numbers and times column by column (C speed)
+instead of one value at a time; the records are made as the builders make them. It takes an
+event only when it is sure of it:
+
+- the event is parsed by the same hardened lxml parser, and holds no DTD, comment or CDATA
+  (`<!`), so its tree is the one the full reader reads;
+- it is a friendly self-report of an undeclared unit (a position of the feed's contingent) or
+  an atom marker (an observation), with no `<truceline/>` detail, not one of ours sent back;
+- every value is one the record builders take as it is (plain decimal numbers within their
+  ranges, a time with an offset within the feed's window, no formula, away from 0°, 0°).
+
+Anything else, and every event of a group whose columns the fast check cannot vouch for, is
+left to the full path (`None`), which names every problem exactly. Tests (hypothesis) check
+that a batch prepared with the fast path equals the batch prepared event by event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import numpy as np
+from lxml import etree
+
+from truceline.domain import limits
+from truceline.domain import observations as obs
+from truceline.domain import positions as pos
+from truceline.domain.records import LAST_US, MAX_WORD
+from truceline.ingest import cot, csv_observations
+from truceline.ingest.cot_writer import UID_PREFIX
+
+_RISKY_FIRST = frozenset("=@+-")  # a value starting so might be a formula: the full path's
+_DECIMAL_CHARS = frozenset("0123456789.+-eE")
+_UNKNOWN = cot.UNKNOWN_VALUE
+
+
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a fifth of reading the event
+class Plain:
+    """What the fast path read of one plain event (texts as `cot.parse_event` keeps them)."""
+
+    uid: str
+    type: str
+    when: str
+    lat: str
+    lon: str
+    hae: str | None
+    ce: str | None
+    le: str | None
+    speed: str | None
+    course: str | None
+    callsign: str | None
+    remarks: str | None
+    producer: str | None
+
+
+_text = cot._text
+_READ = ("link", "contact", "track", "remarks", "truceline")  # the details it reads
+
+
+def read_plain(data: bytes) -> Plain | None:
+    """One event as the fast path reads it (the same hardened lxml parser, the tree read as
+    `cot._read` reads it), or None when it is not a plain self-report or marker: the full
+    reader's, which then names what is wrong with it."""
+    if len(data) > cot.MAX_EVENT_BYTES or data[:1] != b"<" or b"<!" in data or b"\x00" in data:
+        return None  # (a DOCTYPE, comments, CDATA, UTF-16, protobuf: the full reader's)
+    declared = cot._DECLARED_ENCODING.match(data)
+    if declared is not None and declared.group(1).strip().lower() not in _READABLE:
+        return None
+    try:
+        root = etree.fromstring(data, cot._parser())
+    except (ValueError, etree.LxmlError):
+        return None
+    if root.tag != "event":
+        return None
+    get = root.get
+    uid, kind = _text(get("uid")), _text(get("type"))
+    if uid is None or kind is None or not kind.startswith("a-") or len(kind) <= 2:
+        return None  # (an atom: a self-report or a marker)
+    if uid.startswith(UID_PREFIX):
+        return None  # perhaps one of ours sent back
+    when = _text(get("time")) or _text(get("start"))
+    point = detail = None
+    for child in root.iterchildren("point", "detail"):  # the first of each
+        if child.tag == "point":
+            point = child if point is None else point
+        elif detail is None:
+            detail = child
+    if when is None or point is None:
+        return None
+    at = point.get
+    lat, lon = _text(at("lat")), _text(at("lon"))
+    if lat is None or lon is None:
+        return None
+    callsign = speed = course = remarks = producer = None
+    if detail is not None:
+        seen: set[str] = set()
+        for child in detail.iterchildren(*_READ):
+            tag = child.tag
+            if tag == "link":
+                if producer is None and child.get("relation") == "p-p":
+                    producer = _text(child.get("uid"))
+            elif tag in seen:
+                continue
+            elif tag == "contact":
+                seen.add(tag)
+                callsign = _text(child.get("callsign"))
+            elif tag == "track":
+                seen.add(tag)
+                speed, course = _text(child.get("speed")), _text(child.get("course"))
+            elif tag == "remarks":
+                seen.add(tag)
+                remarks = _text("".join(cast(Iterator[str], child.itertext())))
+            else:  # <truceline/>: kinds, actors, ours sent back: the full reader's
+                return None
+    if producer is None and kind[2:4] not in ("f", "f-"):
+        return None  # a non-friendly self-report: an observation, the full reader's
+    return Plain(
+        uid, kind, when, lat, lon, _text(at("hae")), _text(at("ce")), _text(at("le")), speed,
+        course, callsign, remarks, producer,
+    )  # fmt: skip
+
+
+_READABLE = frozenset(e.encode() for e in cot._READABLE_ENCODINGS)
+
+
+# --- a batch's columns ----------------------------------------------------------------------
+
+
+def _numbers(texts: Sequence[str | None], ok: np.ndarray) -> np.ndarray:
+    """The texts as floats (NaN for none), clearing `ok` where one is not a plain decimal
+    number or not finite: exactly what `cot._number` refuses, among the events still `ok`."""
+    values = np.full(len(texts), np.nan)
+    present = [i for i, v in enumerate(texts) if v is not None]
+    if not present:
+        return values
+    given = [texts[i] for i in present]
+    if _DECIMAL_CHARS.issuperset("".join(given)):  # type: ignore[arg-type]
+        try:
+            values[present] = list(map(float, given))  # type: ignore[arg-type]
+            numbers = values[present]
+            ok[np.asarray(present)[~np.isfinite(numbers)]] = False
+            return values
+        except ValueError:
+            pass
+    for i in present:  # some value is unusual: find which (rare)
+        value = texts[i]
+        assert value is not None
+        if not _DECIMAL_CHARS.issuperset(value):
+            ok[i] = False
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            ok[i] = False
+            continue
+        if np.isfinite(number):
+            values[i] = number
+        else:
+            ok[i] = False
+    return values
+
+
+def _moments(texts: Sequence[str], ok: np.ndarray, window: tuple[int, int] | None) -> np.ndarray:
+    """Microseconds since the epoch of ISO times with an offset (as `records.moment`),
+    clearing `ok` where one is not such a time, or outside 1970-2099 or the window."""
+    seconds = np.zeros(len(texts))
+    for i, value in enumerate(texts):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            ok[i] = False
+            continue
+        if moment.tzinfo is None:
+            ok[i] = False
+            continue
+        seconds[i] = moment.timestamp()
+    us = np.rint(seconds * 1_000_000).astype(np.int64)
+    low, high = (0, LAST_US - 1) if window is None else window
+    ok &= (us >= max(0, low)) & (us <= min(LAST_US - 1, high))
+    return us
+
+
+def _words(texts: Sequence[str | None], ok: np.ndarray, limit: int = MAX_WORD) -> None:
+    """Clear `ok` where a text is too long or starts like a formula (it might be one)."""
+    for i, value in enumerate(texts):
+        if value is not None and (len(value) > limit or value[0] in _RISKY_FIRST):
+            ok[i] = False
+
+
+@dataclass(frozen=True, slots=True)
+class FastContext:
+    """What a batch is read against: the mission's declared units (their events are the full
+    path's), the feed's contingent and what its observations are checked against, and the
+    window of event times it takes (microseconds, inclusive; None: 1970-2099)."""
+
+    declared: frozenset[str]
+    reporter: str
+    observations: obs.Context
+    window: tuple[int, int] | None = None
+
+
+Ready = tuple[str, tuple[Any, ...], str]  # (kind, stored row: uid and fields, its hash)
+
+
+def read_batch(datas: Sequence[bytes | None], ctx: FastContext) -> list[Ready | None]:
+    """Each event's record ready to store (kind, stored row, its hash) where the fast path
+    is sure of it, else None (the full path's); a None in `datas` is not an event for it."""
+    out: list[Ready | None] = [None] * len(datas)
+    plains: list[Plain] = []
+    where: list[int] = []
+    for i, data in enumerate(datas):
+        plain = None if data is None else read_plain(data)
+        if plain is not None and plain.uid not in ctx.declared:
+            plains.append(plain)
+            where.append(i)
+    if not plains:
+        return out
+    ok = np.ones(len(plains), dtype=bool)
+    lat = _numbers([p.lat for p in plains], ok)
+    lon = _numbers([p.lon for p in plains], ok)
+    hae = _known(_numbers([p.hae for p in plains], ok))
+    ce = _known(_numbers([p.ce for p in plains], ok))
+    _numbers([p.le for p in plains], ok)
+    speed = _numbers([p.speed for p in plains], ok)
+    course = _numbers([p.course for p in plains], ok)
+    us = _moments([p.when for p in plains], ok, ctx.window)
+    _words([p.uid for p in plains], ok)
+    marker = np.array([p.producer is not None for p in plains], dtype=bool)
+    with np.errstate(invalid="ignore"):  # (NaN: a value not given, which is in range)
+        ok &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        ok &= ~((np.abs(lat) < 1) & (np.abs(lon) < 1))  # perhaps no fix: the full path's
+        fix = ~marker & ~(speed < 0) & ~(speed > pos.MAX_SPEED_MPS)
+        fix &= ~(course < 0) & ~(course > 360)
+        fix &= ~(hae < pos.HAE_RANGE_M[0]) & ~(hae > pos.HAE_RANGE_M[1])
+        seen = marker & ~(ce < 0) & ~(ce > obs.MAX_UNCERTAINTY_M)
+    e7 = _E7(np.rint(np.where(ok, lat, 0.0) * 1e7).astype(np.int64).tolist(),
+             np.rint(np.where(ok, lon, 0.0) * 1e7).astype(np.int64).tolist())  # fmt: skip
+    _positions(plains, where, np.flatnonzero(ok & fix).tolist(), us, e7, speed, course, hae,
+               ctx, out)  # fmt: skip
+    chosen = np.flatnonzero(ok & seen).tolist()
+    certain = ~np.isnan(ce)  # the observations' columns take uncertainties all or none
+    for group in ([k for k in chosen if certain[k]], [k for k in chosen if not certain[k]]):
+        _markers(plains, where, group, lat, lon, ce, ctx, out)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _E7:
+    lat: list[int]
+    lon: list[int]
+
+
+def _known(values: np.ndarray) -> np.ndarray:
+    """NaN for CoT's "unknown" (9999999), as `cot._known` reads it."""
+    return np.where(values >= _UNKNOWN, np.nan, values)
+
+
+def _value(number: float) -> float | None:
+    return None if number != number else number
+
+
+def _positions(
+    plains: list[Plain], where: list[int], chosen: list[int], us: np.ndarray, e7: _E7,
+    speed: np.ndarray, course: np.ndarray, hae: np.ndarray, ctx: FastContext,
+    out: list[Ready | None],
+) -> None:  # fmt: skip
+    """Self-reports of undeclared friendly units: positions of the feed's contingent."""
+    if not chosen:
+        return
+    fit = np.ones(len(plains), dtype=bool)
+    _words([p.callsign for p in plains], fit, limits.NAME_MAX)  # else the full path drops it
+    times, speeds, courses, haes = us.tolist(), speed.tolist(), course.tolist(), hae.tolist()
+    reporter, digest = ctx.reporter, pos.row_hash
+    for k in chosen:
+        if not fit[k]:
+            continue
+        p = plains[k]
+        row = (
+            p.uid, times[k], e7.lat[k], e7.lon[k], reporter, _value(speeds[k]),
+            _value(courses[k]), _value(haes[k]), p.callsign,
+        )  # fmt: skip
+        uid = digest(row)
+        out[where[k]] = ("positions", (uid, *row), uid)
+
+
+_MARKER_HEADER = [
+    "id", "observed_at", "lat", "lon", "uncertainty_m", "kind", "subtype", "source_kind",
+    "source", "description", "reporter",
+]  # fmt: skip
+
+
+def _markers(
+    plains: list[Plain], where: list[int], chosen: list[int], lat: np.ndarray, lon: np.ndarray,
+    ce: np.ndarray, ctx: FastContext, out: list[Ready | None],
+) -> None:  # fmt: skip
+    """Atom markers: `presence` observations reported by the feed's contingent, checked by
+    the observations' own columnar path (which vouches for all of them or for none)."""
+    if not chosen:
+        return
+    group = [plains[k] for k in chosen]
+    n = len(group)
+    lats, lons, ces = lat[chosen].tolist(), lon[chosen].tolist(), ce[chosen].tolist()
+    ids = [
+        cot.marker_identity(p.producer or "", p.uid, a, b)
+        for p, a, b in zip(group, lats, lons, strict=True)
+    ]
+    table = [
+        ids, [p.when for p in group], [p.lat for p in group], [p.lon for p in group],
+        ["" if c != c else repr(c) for c in ces], ["presence"] * n, [p.type for p in group],
+        [cot.SOURCE_KIND] * n, [p.producer or "" for p in group],
+        [p.remarks or "" for p in group], [ctx.reporter] * n,
+    ]  # fmt: skip
+    built = csv_observations.fast_rows(_MARKER_HEADER, table, ctx.observations)
+    if built is None:
+        return  # something its columns cannot vouch for: each by the full path
+    columns, hashes = built
+    for row, digest, k in zip(zip(*columns, strict=True), hashes, chosen, strict=True):
+        out[where[k]] = ("observations", row, digest)
