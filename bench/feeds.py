@@ -14,9 +14,9 @@ database every 0.1 s), which bounds what is in flight, the commit under way incl
 
 Prints what was sent, stored, rejected and lost, and the stored events/s sustained (from the
 first byte sent to the last commit; also over the steady middle of that, from `count(*)`
-sampled once a second) beside the raw parse rate of the same events with plain lxml, measured
-in the same run. Targets: at least 10,000 events/s sustained, nothing lost, at least 30% of the
-raw parse rate.
+sampled once a second) beside the raw parse rate of the same events with plain lxml (its best
+of 3 passes over an even sample, in a fresh process), measured in the same run. Targets: at
+least 10,000 events/s sustained, nothing lost, at least 30% of the raw parse rate.
 
 Then, with `truceline serve` on the same database, 20 short tracks of undeclared green units
 in the peacekeeping area (clauses M1 and M2 make findings of them), one at a time, 1-2 s
@@ -60,6 +60,7 @@ from lxml import etree
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from truceline.demo import MISSION_FILE
+from truceline.feeds.sink import ORPHAN_CHECK_S
 from truceline.ingest import cot
 from truceline.services.accounts import add_user
 from truceline.services.ledger import KeyRing
@@ -657,18 +658,34 @@ def same_events(sent: list[Sent], args: argparse.Namespace, base_s: float) -> li
     return every
 
 
-def raw_parse_rate(every: list[bytes]) -> tuple[float, int]:
-    """Plain `lxml.etree.fromstring` over every event, one process: events/s, and how many
-    it refused (the malformed ones)."""
-    refused = 0
+RAW_PASSES, RAW_SAMPLE = 3, 400_000
+
+
+def raw_parse_rate(every: list[bytes]) -> tuple[float, int, int]:
+    """Plain `lxml.etree.fromstring` over the events, in a fresh process holding only them:
+    the best of RAW_PASSES passes over an even sample of at most RAW_SAMPLE of them (the
+    baseline at its fastest, so neither a busy moment of the machine nor this process's large
+    heap flatters our share), events/s; how many it refused (the malformed ones) and how many
+    it parsed a pass."""
+    sample = every[:: max(1, len(every) // RAW_SAMPLE)]
+    with mp.get_context("spawn").Pool(1) as pool:
+        best, refused = pool.apply(_raw_passes, (sample,))
+    return best, refused, len(sample)
+
+
+def _raw_passes(sample: list[bytes]) -> tuple[float, int]:
     fromstring, error = etree.fromstring, etree.XMLSyntaxError
-    began = time.perf_counter()
-    for data in every:
-        try:
-            fromstring(data)
-        except error:
-            refused += 1
-    return len(every) / (time.perf_counter() - began), refused
+    best, refused = 0.0, 0
+    for _ in range(RAW_PASSES):
+        refused = 0
+        began = time.perf_counter()
+        for data in sample:
+            try:
+                fromstring(data)
+            except error:
+                refused += 1
+        best = max(best, len(sample) / (time.perf_counter() - began))
+    return best, refused
 
 
 def our_parse_rate(every: list[bytes]) -> float:
@@ -865,7 +882,7 @@ def main() -> int:
                         help="events/s of all senders together (0: as fast as taken)")  # fmt: skip
     parser.add_argument("--window", type=int, default=0,
                         help="good events sent, not yet stored, at most (0: none)")  # fmt: skip
-    parser.add_argument("--max-rate", type=float, default=40_000,
+    parser.add_argument("--max-rate", type=float, default=60_000,
                         help="events/s the senders' buffers are sized for")  # fmt: skip
     parser.add_argument("--samples", type=int, default=LATENCY_SAMPLES)
     parser.add_argument("--skip-latency", action="store_true")
@@ -919,13 +936,15 @@ def main() -> int:
         )
 
         every = same_events(run.sent, args, base_s)
-        raw, refused = raw_parse_rate(every)
+        time.sleep(2 * ORPHAN_CHECK_S)  # the listener's last children are gone
+        raw, refused, sampled = raw_parse_rate(every)
         ours_parse = our_parse_rate(every)
         share = run.rate / raw
         print(f"  raw lxml parse of the same events: {raw:,.0f} events/s; ours is {share:.1%} of "
               f"it (target ≥ {TARGET_SHARE:.0%})")  # fmt: skip
         print(
-            f"    (lxml refused {refused:,} of the {len(every):,}; truceline's parse_event + "
+            f"    (best of {RAW_PASSES} passes over {sampled:,} of the {len(every):,} events, "
+            f"{refused:,} of them refused; truceline's parse_event + "
             f"classify alone, one thread: {ours_parse:,.0f} events/s)"
         )
         del every

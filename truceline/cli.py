@@ -762,7 +762,7 @@ def listen_cot_command(
     import threading
 
     from truceline.feeds.cot_server import CotListener, TlsFiles
-    from truceline.feeds.sink import FeedSink
+    from truceline.feeds.sink import FeedSink, tune_collector
 
     files = None
     if tls is not None:
@@ -772,6 +772,7 @@ def listen_cot_command(
     _feed_logging()
     sink = FeedSink(engine_for(db), reporter=reporter, keyring=keyring_for(key_dir),
                     name=f"listen cot {host}", fmt="cot", worker=True)  # fmt: skip
+    tune_collector()
     listener = CotListener(sink, host=host, tcp=tcp, udp=udp, tls=tls, tls_files=files)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
@@ -839,12 +840,13 @@ def listen_mqtt_command(
     only once stored, so nothing published while the listener is down or in flight when it
     stops is lost, and nothing is stored twice. Ctrl-C or SIGTERM commits what is held."""
     from truceline.feeds.mqtt import Broker, MqttListener
-    from truceline.feeds.sink import FeedSink
+    from truceline.feeds.sink import FeedSink, tune_collector
 
     broker = Broker.parse(url)
     _feed_logging()
     sink = FeedSink(engine_for(db), reporter=reporter, keyring=keyring_for(key_dir),
                     name=f"listen mqtt {topic}"[:200], fmt="mqtt", worker=True)  # fmt: skip
+    tune_collector()
     listener = MqttListener(
         sink, broker, topic, client_id=client_id, username=username,
         password_file=password_file, tls_ca=tls_ca,

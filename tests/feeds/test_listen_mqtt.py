@@ -152,6 +152,19 @@ def start_listener(url: str, db_url: str, topic: str, keys: Path) -> subprocess.
     return process
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def distinct_and_total(engine: Engine) -> tuple[int, int]:
     o = t.observations
     with engine.connect() as conn:
@@ -179,9 +192,15 @@ def test_a_listener_killed_mid_stream_and_restarted_stores_every_message_exactly
     streaming.start()
     # killed as soon as it has stored a batch, while the stream flows on into the next one
     wait_for(lambda: count(demo_engine, t.observations) > 0, 30, "the first batch")
+    children = children_of(listener.pid)
+    assert children  # its worker and assessing processes
     listener.send_signal(signal.SIGKILL)
     listener.wait(10)
     assert streaming.is_alive()  # mid-stream
+    # its children cannot be told to stop: they see it is gone and end (no orphan is left
+    # holding a database connection)
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 10,
+             "the killed listener's children to end")  # fmt: skip
     streaming.join()
     for info in sent:
         info.wait_for_publish(30)  # the broker holds the rest for the listener's session

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from truceline.domain.cases import Position
 from truceline.domain.ledger import make_entry
 from truceline.errors import TrucelineError
 from truceline.services.exchange import export_bundle, import_bundle
+from truceline.services.ingest import ingest_file
 from truceline.services.ledger import KeyRing, verify_ledger
 from truceline.services.missions import init_database
 from truceline.services.verification import case_view, file_assessment, open_case
@@ -179,3 +181,26 @@ def test_a_bundle_that_equivocates_is_refused_and_named(
         bundle["entries"][-1] = other.as_dict()
 
     refused(nodes, tmp_path, equivocate, r"blue#\d+: conflict: held as")
+
+
+def test_a_position_both_nodes_hold_is_shared_and_found_again_by_its_time_and_uid(
+    nodes: tuple[Engine, KeyRing, Engine, KeyRing], tmp_path: Path
+) -> None:
+    a, blue, b, green = nodes
+    header = "unit,time,lat,lon,actor\n"
+    seen = "west-col-1,2026-11-20T10:00:00Z,39.9,46.9,west\n"  # a party's column, seen by both
+    (tmp_path / "a.csv").write_text(header + seen + "west-col-2,2026-11-20T10:05:00Z,39.8,46.8,\n")
+    (tmp_path / "b.csv").write_text(header + seen)
+    ingest_file(a, tmp_path / "a.csv", "positions", keyring=blue, acting="blue")
+    ingest_file(b, tmp_path / "b.csv", "positions", keyring=green, acting="green")
+    exchange(a, b, green, tmp_path / "a.json")
+    with b.connect() as conn:
+        shared = [
+            json.loads(text)
+            for text in conn.execute(select(t.import_batches.c.shared)).scalars()
+            if text
+        ]
+        report = verify_ledger(conn, load_mission(conn))
+    at = int(datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp()) * 1_000_000
+    assert [[entry[0], entry[2]] for entry in shared[-1]] == [[0, at]]
+    assert report.ok, report.faults

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,14 +64,19 @@ class Chunk:
         self.hashes.append(record.row_hash)
         self.refs.append(ref)
 
-    def add_row(self, stored: tuple[Any, ...], row_hash: str, ref: int) -> None:
-        """A record built already: its stored values (uid, then the fields) and hash."""
+    def add_rows(self, built: Sequence[tuple[tuple[Any, ...], str]], first_ref: int) -> None:
+        """Records built already, each its stored values (uid, then the fields) and hash,
+        the first of them the `first_ref`-th (the rest follow it)."""
+        if not built:
+            return
+        rows, hashes = zip(*built, strict=True)
         if not self.columns:
-            self.columns = [[] for _ in stored]
-        for column, value in zip(self.columns, stored, strict=True):
-            column.append(value)
-        self.hashes.append(row_hash)
-        self.refs.append(ref)
+            self.columns = [list(column) for column in zip(*rows, strict=True)]
+        else:
+            for column, values in zip(self.columns, zip(*rows, strict=True), strict=True):
+                column.extend(values)
+        self.hashes.extend(hashes)
+        self.refs.extend(range(first_ref, first_ref + len(built)))
 
     def location(self, index: int) -> str:
         return self.ref_format.format(self.refs[index])

@@ -23,9 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from hashlib import sha256
 from typing import Any, cast
 
 import numpy as np
+import orjson
 from lxml import etree
 
 from truceline.domain import limits
@@ -69,9 +71,10 @@ def read_plain(data: bytes) -> Plain | None:
     reader's, which then names what is wrong with it."""
     if len(data) > cot.MAX_EVENT_BYTES or data[:1] != b"<" or b"<!" in data or b"\x00" in data:
         return None  # (a DOCTYPE, comments, CDATA, UTF-16, protobuf: the full reader's)
-    declared = cot._DECLARED_ENCODING.match(data)
-    if declared is not None and declared.group(1).strip().lower() not in _READABLE:
-        return None
+    if not data.startswith(_ATAK_DECLARATION):  # (what every ATAK and WinTAK event begins with)
+        declared = cot._DECLARED_ENCODING.match(data)
+        if declared is not None and declared.group(1).strip().lower() not in _READABLE:
+            return None
     try:
         root = etree.fromstring(data, cot._parser())
     except (ValueError, etree.LxmlError):
@@ -94,7 +97,7 @@ def read_plain(data: bytes) -> Plain | None:
     if when is None or point is None:
         return None
     at = point.get
-    lat, lon = _text(at("lat")), _text(at("lon"))
+    lat, lon = at("lat"), at("lon")  # (numbers as given: `_numbers` reads them as `_number`)
     if lat is None or lon is None:
         return None
     callsign = speed = course = remarks = producer = None
@@ -112,7 +115,7 @@ def read_plain(data: bytes) -> Plain | None:
                 callsign = _text(child.get("callsign"))
             elif tag == "track":
                 seen.add(tag)
-                speed, course = _text(child.get("speed")), _text(child.get("course"))
+                speed, course = child.get("speed"), child.get("course")
             elif tag == "remarks":
                 seen.add(tag)
                 remarks = _text("".join(cast(Iterator[str], child.itertext())))
@@ -121,12 +124,13 @@ def read_plain(data: bytes) -> Plain | None:
     if producer is None and kind[2:4] not in ("f", "f-"):
         return None  # a non-friendly self-report: an observation, the full reader's
     return Plain(
-        uid, kind, when, lat, lon, _text(at("hae")), _text(at("ce")), _text(at("le")), speed,
+        uid, kind, when, lat, lon, at("hae"), at("ce"), at("le"), speed,
         course, callsign, remarks, producer,
     )  # fmt: skip
 
 
 _READABLE = frozenset(e.encode() for e in cot._READABLE_ENCODINGS)
+_ATAK_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 
 # --- a batch's columns ----------------------------------------------------------------------
@@ -149,8 +153,11 @@ def _numbers(texts: Sequence[str | None], ok: np.ndarray) -> np.ndarray:
         except ValueError:
             pass
     for i in present:  # some value is unusual: find which (rare)
-        value = texts[i]
-        assert value is not None
+        given_value = texts[i]
+        assert given_value is not None
+        value = given_value.strip()
+        if not value:
+            continue  # blank: not given
         if not _DECIMAL_CHARS.issuperset(value):
             ok[i] = False
             continue
@@ -276,16 +283,23 @@ def _positions(
     fit = np.ones(len(plains), dtype=bool)
     _words([p.callsign for p in plains], fit, limits.NAME_MAX)  # else the full path drops it
     times, speeds, courses, haes = us.tolist(), speed.tolist(), course.tolist(), hae.tolist()
-    reporter, digest = ctx.reporter, pos.row_hash
+    reporter, dumps = ctx.reporter, orjson.dumps
     for k in chosen:
         if not fit[k]:
             continue
         p = plains[k]
-        row = (
-            p.uid, times[k], e7.lat[k], e7.lon[k], reporter, _value(speeds[k]),
-            _value(courses[k]), _value(haes[k]), p.callsign,
+        speed_, course_, hae_ = _value(speeds[k]), _value(courses[k]), _value(haes[k])
+        row = (p.uid, times[k], e7.lat[k], e7.lon[k], reporter, speed_, course_, hae_, p.callsign)
+        # its hash as `positions.row_hash` makes it (floats as their shortest text; a fix
+        # without a name as the eight fields before names were kept), in one step
+        canonical: tuple[Any, ...] = (
+            p.uid, times[k], e7.lat[k], e7.lon[k], reporter,
+            None if speed_ is None else repr(speed_), None if course_ is None else repr(course_),
+            None if hae_ is None else repr(hae_),
         )  # fmt: skip
-        uid = digest(row)
+        if p.callsign is not None:
+            canonical += (p.callsign,)
+        uid = sha256(dumps(canonical)).hexdigest()
         out[where[k]] = ("positions", (uid, *row), uid)
 
 
@@ -311,7 +325,7 @@ def _markers(
         for p, a, b in zip(group, lats, lons, strict=True)
     ]
     table = [
-        ids, [p.when for p in group], [p.lat for p in group], [p.lon for p in group],
+        ids, [p.when for p in group], list(map(repr, lats)), list(map(repr, lons)),
         ["" if c != c else repr(c) for c in ces], ["presence"] * n, [p.type for p in group],
         [cot.SOURCE_KIND] * n, [p.producer or "" for p in group],
         [p.remarks or "" for p in group], [ctx.reporter] * n,

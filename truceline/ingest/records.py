@@ -60,12 +60,18 @@ def parse_ordered(
 
     for start in range(0, len(order), CHUNK_ROWS):
         chunk = Chunk(ref_format=f"{name}[{{}}]")
-        for ref in range(start, min(start + CHUNK_ROWS, len(order))):
+        ref, stop = start, min(start + CHUNK_ROWS, len(order))
+        while ref < stop:
             entry = order[ref]
             if isinstance(entry, int):
                 _build_into(chunk, items[entry], entry, ref, build, ctx, known, where)
-            else:
-                chunk.add_row(entry[0], entry[1], ref)
+                ref += 1
+                continue
+            end = ref + 1  # a run of records built already: added column by column
+            while end < stop and not isinstance(order[end], int):
+                end += 1
+            chunk.add_rows(order[ref:end], ref)  # type: ignore[arg-type]
+            ref = end
         yield chunk
 
 

@@ -1,7 +1,8 @@
 """Writing import batches: rows in bulk, duplicates counted, conflicts named.
 
 SQLite takes rows with `executemany` and PostgreSQL with `COPY` into a staging table; both add
-rows with `ON CONFLICT (uid) DO NOTHING`, so a row already stored (by an earlier import or
+rows with `ON CONFLICT … DO NOTHING` on its identity (its uid; a position's time and uid), so
+a row already stored (by an earlier import or
 earlier in the same file) is a duplicate. A row whose identity is stored with other content is
 a conflict: it is not stored, and the importer reports it.
 """
@@ -14,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, tuple_, update
 
 from truceline.domain import observations as obs
 from truceline.domain import positions as pos
@@ -29,6 +30,9 @@ class TableSpec:
     table: Table
     fields: tuple[str, ...]  # the hashed fields, in canonical order
     rehash: Callable[[tuple[Any, ...]], str]  # a row's content hash from its fields
+    # the unique index a row's identity is found by: its uid, or for a position (whose uid
+    # is the hash of its row, time included) its time and uid (0011)
+    identity: tuple[str, ...] = ("uid",)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -37,7 +41,7 @@ class TableSpec:
 
 
 OBSERVATIONS = TableSpec(t.observations, obs.FIELDS, obs.row_hash)
-POSITIONS = TableSpec(t.positions, pos.FIELDS, pos.row_hash)
+POSITIONS = TableSpec(t.positions, pos.FIELDS, pos.row_hash, ("time_us", "uid"))
 
 
 @dataclass
@@ -134,7 +138,7 @@ def _insert_sqlite(
     marks = ", ".join("?" * len(present))
     sql = (
         f"INSERT INTO {spec.table.name} ({names}, batch_id) VALUES ({marks}, {int(batch_id)}) "
-        "ON CONFLICT (uid) DO NOTHING"
+        f"ON CONFLICT ({', '.join(spec.identity)}) DO NOTHING"
     )
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
@@ -144,7 +148,7 @@ def _insert_sqlite(
         cursor.close()
     if inserted == len(hashes):  # the common case: ids before+1 … in row order
         return ChunkOutcome(inserted=inserted, hashes=hashes)
-    return _reconcile(conn, spec, batch_id, columns[0], hashes, before, inserted_ids=None)
+    return _reconcile(conn, spec, batch_id, columns, hashes, before, inserted_ids=None)
 
 
 def _insert_postgresql(
@@ -171,35 +175,44 @@ def _insert_postgresql(
         cursor.execute(
             f"INSERT INTO {spec.table.name} ({names}, batch_id) "
             f"SELECT {names}, {int(batch_id)} FROM {stage} ORDER BY seq "
-            "ON CONFLICT (uid) DO NOTHING RETURNING id, uid"
+            f"ON CONFLICT ({', '.join(spec.identity)}) DO NOTHING RETURNING id, uid"
         )
         returned = {uid: int(ident) for ident, uid in cursor.fetchall()}
     if len(returned) == len(hashes):  # the common case: every row is new
         ids = [returned[uid] for uid in columns[0]]
         ordered = [digest for _, digest in sorted(zip(ids, hashes, strict=True))]
         return ChunkOutcome(inserted=len(hashes), hashes=ordered)
-    return _reconcile(conn, spec, batch_id, columns[0], hashes, None, inserted_ids=returned)
+    return _reconcile(conn, spec, batch_id, columns, hashes, None, inserted_ids=returned)
 
 
 def _reconcile(
     conn: Connection,
     spec: TableSpec,
     batch_id: int,
-    chunk_uids: Sequence[str],
+    columns: Sequence[Sequence[Any]],
     hashes: Sequence[str],
     before: int | None,
     inserted_ids: dict[str, int] | None,
 ) -> ChunkOutcome:
     """Sort a chunk's records into inserted, duplicate and conflicting by what is stored now."""
-    uids = sorted(set(chunk_uids))
+    chunk_uids = columns[0]
     table = spec.table
     stored: dict[str, tuple[int, int, str]] = {}
     fields = [table.c[name] for name in spec.fields]
-    query = select(table.c.uid, table.c.id, table.c.batch_id, *fields).where(
-        table.c.uid.in_(bindparam("uids", expanding=True))
-    )
-    for start in range(0, len(uids), 5000):
-        for found in conn.execute(query, {"uids": uids[start : start + 5000]}):
+    what = select(table.c.uid, table.c.id, table.c.batch_id, *fields)
+    if spec.identity == ("uid",):
+        keys: list[Any] = sorted(set(chunk_uids))
+        query = what.where(table.c.uid.in_(bindparam("keys", expanding=True)))
+    else:  # found by the unique index it is stored under: (time, uid), say
+        key_columns = [columns[spec.columns.index(name)] for name in spec.identity]
+        keys = sorted(set(zip(*key_columns, strict=True)))
+        query = what.where(
+            tuple_(*(table.c[name] for name in spec.identity)).in_(
+                bindparam("keys", expanding=True)
+            )
+        )
+    for start in range(0, len(keys), 2000):
+        for found in conn.execute(query, {"keys": keys[start : start + 2000]}):
             uid, ident, batch, *values = found
             stored[uid] = (int(ident), int(batch), spec.rehash(tuple(values)))
     outcome = ChunkOutcome()
@@ -254,8 +267,10 @@ def batch_rows(conn: Connection, spec: TableSpec, batch: int) -> list[tuple[Any,
     shared_text = conn.execute(
         select(t.import_batches.c.shared).where(t.import_batches.c.id == batch)
     ).scalar()
-    for index, uid in json.loads(shared_text or "[]"):
-        found = conn.execute(select(*fields).where(table.c.uid == uid)).one()
+    for index, uid, *when in json.loads(shared_text or "[]"):
+        # a position is found by its time and uid (a batch stored before 0011: by its uid)
+        where = [table.c.uid == uid] + ([table.c.time_us == int(when[0])] if when else [])
+        found = conn.execute(select(*fields).where(*where)).one()
         rows.insert(int(index), tuple(found))
     return rows
 
@@ -299,7 +314,10 @@ def store_foreign_batch(
     mine = set(
         conn.execute(select(spec.table.c.uid).where(spec.table.c.batch_id == local)).scalars()
     )
-    shared = [[index, uid] for index, uid in enumerate(uids) if uid not in mine]
+    shared: list[list[Any]] = [[index, uid] for index, uid in enumerate(uids) if uid not in mine]
+    if "time_us" in spec.identity:  # how the shared row is found again
+        at = spec.fields.index("time_us")
+        shared = [[index, uid, rows[index][at]] for index, uid in shared]
     conn.execute(
         update(t.import_batches)
         .where(t.import_batches.c.id == local)

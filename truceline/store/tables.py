@@ -155,7 +155,7 @@ positions = Table(
     "positions",
     metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),
-    Column("uid", String(64), nullable=False, unique=True),
+    Column("uid", String(64), nullable=False),  # the hash of its row: unique with its time
     Column("unit", String(200), nullable=False),
     Column("time_us", BigInteger, nullable=False),
     Column("lat_e7", BigInteger, nullable=False),
@@ -166,7 +166,8 @@ positions = Table(
     Column("hae_m", Float),
     Column("name", String(200)),  # the unit's name as its device calls itself (callsign)
     Column("batch_id", RowId, ForeignKey("import_batches.id"), nullable=False),
-    Index(None, "time_us"),  # every query of positions asks for a time window (0011)
+    # every query of positions asks for a time window, and a feed adds fixes in time order
+    Index(None, "time_us", "uid", unique=True),  # (0011)
 )
 
 assessment_runs = Table(
