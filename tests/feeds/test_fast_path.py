@@ -121,6 +121,18 @@ def test_what_the_fast_path_is_not_sure_of_is_left_to_the_full_reader(mission: M
     )
 
 
+def test_a_batch_the_fast_path_fails_on_is_read_event_by_event_not_lost(
+    mission: Mission, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any) -> list[Any]:
+        raise RuntimeError("a case nobody foresaw")
+
+    items = items_of([self_report(), marker()])
+    reference = as_compared(prepare(mission, "green", FORM, items, NOW, fast=False))
+    monkeypatch.setattr(cot_fast, "read_batch", broken)
+    assert as_compared(prepare(mission, "green", FORM, items, NOW)) == reference
+
+
 def test_a_marker_re_sent_keeps_the_first_copy_when_only_the_first_is_unusual(
     mission: Mission,
 ) -> None:

@@ -11,6 +11,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytak
 import pytest
@@ -359,14 +360,19 @@ def test_a_live_event_from_long_ago_or_from_the_future_is_rejected_not_assessed(
     assert runs and all(w is None or w > 1_000_000_000 * 1_000_000 for w in runs)
 
 
+@pytest.mark.parametrize("limit", ["events", "bytes"])
 def test_a_reader_pauses_while_the_store_is_behind_and_nothing_sent_is_lost(
-    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch, limit: str
 ) -> None:
     import socket
 
-    from truceline.feeds import cot_server
+    from truceline.feeds import sink as feed_sink
 
-    monkeypatch.setattr(cot_server, "HIGH_WATER", 200)
+    one = len(event("ANDROID-green-0", "a-f-G-U-C", 40.1, 46.9, WHEN.format(9, 0)))
+    if limit == "events":
+        monkeypatch.setattr(feed_sink, "HIGH_WATER", 200)
+    else:  # what a client sending long events meets first: a bound on bytes
+        monkeypatch.setattr(feed_sink, "MAX_HELD_BYTES", 200 * one)
     sink = FeedSink(demo_engine, reporter="green", keyring=None, name="behind")
     listener = CotListener(sink, tcp=0)
     loop = asyncio.new_event_loop()
@@ -399,3 +405,36 @@ def test_a_reader_pauses_while_the_store_is_behind_and_nothing_sent_is_lost(
         thread.join(10)
         sink.stop()
     assert count(demo_engine, t.positions) == sent
+
+
+def test_a_batch_not_stored_lets_no_later_batch_acknowledge_its_messages(
+    demo_engine: Engine,
+) -> None:
+    """A message of more events than a batch holds is acknowledged by the batch that takes
+    its last events: when an earlier batch of it is lost, that acknowledgement must not be
+    sent, or the broker would never deliver the lost events again."""
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="lost", max_events=2,
+                    worker=True)  # fmt: skip
+    real_store, calls = sink._store, []
+
+    def store_failing_first(built: Any, count: int) -> Any:
+        calls.append(count)
+        time.sleep(0.3)  # the later batches are taken meanwhile
+        return None if len(calls) == 1 else real_store(built, count)
+
+    sink._store = store_failing_first  # type: ignore[method-assign]
+    acked: list[int] = []
+    raws = [
+        cot.RawEvent(n * 1000, event(f"ANDROID-green-{n}", "a-f-G-U-C", 40.1, 46.9,
+                                     WHEN.format(9, n)))
+        for n in range(6)
+    ]  # fmt: skip
+    sink.offer_all("mqtt t 1", raws, lambda: acked.append(1))
+    sink.start()
+    try:
+        wait_for(lambda: len(calls) >= 3, what="three batches")
+    finally:
+        sink.stop()
+    assert calls[:3] == [2, 2, 2]
+    assert sink.counts.positions == 4  # the two later batches were stored
+    assert acked == []  # but the message is not acknowledged: the broker delivers it again

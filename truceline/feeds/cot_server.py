@@ -28,7 +28,7 @@ from typing import Any
 
 from truceline.domain.findings import Finding
 from truceline.errors import FieldError
-from truceline.feeds.sink import HIGH_WATER, FeedSink, printable
+from truceline.feeds.sink import FeedSink, printable
 from truceline.i18n.message import M
 from truceline.ingest import cot, cot_writer
 
@@ -108,7 +108,7 @@ class _Datagrams(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
         self.count += 1
         where = f"udp {addr[0]}:{addr[1]} datagram {self.count}"
-        if self.sink.backlog > HIGH_WATER:
+        if self.sink.full:
             self.dropped += 1
             if self.dropped % 1000 == 1:
                 log.warning("udp: %d datagram(s) dropped: the database is behind", self.dropped)
@@ -312,7 +312,7 @@ class CotListener:
                 self._last_read = time.monotonic()
                 if items := splitter.feed(data):
                     self.sink.offer_all(where, items, None)
-                while self.sink.backlog > HIGH_WATER:  # the committer is behind: wait for it
+                while self.sink.full:  # the committer is behind: wait for it
                     await asyncio.sleep(0.05)
             for item in splitter.close():
                 self.sink.offer(where, item, None)

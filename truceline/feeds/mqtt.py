@@ -28,7 +28,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from truceline.errors import FieldError, TrucelineError
-from truceline.feeds.sink import HIGH_WATER, FeedSink, printable
+from truceline.feeds.sink import FeedSink, printable
 from truceline.i18n.message import M
 from truceline.ingest import cot
 
@@ -198,7 +198,7 @@ class MqttListener:
             if qos > 0:
                 client.ack(mid, qos)
 
-        while self.sink.backlog > HIGH_WATER and not self.sink.stopping:  # the store is behind
+        while self.sink.full and not self.sink.stopping:  # the store is behind
             time.sleep(0.05)
         content = read_payload(bytes(message.payload))
         self.sink.offer_all(where, [content] if isinstance(content, dict) else content, ack)

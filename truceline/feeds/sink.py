@@ -73,8 +73,11 @@ MAX_AGE_S = 0.8
 IDLE_S = 0.2
 MAX_EVENTS = 40_000
 FINDINGS_PAGE = 1000
-ASSESS_REST_MAX_S = 10.0  # the longest pause between two runs (`FeedSink._rest`)
+ASSESS_REST_MAX_S = 5.0  # the longest pause between two runs (`FeedSink._rest`)
 HIGH_WATER = 2 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
+# and the bytes of the events held and of the batches in flight: a client sending events of
+# 64 KiB each reaches this long before HIGH_WATER (memory is bounded by bytes, not count)
+MAX_HELD_BYTES = 256 * 1024 * 1024
 # Processes preparing batches (parsing, checking) while the listener stores: one per core.
 PREPARERS = max(1, min(2, os.cpu_count() or 1))
 
@@ -122,6 +125,7 @@ class _Batch:
     future: Future[Built]  # its records, being prepared
     items: list[_Item]  # its events (prepared here again if the worker fails)
     acks: list[Ack]
+    size: int = 0  # the bytes of its CoT events (`FeedSink.full`)
 
 
 # An event as it came: where from (the client and how: "tcp 127.0.0.1:50432"), and what. A
@@ -242,7 +246,11 @@ def prepare(
     if not fast:
         return build_split(sort(mission, reporter, items, now), form, mission, reporter)
     datas = [raw.data if type(raw) is cot.RawEvent else None for _, raw in items]
-    ready = cot_fast.read_batch(datas, _fast_context(mission, reporter, now))
+    try:
+        ready = cot_fast.read_batch(datas, _fast_context(mission, reporter, now))
+    except Exception:  # something the fast path did not foresee: never the batch's loss
+        log.exception("the fast path failed on a batch; reading it event by event")
+        return build_split(sort(mission, reporter, items, now), form, mission, reporter)
     sorter = EventSorter(mission, reporter)
     records = sorter.split.records
     order: dict[str, list[int | tuple[tuple[Any, ...], str]]] = {k: [] for k in form.kinds}
@@ -417,6 +425,8 @@ class FeedSink:
         self.counts = FeedCounts()
         self._cond = threading.Condition()
         self._items: list[_Item] = []
+        self._bytes = 0  # of the CoT events held or in batches not yet stored
+        self._pending: deque[_Batch] = deque()  # batches taken, not yet stored, in order
         self._acks: list[Ack] = []
         self._first = self._last = 0.0
         self._stopping = False
@@ -459,6 +469,7 @@ class FeedSink:
                 self._cond.notify()
             self._last = now
             self._items.extend(zip(itertools.repeat(where), raws))
+            self._bytes += sum(len(r.data) for r in raws if type(r) is cot.RawEvent)
             if ack is not None:
                 self._acks.append(ack)
             if len(self._items) >= self.max_events:
@@ -472,6 +483,13 @@ class FeedSink:
     def backlog(self) -> int:
         """Events held, not yet committed (a stream listener pauses above `HIGH_WATER`)."""
         return len(self._items)
+
+    @property
+    def full(self) -> bool:
+        """Holding more than a listener may hand over now: more than `HIGH_WATER` events
+        waiting, or `MAX_HELD_BYTES` of events waiting or in batches not yet stored (a stream
+        listener stops reading while it is; UDP drops)."""
+        return len(self._items) > HIGH_WATER or self._bytes > MAX_HELD_BYTES
 
     def start(self) -> None:
         for target, name in ((self._commit_loop, "commit"), (self._assess_loop, "assess")):
@@ -529,8 +547,7 @@ class FeedSink:
     def _commit_loop(self) -> None:
         """Stages: while workers prepare (parse, check) the next batches, this thread stores
         the oldest, in the order they were taken. Nothing one batch does stops the next."""
-        pending: deque[_Batch] = deque()
-        depth = PREPARERS + 1 if self._pool is not None else 1  # and one being stored
+        pending = self._pending
 
         def oldest_ready() -> bool:
             return bool(pending) and pending[0].future.done()
@@ -538,10 +555,12 @@ class FeedSink:
         try:
             while True:
                 items: list[_Item] = []
+                depth = PREPARERS + 1 if self._pool is not None else 1  # and one being stored
                 if len(pending) < depth:
                     items, acks = self._take(block=True, ready=oldest_ready)
                     if items:
-                        batch = _Batch(self._prepare(items), items, acks)
+                        size = sum(len(r.data) for _, r in items if type(r) is cot.RawEvent)
+                        batch = _Batch(self._prepare(items), items, acks, size)
                         batch.future.add_done_callback(self._wake)
                         pending.append(batch)
                         continue
@@ -591,6 +610,9 @@ class FeedSink:
         except Exception:
             log.exception("%s: %d event(s) not stored", self.name, len(batch.items))
             report = None
+        finally:
+            with self._cond:
+                self._bytes -= batch.size
         if report is None:
             self._lose(batch)
             return
@@ -631,6 +653,10 @@ class FeedSink:
         could be among them); `on_lost` (MQTT: reconnect, so the broker delivers again)."""
         with self._cond:
             self._acks.clear()
+            # and those the batches after it carry: a batch taken while more was held carries
+            # none, its messages' acks going with the batch that took the last of them
+            for later in self._pending:
+                later.acks.clear()
         log.error("%s: %d event(s) lost%s", self.name, len(batch.items),
                   "; the broker delivers them again" if self.on_lost else "")  # fmt: skip
         if self.on_lost is not None:
