@@ -26,16 +26,7 @@ def parse(
     """Chunks of the records built from `items`; a field not in `columns` (when given) is a
     problem of its record, as an unknown column is of a file. A bad record is named
     `name[index]`, or by its label (`labels[index]`, e.g. a CoT event's byte offset and uid)."""
-    known = None if columns is None else frozenset(columns)
-
-    def where(index: int) -> str:
-        return labels[index] if labels is not None else f"{name}[{index}]"
-
-    for start in range(0, len(items), CHUNK_ROWS):
-        chunk = Chunk(ref_format=f"{name}[{{}}]")
-        for index in range(start, min(start + CHUNK_ROWS, len(items))):
-            _build_into(chunk, items[index], index, index, build, ctx, known, where)
-        yield chunk
+    return parse_ordered(range(len(items)), items, build, ctx, columns, name, labels)
 
 
 Ready = tuple[tuple[Any, ...], str]  # a record built already: its stored row and its hash
