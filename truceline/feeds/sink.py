@@ -71,7 +71,7 @@ RETRY_S = 1.0  # after a failed commit (the database away for a moment)
 # entry in the signed log per event), or this many events held.
 MAX_AGE_S = 0.8
 IDLE_S = 0.2
-MAX_EVENTS = 40_000
+MAX_EVENTS = 60_000
 FINDINGS_PAGE = 1000
 ASSESS_REST_MAX_S = 5.0  # the longest pause between two runs (`FeedSink._rest`)
 HIGH_WATER = 2 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
