@@ -240,23 +240,13 @@ def events(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=150, deadline=None)
 @given(batch=st.lists(events(), min_size=1, max_size=12))
-def test_any_batch_prepares_the_same_with_and_without_the_fast_path(batch: list[bytes]) -> None:
-    path = Path(MISSION_FILE)
-    mission = _MISSION.get("demo") or _MISSION.setdefault(
-        "demo",
-        parse_mission(
-            path.read_text(encoding="utf-8"),
-            source=str(path),
-            read_file=lambda name: (path.parent / name).read_text(encoding="utf-8"),
-        ),
-    )
+def test_any_batch_prepares_the_same_with_and_without_the_fast_path(
+    mission: Mission, batch: list[bytes]
+) -> None:
     items = items_of(batch)
     fast = prepare(mission, "green", FORM, items, NOW)
     slow = prepare(mission, "green", FORM, items, NOW, fast=False)
     assert as_compared(fast) == as_compared(slow)
-
-
-_MISSION: dict[str, Mission] = {}
 
 
 def test_the_observations_context_of_the_fast_path_is_the_builders_one(mission: Mission) -> None:
