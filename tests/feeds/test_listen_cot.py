@@ -29,6 +29,7 @@ from tests.feeds.conftest import (
     read_events,
     wait_for,
 )
+from truceline.feeds import sink as sink_module
 from truceline.feeds.cot_server import CotListener, TlsFiles
 from truceline.feeds.sink import FeedSink
 from truceline.ingest import cot
@@ -405,6 +406,44 @@ def test_a_reader_pauses_while_the_store_is_behind_and_nothing_sent_is_lost(
         thread.join(10)
         sink.stop()
     assert count(demo_engine, t.positions) == sent
+
+
+def test_a_flood_s_first_batches_are_small_and_each_is_at_most_twice_the_one_before(
+    demo_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood's first events are stored soon, not after a pipeline of full batches; then
+    batches grow to max_events (fewer entries in the signed log, less overhead)."""
+    monkeypatch.setattr(sink_module, "FIRST_BATCH", 3)
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="flood", max_events=10)
+    raws = [
+        cot.RawEvent(n * 1000, event(f"ANDROID-green-{n}", "a-f-G-U-C", 40.1, 46.9,
+                                     WHEN.format(10, n % 60)))
+        for n in range(40)
+    ]  # fmt: skip
+    sink.offer_all("tcp flood", raws, None)  # all at once, before the committer starts
+    sink.start()
+    try:
+        wait_for(lambda: sink.counts.positions == 40, what="the flood stored")
+    finally:
+        sink.stop()
+    with demo_engine.connect() as conn:
+        rows = conn.execute(
+            select(t.import_batches.c.rows).where(t.import_batches.c.source_name == "flood")
+            .order_by(t.import_batches.c.id)
+        ).scalars().all()  # fmt: skip
+    assert list(rows) == [3, 6, 10, 10, 10, 1]
+
+
+def test_a_sink_s_worker_processes_are_running_once_it_has_started(demo_engine: Engine) -> None:
+    sink = FeedSink(demo_engine, reporter="green", keyring=None, name="warm", worker=True)
+    sink.start()
+    try:
+        assert sink._pool is not None and sink._assessor is not None
+        workers = [*sink._pool._processes.values(), *sink._assessor._processes.values()]
+        assert len(workers) == sink_module.PREPARERS + 1
+        assert all(p.is_alive() for p in workers)
+    finally:
+        sink.stop()
 
 
 def test_a_batch_not_stored_lets_no_later_batch_acknowledge_its_messages(

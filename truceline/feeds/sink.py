@@ -4,7 +4,9 @@ A listener (TCP, UDP, TLS or MQTT) hands each event to a `FeedSink` as it arrive
 thread, and goes on reading. The sink's committer thread commits what it holds as one batch
 per kind of record (positions, observations), signed by the feed's contingent, in one
 transaction: when the oldest event it holds is `max_age_s` old, when the feed pauses for
-`idle_s` (so one event alone is stored at once), or when it holds `max_events`. A listener
+`idle_s` (so one event alone is stored at once), or when it holds a batch's worth: at most
+twice the last batch, up to `max_events` (a flood's first events are stored within a second,
+not after a pipeline of full batches). A listener
 that reads a stream stops reading while the sink holds more than `HIGH_WATER` events (TCP
 then slows the sender down: nothing is lost and memory stays bounded). A bad event
 is rejected (logged with where it came from and its byte offset) and never stops the feed.
@@ -72,8 +74,10 @@ RETRY_S = 1.0  # after a failed commit (the database away for a moment)
 MAX_AGE_S = 0.8
 IDLE_S = 0.2
 MAX_EVENTS = 60_000
+FIRST_BATCH = 2_000  # the most the first batch after a quiet spell holds
 FINDINGS_PAGE = 1000
 ASSESS_REST_MAX_S = 5.0  # the longest pause between two runs (`FeedSink._rest`)
+ASSESS_REST_RATIO = 3.0  # the pause after a run: this many times as long as the run took
 HIGH_WATER = 2 * MAX_EVENTS  # held beyond this, stream listeners stop reading for a while
 # and the bytes of the events held and of the batches in flight: a client sending events of
 # 64 KiB each reaches this long before HIGH_WATER (memory is bounded by bytes, not count)
@@ -246,20 +250,34 @@ def prepare(
     if not fast:
         return build_split(sort(mission, reporter, items, now), form, mission, reporter)
     datas = [raw.data if type(raw) is cot.RawEvent else None for _, raw in items]
+    return _prepare_fast(mission, reporter, form, datas, items.__getitem__, now)
+
+
+def _prepare_fast(
+    mission: Mission,
+    reporter: str,
+    form: Format,
+    datas: list[bytes | None],
+    item: Callable[[int], _Item],
+    now: datetime,
+) -> Built:
+    """`prepare` of the events `item(0)`, `item(1)` … whose CoT bytes are `datas` (None for
+    what is not a CoT event): an event the fast path reads is never made an item at all."""
     try:
         ready = cot_fast.read_batch(datas, _fast_context(mission, reporter, now))
     except Exception:  # something the fast path did not foresee: never the batch's loss
         log.exception("the fast path failed on a batch; reading it event by event")
+        items = [item(i) for i in range(len(datas))]
         return build_split(sort(mission, reporter, items, now), form, mission, reporter)
     sorter = EventSorter(mission, reporter)
     records = sorter.split.records
     order: dict[str, list[int | tuple[tuple[Any, ...], str]]] = {k: [] for k in form.kinds}
-    for item, done in zip(items, ready, strict=True):
+    for i, done in enumerate(ready):
         if done is not None:
             order[done[0]].append((done[1], done[2]))
             continue
         before = [(kind, len(records.get(kind, ()))) for kind in order]
-        _sort_one(sorter, reporter, item, now)
+        _sort_one(sorter, reporter, item(i), now)
         for kind, count in before:
             order[kind].extend(range(count, len(records.get(kind, ()))))
     return build_split(sorter.split, form, mission, reporter, order)
@@ -341,43 +359,47 @@ def _assess_in_worker() -> None:
     assess(engine, keyring=keyring, acting=reporter)
 
 
-Packed = tuple[str, int, bytes | None, str | None, str | None, Any]
+# A batch as it crosses to a worker: column by column (lists of plain values pickle at C speed,
+# where an object per event would be pickled and made again one by one): where each event
+# came from, its CoT bytes (None if it is not one) and their offset, and what is not a CoT
+# event (a rejection, a JSON object) by its index.
+Packed = tuple[list[str], list[bytes | None], list[int], dict[int, Raw]]
 
 
-def _pack(items: list[_Item]) -> list[Packed]:
-    """Items as plain tuples, which cross to the worker at C speed (a dataclass pickles field
-    by field in Python)."""
+def _pack(items: list[_Item]) -> Packed:
     event = cot.RawEvent
-    return [
-        (where, raw.offset, raw.data, None, None, None) if type(raw) is event
-        else _packed(where, raw)
-        for where, raw in items
-    ]  # fmt: skip
+    raws = [raw for _, raw in items]
+    datas = [raw.data if type(raw) is event else None for raw in raws]
+    offsets = [raw.offset if type(raw) is event else 0 for raw in raws]
+    others: dict[int, Raw] = {
+        i: raw if isinstance(raw, cot.Rejected) else dict(raw)  # type: ignore[arg-type]
+        for i, raw in enumerate(raws) if type(raw) is not event
+    }  # fmt: skip
+    return [where for where, _ in items], datas, offsets, others
 
 
-def _packed(where: str, raw: Raw) -> Packed:
-    if isinstance(raw, cot.RawEvent):
-        return (where, raw.offset, raw.data, None, None, None)
-    if isinstance(raw, cot.Rejected):
-        return (where, raw.offset, None, raw.uid, raw.reason, None)
-    return (where, 0, None, None, None, dict(raw))
+def _unpacked(packed: Packed, i: int) -> _Item:
+    wheres, datas, offsets, others = packed
+    data = datas[i]
+    return wheres[i], (cot.RawEvent(offsets[i], data) if data is not None else others[i])
 
 
-def _unpack(packed: list[Packed]) -> list[_Item]:
-    event = cot.RawEvent
-    return [
-        (where, event(offset, data)) if data is not None
-        else (where, cot.Rejected(offset, uid, reason) if reason is not None else obj)
-        for where, offset, data, uid, reason, obj in packed
-    ]  # fmt: skip
-
-
-def _prepare_in_worker(packed: list[Packed]) -> Built:
+def _prepare_in_worker(packed: Packed) -> Built:
     assert _WORKER is not None, "the worker was not started"
     try:
-        return prepare(*_WORKER, _unpack(packed))
+        return _prepare_fast(*_WORKER, packed[1], lambda i: _unpacked(packed, i),
+                             datetime.now(UTC))  # fmt: skip
     finally:
         gc.collect()  # whatever cycle a batch left (none is expected), with the batch gone
+
+
+WARM_UP_S = 60.0  # the longest wait for a worker process to start
+
+
+def _started(hold: float) -> None:
+    """A worker's first task (`FeedSink._warm_up`): held a moment, so that each of the pool's
+    processes starts and takes one."""
+    time.sleep(hold)
 
 
 def _readable(row: Any) -> dict[str, Any] | None:
@@ -421,6 +443,7 @@ class FeedSink:
         self.engine, self.keyring, self.reporter, self.name = engine, keyring, reporter, name
         self.form = dataclasses.replace(FORMATS["cot"], name=fmt)
         self.max_age_s, self.idle_s, self.max_events = max_age_s, idle_s, max_events
+        self._limit = min(max_events, FIRST_BATCH)  # the next batch's most: see `_take`
         self.assess_data, self.on_findings, self.on_lost = assess_data, on_findings, on_lost
         self.counts = FeedCounts()
         self._cond = threading.Condition()
@@ -472,7 +495,7 @@ class FeedSink:
             self._bytes += sum(len(r.data) for r in raws if type(r) is cot.RawEvent)
             if ack is not None:
                 self._acks.append(ack)
-            if len(self._items) >= self.max_events:
+            if len(self._items) >= self._limit:
                 self._cond.notify()
 
     @property
@@ -492,10 +515,21 @@ class FeedSink:
         return len(self._items) > HIGH_WATER or self._bytes > MAX_HELD_BYTES
 
     def start(self) -> None:
+        self._warm_up()
         for target, name in ((self._commit_loop, "commit"), (self._assess_loop, "assess")):
             thread = threading.Thread(target=target, name=f"feed-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def _warm_up(self) -> None:
+        """Start the worker processes now, and wait until each has loaded the code (a second
+        or two): otherwise the first events would wait for them, as the first batch of a
+        flood did. A worker that cannot start is the first batch's to find out (`_built`)."""
+        pools = [(pool, n) for pool, n in ((self._pool, PREPARERS), (self._assessor, 1)) if pool]
+        started = [pool.submit(_started, 0.2) for pool, n in pools for _ in range(n)]
+        for future in started:
+            with contextlib.suppress(Exception):
+                future.result(timeout=WARM_UP_S)
 
     def stop(self) -> FeedCounts:
         """Commit what is held, assess it, and stop the threads."""
@@ -512,7 +546,7 @@ class FeedSink:
         """Seconds until what is held should be committed (0: now), None when nothing is."""
         if not self._items:
             return None
-        if self._stopping or len(self._items) >= self.max_events:
+        if self._stopping or len(self._items) >= self._limit:
             return 0.0
         return max(0.0, min(self._first + self.max_age_s, self._last + self.idle_s) - now)
 
@@ -533,7 +567,11 @@ class FeedSink:
                 self._cond.wait(wait)
             if wait != 0.0:
                 return [], []
-            items, self._items = self._items[: self.max_events], self._items[self.max_events :]
+            limit = self._limit
+            items, self._items = self._items[:limit], self._items[limit:]
+            # batches grow under a flood (each at most twice the one before, up to
+            # max_events) and are small again after a quiet spell
+            self._limit = min(self.max_events, max(FIRST_BATCH, 2 * len(items)))
             if self._items:  # the acks wait for the batch that takes the last of what is held
                 self._first = time.monotonic()
                 return items, []
@@ -688,11 +726,12 @@ class FeedSink:
                 return
 
     def _rest(self, took: float) -> None:
-        """After a run that took `took` seconds, wait as long (at most ASSESS_REST_MAX_S)
-        before the next: assessing takes at most half the time. A run over a quiet feed takes
-        milliseconds, so findings still come within a second or two; under a flood each run
-        covers what arrived meanwhile, and storing it is never starved of the CPU."""
-        rest = min(took, ASSESS_REST_MAX_S)
+        """After a run that took `took` seconds, wait ASSESS_REST_RATIO times as long (at
+        most ASSESS_REST_MAX_S) before the next: assessing takes at most a quarter of the
+        time. A run over a quiet feed takes milliseconds, so findings still come within a
+        second or two; under a flood each run covers what arrived meanwhile (a run costs
+        about the same whatever it covers), and storing it is never starved of the CPU."""
+        rest = min(took * ASSESS_REST_RATIO, ASSESS_REST_MAX_S)
         if rest > 0.05:
             self._committed_all.wait(rest)
 

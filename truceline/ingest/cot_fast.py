@@ -20,11 +20,12 @@ that a batch prepared with the fast path equals the batch prepared event by even
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from hashlib import sha256
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import orjson
@@ -42,23 +43,28 @@ _DECIMAL_CHARS = frozenset("0123456789.+-eE")
 _UNKNOWN = cot.UNKNOWN_VALUE
 
 
-@dataclass(slots=True)  # not frozen: a frozen __init__ costs a fifth of reading the event
-class Plain:
-    """What the fast path read of one plain event (texts as `cot.parse_event` keeps them)."""
+# What the fast path read of one plain event (texts as `cot.parse_event` keeps them): a plain
+# tuple, in `Columns` order (made at C speed; a batch's are turned into columns in one step).
+Plain = tuple[str, str, str, str, str, str | None, str | None, str | None, str | None,
+              str | None, str | None, str | None, str | None]  # fmt: skip
 
-    uid: str
-    type: str
-    when: str
-    lat: str
-    lon: str
-    hae: str | None
-    ce: str | None
-    le: str | None
-    speed: str | None
-    course: str | None
-    callsign: str | None
-    remarks: str | None
-    producer: str | None
+
+class Columns(NamedTuple):
+    """A batch's plain events, field by field (each a tuple, one value per event)."""
+
+    uid: tuple[str, ...]
+    type: tuple[str, ...]
+    when: tuple[str, ...]
+    lat: tuple[str, ...]
+    lon: tuple[str, ...]
+    hae: tuple[str | None, ...]
+    ce: tuple[str | None, ...]
+    le: tuple[str | None, ...]
+    speed: tuple[str | None, ...]
+    course: tuple[str | None, ...]
+    callsign: tuple[str | None, ...]
+    remarks: tuple[str | None, ...]
+    producer: tuple[str | None, ...]
 
 
 _text = cot._text
@@ -89,11 +95,16 @@ def read_plain(data: bytes) -> Plain | None:
         return None  # perhaps one of ours sent back
     when = _text(get("time")) or _text(get("start"))
     point = detail = None
-    for child in root.iterchildren("point", "detail"):  # the first of each
-        if child.tag == "point":
-            point = child if point is None else point
-        elif detail is None:
-            detail = child
+    if len(root) == 2:  # what TAK clients send: <point/> then <detail>, read by index (C speed)
+        point, detail = root[0], root[1]
+        if point.tag != "point" or detail.tag != "detail":
+            point = detail = None
+    if point is None:
+        for child in root.iterchildren("point", "detail"):  # the first of each
+            if child.tag == "point":
+                point = child if point is None else point
+            elif detail is None:
+                detail = child
     if when is None or point is None:
         return None
     at = point.get
@@ -123,7 +134,7 @@ def read_plain(data: bytes) -> Plain | None:
                 return None
     if producer is None and kind[2:4] not in ("f", "f-"):
         return None  # a non-friendly self-report: an observation, the full reader's
-    return Plain(
+    return (
         uid, kind, when, lat, lon, at("hae"), at("ce"), at("le"), speed,
         course, callsign, remarks, producer,
     )  # fmt: skip
@@ -152,13 +163,17 @@ def _numbers(texts: Sequence[str | None], ok: np.ndarray) -> np.ndarray:
             return values
         except ValueError:
             pass
-    for i in present:  # some value is unusual: find which (rare)
-        given_value = texts[i]
+    # some value is unusual: find which, one by one (in Python's floats: a numpy call per
+    # value would cost more than the rest of the batch)
+    taken: list[int] = []
+    found: list[float] = []
+    decimal, finite = _DECIMAL_CHARS.issuperset, math.isfinite
+    for i, given_value in zip(present, given, strict=True):
         assert given_value is not None
         value = given_value.strip()
         if not value:
             continue  # blank: not given
-        if not _DECIMAL_CHARS.issuperset(value):
+        if not decimal(value):
             ok[i] = False
             continue
         try:
@@ -166,10 +181,12 @@ def _numbers(texts: Sequence[str | None], ok: np.ndarray) -> np.ndarray:
         except ValueError:
             ok[i] = False
             continue
-        if np.isfinite(number):
-            values[i] = number
+        if finite(number):
+            taken.append(i)
+            found.append(number)
         else:
             ok[i] = False
+    values[taken] = found
     return values
 
 
@@ -223,22 +240,23 @@ def read_batch(datas: Sequence[bytes | None], ctx: FastContext) -> list[Ready | 
     where: list[int] = []
     for i, data in enumerate(datas):
         plain = None if data is None else read_plain(data)
-        if plain is not None and plain.uid not in ctx.declared:
+        if plain is not None and plain[0] not in ctx.declared:
             plains.append(plain)
             where.append(i)
     if not plains:
         return out
     ok = np.ones(len(plains), dtype=bool)
-    lat = _numbers([p.lat for p in plains], ok)
-    lon = _numbers([p.lon for p in plains], ok)
-    hae = _known(_numbers([p.hae for p in plains], ok))
-    ce = _known(_numbers([p.ce for p in plains], ok))
-    _numbers([p.le for p in plains], ok)
-    speed = _numbers([p.speed for p in plains], ok)
-    course = _numbers([p.course for p in plains], ok)
-    us = _moments([p.when for p in plains], ok, ctx.window)
-    _words([p.uid for p in plains], ok)
-    marker = np.array([p.producer is not None for p in plains], dtype=bool)
+    cols = Columns(*zip(*plains, strict=True))
+    lat = _numbers(cols.lat, ok)
+    lon = _numbers(cols.lon, ok)
+    hae = _known(_numbers(cols.hae, ok))
+    ce = _known(_numbers(cols.ce, ok))
+    _numbers(cols.le, ok)
+    speed = _numbers(cols.speed, ok)
+    course = _numbers(cols.course, ok)
+    us = _moments(cols.when, ok, ctx.window)
+    _words(cols.uid, ok)
+    marker = np.array([p is not None for p in cols.producer], dtype=bool)
     with np.errstate(invalid="ignore"):  # (NaN: a value not given, which is in range)
         ok &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         ok &= ~((np.abs(lat) < 1) & (np.abs(lon) < 1))  # perhaps no fix: the full path's
@@ -248,12 +266,12 @@ def read_batch(datas: Sequence[bytes | None], ctx: FastContext) -> list[Ready | 
         seen = marker & ~(ce < 0) & ~(ce > obs.MAX_UNCERTAINTY_M)
     e7 = _E7(np.rint(np.where(ok, lat, 0.0) * 1e7).astype(np.int64).tolist(),
              np.rint(np.where(ok, lon, 0.0) * 1e7).astype(np.int64).tolist())  # fmt: skip
-    _positions(plains, where, np.flatnonzero(ok & fix).tolist(), us, e7, speed, course, hae,
+    _positions(cols, where, np.flatnonzero(ok & fix).tolist(), us, e7, speed, course, hae,
                ctx, out)  # fmt: skip
     chosen = np.flatnonzero(ok & seen).tolist()
     certain = ~np.isnan(ce)  # the observations' columns take uncertainties all or none
     for group in ([k for k in chosen if certain[k]], [k for k in chosen if not certain[k]]):
-        _markers(plains, where, group, lat, lon, ce, ctx, out)
+        _markers(cols, where, group, lat, lon, ce, ctx, out)
     return out
 
 
@@ -273,34 +291,49 @@ def _value(number: float) -> float | None:
 
 
 def _positions(
-    plains: list[Plain], where: list[int], chosen: list[int], us: np.ndarray, e7: _E7,
+    cols: Columns, where: list[int], chosen: list[int], us: np.ndarray, e7: _E7,
     speed: np.ndarray, course: np.ndarray, hae: np.ndarray, ctx: FastContext,
     out: list[Ready | None],
 ) -> None:  # fmt: skip
     """Self-reports of undeclared friendly units: positions of the feed's contingent."""
     if not chosen:
         return
-    fit = np.ones(len(plains), dtype=bool)
-    _words([p.callsign for p in plains], fit, limits.NAME_MAX)  # else the full path drops it
-    times, speeds, courses, haes = us.tolist(), speed.tolist(), course.tolist(), hae.tolist()
+    fit = np.ones(len(cols.uid), dtype=bool)
+    _words(cols.callsign, fit, limits.NAME_MAX)  # else the full path drops it
+    chosen = [k for k in chosen if fit[k]]
+    if not chosen:
+        return
+    # column by column: values (None where not given) and their texts as the hash takes them
+    values = [_nullable(column[chosen]) for column in (speed, course, hae)]
+    texts = [[None if v is None else repr(v) for v in column] for column in values]
+    units = [cols.uid[k] for k in chosen]
+    names = [cols.callsign[k] for k in chosen]
+    times, lats, lons = (
+        us[chosen].tolist(),
+        [e7.lat[k] for k in chosen],
+        [e7.lon[k] for k in chosen],
+    )
     reporter, dumps = ctx.reporter, orjson.dumps
-    for k in chosen:
-        if not fit[k]:
-            continue
-        p = plains[k]
-        speed_, course_, hae_ = _value(speeds[k]), _value(courses[k]), _value(haes[k])
-        row = (p.uid, times[k], e7.lat[k], e7.lon[k], reporter, speed_, course_, hae_, p.callsign)
-        # its hash as `positions.row_hash` makes it (floats as their shortest text; a fix
-        # without a name as the eight fields before names were kept), in one step
-        canonical: tuple[Any, ...] = (
-            p.uid, times[k], e7.lat[k], e7.lon[k], reporter,
-            None if speed_ is None else repr(speed_), None if course_ is None else repr(course_),
-            None if hae_ is None else repr(hae_),
-        )  # fmt: skip
-        if p.callsign is not None:
-            canonical += (p.callsign,)
-        uid = sha256(dumps(canonical)).hexdigest()
-        out[where[k]] = ("positions", (uid, *row), uid)
+    # each hash as `positions.row_hash` makes it (floats as their shortest text; a fix without
+    # a name as the eight fields before names were kept)
+    hashes = [
+        sha256(dumps((unit, when, a, b, reporter, s_, c_, h_) if name is None
+                     else (unit, when, a, b, reporter, s_, c_, h_, name))).hexdigest()
+        for unit, when, a, b, s_, c_, h_, name in zip(
+            units, times, lats, lons, *texts, names, strict=True)
+    ]  # fmt: skip
+    actors = [reporter] * len(chosen)
+    rows = zip(hashes, units, times, lats, lons, actors, *values, names, strict=True)
+    for k, digest, row in zip(chosen, hashes, rows, strict=True):
+        out[where[k]] = ("positions", row, digest)
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    """The floats, None where NaN (not given)."""
+    nullable: list[float | None] = values.tolist()
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        nullable[i] = None
+    return nullable
 
 
 _MARKER_HEADER = [
@@ -310,25 +343,25 @@ _MARKER_HEADER = [
 
 
 def _markers(
-    plains: list[Plain], where: list[int], chosen: list[int], lat: np.ndarray, lon: np.ndarray,
+    cols: Columns, where: list[int], chosen: list[int], lat: np.ndarray, lon: np.ndarray,
     ce: np.ndarray, ctx: FastContext, out: list[Ready | None],
 ) -> None:  # fmt: skip
     """Atom markers: `presence` observations reported by the feed's contingent, checked by
     the observations' own columnar path (which vouches for all of them or for none)."""
     if not chosen:
         return
-    group = [plains[k] for k in chosen]
-    n = len(group)
+    n = len(chosen)
     lats, lons, ces = lat[chosen].tolist(), lon[chosen].tolist(), ce[chosen].tolist()
+    producers = [cols.producer[k] or "" for k in chosen]
     ids = [
-        cot.marker_identity(p.producer or "", p.uid, a, b)
-        for p, a, b in zip(group, lats, lons, strict=True)
+        cot.marker_identity(producer, cols.uid[k], a, b)
+        for producer, k, a, b in zip(producers, chosen, lats, lons, strict=True)
     ]
     table = [
-        ids, [p.when for p in group], list(map(repr, lats)), list(map(repr, lons)),
-        ["" if c != c else repr(c) for c in ces], ["presence"] * n, [p.type for p in group],
-        [cot.SOURCE_KIND] * n, [p.producer or "" for p in group],
-        [p.remarks or "" for p in group], [ctx.reporter] * n,
+        ids, [cols.when[k] for k in chosen], list(map(repr, lats)), list(map(repr, lons)),
+        ["" if c != c else repr(c) for c in ces], ["presence"] * n, [cols.type[k] for k in chosen],
+        [cot.SOURCE_KIND] * n, producers,
+        [cols.remarks[k] or "" for k in chosen], [ctx.reporter] * n,
     ]  # fmt: skip
     built = csv_observations.fast_rows(_MARKER_HEADER, table, ctx.observations)
     if built is None:
