@@ -80,7 +80,7 @@ messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k gettext -k ngettext:1,2 -k n_:1,2 -k M -k Mn:1,2 --no-location \
 	  --sort-output --omit-header -o truceline/i18n/truceline.pot .
 	$(BIN)/pybabel update -D truceline -i truceline/i18n/truceline.pot -d truceline/i18n \
-	  --no-fuzzy-matching --ignore-obsolete
+	  --no-fuzzy-matching --ignore-obsolete -w 100
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) demo.db demo.db-wal demo.db-shm demo-data bench-data .pytest_cache .mypy_cache .ruff_cache .hypothesis

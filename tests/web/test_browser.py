@@ -97,7 +97,7 @@ def test_two_officers_confirm_a_case_blind_and_see_the_verdict_on_page_and_map(s
 
             # The open dashboard shows the verdict without a reload (server-sent events).
             watcher.wait_for_selector("span[data-case='1'][data-verdict=confirmed]", timeout=15_000)
-            assert "case 1: verdict confirmed" in watcher.inner_text("#live")
+            assert "Case 1: joint verdict confirmed." in watcher.inner_text("#live")
 
             for page in (blue, green):
                 page.goto(f"{server}/cases/1")

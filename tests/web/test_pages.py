@@ -257,20 +257,97 @@ def test_the_dashboard_shows_the_day_its_clauses_and_what_waits_for_my_contingen
     site: dict[str, Any],
 ) -> None:
     blue = logged_in(site, "officer").get("/?date=2020-11-21").text
-    assert "Reporting day 2020-11-21" in blue and "1 incident(s)" in blue
+    assert "Reporting day November 21, 2020" in blue and "1 incident(s)" in blue
     assert re.search(r'data-clause="M4">.*?class="clear"', blue, re.S)
     # a finding not yet jointly verified is awaiting verification, never "breached"
     assert re.search(r'class="awaiting">awaiting verification<', blue) and "breached" not in blue
     assert "no fire" in blue and "Return of Kalbajar district" in blue  # rules in words
     assert re.search(r'id="day-findings">\s*<li>#1 clause 1.*?href="/incidents/1"', blue, re.S)
-    assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', blue)
+    assert re.search(r'id="waiting">.*?<li><a href="/cases/1">', blue, re.S)
+    assert blue.index('id="for-me"') < blue.index('id="clauses"')  # what waits comes first
     file_assessment(
         site["engine"], 1, contingent="blue", position=Position("confirmed", "west", "seen"),
         actor="officer", keyring=site["keyring"],
     )  # fmt: skip
-    assert "No case waits for blue" in logged_in(site, "officer").get("/?date=2020-11-21").text
+    assert 'id="waiting"' not in logged_in(site, "officer").get("/?date=2020-11-21").text
     green = logged_in(site, "green-officer").get("/?date=2020-11-21").text
-    assert re.search(r'id="waiting">\s*<li><a href="/cases/1">', green)
+    assert re.search(r'id="waiting">.*?<li><a href="/cases/1">', green, re.S)
+
+
+def _to_sign(page: str) -> dict[str, str]:
+    """The reports a dashboard lists to sign: day → what it says of it."""
+    found = re.search(r'id="to-sign">(.*?)</div>', page, re.S)
+    items = re.findall(r'<li><a href="/report\?date=([\d-]+)">[^<]*</a>: ([^<]*)</li>',
+                       found.group(1) if found else "")  # fmt: skip
+    return dict(items)
+
+
+def test_a_chief_s_dashboard_lists_the_recent_days_its_contingent_has_not_signed(
+    site: dict[str, Any],
+) -> None:
+    chief = logged_in(site, "blue-chief")
+    listed = _to_sign(chief.get("/").text)
+    # the data ends on 2020-11-21 (signed by both): the six days before it, from the start
+    assert list(listed) == [f"2020-11-{d}" for d in range(20, 14, -1)]
+    assert set(listed.values()) == {"not signed yet"}
+    day = date(2020, 11, 18)
+    sha = report_state(site["engine"], day)["sha256"]
+    sign_report(site["engine"], day, sha256=sha, contingent="green", actor="chief",
+                keyring=site["keyring"])  # fmt: skip
+    page = chief.get("/").text
+    assert _to_sign(page)["2020-11-18"] == "signed by green, not yet by blue"
+    assert "Reports awaiting your signature" in page
+    officer = logged_in(site, "officer").get("/").text  # an officer sees it, and cannot sign
+    assert "Reports blue&#39;s chief has not signed" in officer and _to_sign(officer)
+    sign_report(site["engine"], day, sha256=sha, contingent="blue", actor="chief",
+                keyring=site["keyring"])  # fmt: skip
+    assert "2020-11-18" not in _to_sign(chief.get("/").text)
+
+
+def test_a_new_complaint_waits_on_the_dashboard_until_a_case_is_opened_on_it(
+    site: dict[str, Any],
+) -> None:
+    from truceline.services.verification import ComplaintInput, file_complaint
+
+    def listed(page: str) -> list[str]:
+        found = re.search(r'id="new-complaints">(.*?)</div>', page, re.S)
+        return re.findall(r'href="/complaints#complaint-(\d+)"', found.group(1) if found else "")
+
+    officer = logged_in(site, "officer")
+    assert listed(officer.get("/").text) == []
+    moment = 1_605_945_600_000_000  # 2020-11-21 08:00 UTC
+    receipt = file_complaint(site["engine"], ComplaintInput(
+        party="east", kind="explosion", narrative="shells near the school",
+        observed_from_us=moment, observed_to_us=moment, lat=40.27, lon=46.75),
+        keyring=site["keyring"], acting=None)
+    assert receipt  # fmt: skip
+    assert listed(officer.get("/").text) == ["1"]
+    open_case(site["engine"], complaint=1, keyring=site["keyring"], acting="blue")
+    assert listed(officer.get("/").text) == []
+
+
+def test_the_dashboard_charts_count_each_active_finding_once_by_day_and_clause(
+    site: dict[str, Any],
+) -> None:
+    import json
+
+    from sqlalchemy import func, select
+
+    from truceline.store import tables as t
+
+    page = logged_in(site, "officer").get("/?date=2020-11-22").text
+    data = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    assert len(data["days"]) == 14 and data["days"][-1] == "22 Nov"
+    with site["engine"].connect() as conn:
+        active = conn.execute(
+            select(t.findings.c.clause_id, func.count()).where(t.findings.c.status == "active")
+            .group_by(t.findings.c.clause_id)
+        ).all()  # fmt: skip
+    assert active  # (the centre's data has findings, on 2020-11-21: the day before last)
+    assert sorted(data["series"]) == sorted(f"Clause {c}" for c, _ in active)
+    for name, counts in zip(data["series"], data["counts"], strict=True):
+        assert counts[-2] == dict(active)[name.removeprefix("Clause ")] and sum(counts) == counts[-2]
+    assert 'src="/static/vendor/chart.umd.min.js"' in page  # served here, no CDN
 
 
 def test_a_case_page_shows_its_finding_with_evidence_and_the_history_a_viewer_may_see(
