@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from tests.conftest import add_accounts, signed_centre
 from truceline.domain.cases import Position
-from truceline.services.ingest import ingest_records
+from truceline.services.ingest import ingest_observations, ingest_records
 from truceline.services.ledger import KeyRing
 from truceline.services.signing import report_state, sign_report
 from truceline.services.verification import file_assessment, open_case
@@ -41,7 +41,12 @@ def site(tmp_path: Path) -> dict[str, Any]:
     sha = report_state(engine, day)["sha256"]
     for contingent in ("blue", "green"):
         sign_report(engine, day, sha256=sha, contingent=contingent, actor="chief", keyring=keyring)
-    return {"app": create_app(url, tmp_path / "keys"), "engine": engine, "keyring": keyring}
+    return {
+        "app": create_app(url, tmp_path / "keys"),
+        "engine": engine,
+        "keyring": keyring,
+        "tmp": tmp_path,
+    }
 
 
 def logged_in(site: dict[str, Any], name: str | None) -> TestClient:
@@ -111,7 +116,10 @@ FORMS = {
     "/cases/1/reconsider": ({"reason": "new footage"}, (303, 200, 200, 403, 403)),  # undecided
     "/cases/open": ({"finding": "1"}, (303, 409, 409, 403, 403)),  # the case is open already
     "/complaints": (COMPLAINT, (303, 403, 403, 303, 403)),
-    "/report/sign": ({"date": "2020-11-22", "sha256": "sha"}, (303, 403, 303, 403, 403)),
+    "/report/sign": (
+        {"date": "2020-11-22", "sha256": "sha", "confirm": "yes"},
+        (303, 403, 303, 403, 403),
+    ),
     "/admin/users/green-officer/revoke": ({}, (303, 403, 403, 403, 303)),
     "/admin/users/green-officer/password": (
         {"password": "a long new passphrase"},
@@ -185,10 +193,47 @@ def test_a_chief_signs_the_report_shown_and_it_waits_for_the_other_chief(
     page = chief.get("/report?date=2020-11-22").text
     sha = re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)  # type: ignore[union-attr]
     form = {"date": "2020-11-22", "sha256": sha, "csrf": csrf_of(page)}
-    assert chief.post("/report/sign", data=form).status_code == 303
-    after = chief.get("/report?date=2020-11-22").text
+    unconfirmed = chief.post("/report/sign", data=form)  # the box not ticked: not signed
+    assert unconfirmed.status_code == 200 and "tick the box to confirm" in unconfirmed.text
+    assert report_state(site["engine"], date(2020, 11, 22))["signed_by"] == []
+    signed = chief.post("/report/sign", data={**form, "confirm": "yes"})
+    assert signed.status_code == 303 and signed.headers["location"].endswith("&signed=1#signed")
+    after = chief.get(signed.headers["location"]).text
     assert "signed by blue; waiting for green" in after and 'id="sign"' not in after
+    assert re.search(r'id="signed">Signed for blue: version [0-9a-f]{12}…', after)
+    green = logged_in(site, "green-officer").get("/report?date=2020-11-22&signed=1").text
+    assert 'id="signed"' not in green  # the flag alone says nothing: only what is signed
     assert logged_in(site, None).get("/reports/2020-11-22").status_code == 404
+
+
+def test_the_report_page_says_what_changed_since_it_was_last_read_and_since_it_was_signed(
+    site: dict[str, Any],
+) -> None:
+    from truceline.services.assess import assess
+
+    chief = logged_in(site, "blue-chief")
+    first = chief.get("/report?date=2020-11-22").text
+    assert "reading this day&#39;s report for the first time" in first
+    assert "Nothing changed since you last read it" in chief.get("/report?date=2020-11-22").text
+    sha = report_state(site["engine"], date(2020, 11, 22))["sha256"]
+    sign_report(site["engine"], date(2020, 11, 22), sha256=sha, contingent="blue",
+                actor="blue-chief", keyring=site["keyring"])  # fmt: skip
+    csv = (
+        "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+        "b7,2020-11-22T09:00:00+04:00,40.27,46.75,explosion,3,observation_post,OP-1,blue\n"
+    )
+    path = site["tmp"] / "late.csv"
+    path.write_text(csv)
+    ingest_observations(site["engine"], path, keyring=site["keyring"])
+    assess(site["engine"], keyring=site["keyring"])
+    page = chief.get("/report?date=2020-11-22").text
+    since_read = re.search(r'id="since-read".*?</div>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert "Since you last read it" in since_read and "Possible violation" in since_read
+    since_signed = re.search(r'id="since-signed".*?</div>', page, re.S).group(0)  # type: ignore[union-attr]
+    assert "signature (version" in since_signed and "does not cover this version" in since_signed
+    assert "Possible violation" in since_signed and 'id="sign"' in page  # sign again, knowingly
+    green = logged_in(site, "green-officer").get("/report?date=2020-11-22").text
+    assert 'id="since-signed"' not in green  # green signed nothing: its reader reads afresh
 
 
 def test_a_published_report_is_readable_without_logging_in(site: dict[str, Any]) -> None:
@@ -316,10 +361,20 @@ def test_a_new_complaint_waits_on_the_dashboard_until_a_case_is_opened_on_it(
     officer = logged_in(site, "officer")
     assert listed(officer.get("/").text) == []
     moment = 1_605_945_600_000_000  # 2020-11-21 08:00 UTC
-    receipt = file_complaint(site["engine"], ComplaintInput(
-        party="east", kind="explosion", narrative="shells near the school",
-        observed_from_us=moment, observed_to_us=moment, lat=40.27, lon=46.75),
-        keyring=site["keyring"], acting=None)
+    receipt = file_complaint(
+        site["engine"],
+        ComplaintInput(
+            party="east",
+            kind="explosion",
+            narrative="shells near the school",
+            observed_from_us=moment,
+            observed_to_us=moment,
+            lat=40.27,
+            lon=46.75,
+        ),
+        keyring=site["keyring"],
+        acting=None,
+    )
     assert receipt  # fmt: skip
     assert listed(officer.get("/").text) == ["1"]
     open_case(site["engine"], complaint=1, keyring=site["keyring"], acting="blue")
@@ -346,7 +401,9 @@ def test_the_dashboard_charts_count_each_active_finding_once_by_day_and_clause(
     assert active  # (the centre's data has findings, on 2020-11-21: the day before last)
     assert sorted(data["series"]) == sorted(f"Clause {c}" for c, _ in active)
     for name, counts in zip(data["series"], data["counts"], strict=True):
-        assert counts[-2] == dict(active)[name.removeprefix("Clause ")] and sum(counts) == counts[-2]
+        assert (
+            counts[-2] == dict(active)[name.removeprefix("Clause ")] and sum(counts) == counts[-2]
+        )
     assert 'src="/static/vendor/chart.umd.min.js"' in page  # served here, no CDN
 
 

@@ -8,16 +8,17 @@ since (new findings, a new verdict) is refused, not signed unseen."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256
 from truceline.domain.ledger import Entry
-from truceline.domain.timeutil import iso
+from truceline.domain.timeutil import iso, to_us
 from truceline.errors import Conflict, FieldError
 from truceline.i18n.message import M
 from truceline.mission import Mission
@@ -108,6 +109,45 @@ def all_signatures(conn: Connection, day: date | None = None) -> dict[str, list[
 def signatures(conn: Connection, day: date) -> list[Signature]:
     """Every signature of the day's report, in the order they were made."""
     return all_signatures(conn, day).get(day.isoformat(), [])
+
+
+@dataclass(frozen=True)
+class Read:
+    """A version of a day's report as an account last read it."""
+
+    sha256: str
+    content: dict[str, Any]
+    read_at_us: int
+
+
+def note_read(
+    conn: Connection,
+    user_id: int,
+    day: date,
+    sha256: str,
+    content: dict[str, Any],
+    now_us: int | None = None,
+) -> Read | None:
+    """Record that the account read this version of the day's report; answer the version it
+    had read before (None: the first time). The report page says what changed since."""
+    r = t.report_reads
+    key = (r.c.user_id == user_id) & (r.c.day == day.isoformat())
+    row = conn.execute(select(r.c.sha256, r.c.content, r.c.read_at_us).where(key)).first()
+    before = None if row is None else Read(row.sha256, json.loads(row.content), row.read_at_us)
+    if before is None or before.sha256 != sha256:
+        conn.execute(delete(r).where(key))
+        conn.execute(insert(r).values(
+            user_id=user_id, day=day.isoformat(), sha256=sha256,
+            read_at_us=to_us(datetime.now(UTC)) if now_us is None else now_us,
+            content=json.dumps(content, sort_keys=True, separators=(",", ":")),
+        ))  # fmt: skip
+    return before
+
+
+def last_signed(conn: Connection, day: date, contingent: str) -> Signature | None:
+    """The contingent's latest signature of the day's report, if any."""
+    mine = [s for s in signatures(conn, day) if s.contingent == contingent]
+    return mine[-1] if mine else None
 
 
 def published(

@@ -408,6 +408,18 @@ tokens = Table(
     Column("issued_at_us", BigInteger, nullable=False, server_default="0"),
 )
 
+# The version of a day's report each account last read (its content, to say what changed
+# since): a reader's place in the record, local to this node and never evidence (0012).
+report_reads = Table(
+    "report_reads",
+    metadata,
+    Column("user_id", RowId, ForeignKey("users.id"), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("content", Text, nullable=False),  # canonical JSON of the version read
+    Column("read_at_us", BigInteger, nullable=False),
+)
+
 # Failed logins of the last quarter hour: the throttle that every worker of a node shares.
 # The name is kept as its sha256 (fixed size, whatever was typed); the client address as sent.
 login_failures = Table(
@@ -451,5 +463,6 @@ ORDERED = [
     retractions,
     users,
     tokens,
+    report_reads,
     login_failures,
 ]

@@ -317,8 +317,14 @@ def _correction(w: Words, document: Document) -> tuple[str, list[str]]:
         n=int(corrects["version"]) + 1, m=corrects["version"],
         sha=str(corrects["sha256"])[:16] + "…",
     )  # fmt: skip
+    return note, said_changes(w, corrects.get("changes", []))
+
+
+def said_changes(w: Words, changes: list[dict[str, Any]]) -> list[str]:
+    """What changed between two versions of a report (`signing.changes`), in words."""
+    _ = w.tr.gettext
     said: list[str] = []
-    for change in corrects.get("changes", []):
+    for change in changes:
         what = change["what"]
         if what == "clause":
             said.append(_("{clause}: now “{after}”; it said “{before}”.").format(
@@ -344,7 +350,7 @@ def _correction(w: Words, document: Document) -> tuple[str, list[str]]:
                 id=change["finding"], after=_verification(w, change["after"]),
                 before=_verification(w, change["before"]),
             ))  # fmt: skip
-    return note, said
+    return said
 
 
 def _iso_us(value: Any) -> str | None:

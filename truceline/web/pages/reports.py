@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
 
+from truceline.domain.timeutil import iso
 from truceline.errors import Conflict, FieldError, NotFound
 from truceline.i18n import say
 from truceline.i18n.message import M
@@ -17,6 +18,9 @@ from truceline.services.report import parse_day, render_report
 from truceline.services.reports import REPORT_FORMATS, Document, language_for, renderer_for
 from truceline.services.reports.html_renderer import render_fragment
 from truceline.services.reports.records import from_document
+from truceline.services.reports.view import said_changes
+from truceline.services.reports.words import Words
+from truceline.store.db import writing
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
 from truceline.web.pages.days import chosen_day
@@ -92,9 +96,9 @@ def render_download(document: Document, fmt: str, lang: str | None, stem: str) -
 
 def report_page(
     request: Request, centre: TheCentre, user: PageUser, date: DateParam = None,
-    lang: LangParam = None,
+    lang: LangParam = None, signed: Annotated[int | None, Query(ge=1, le=1)] = None,
 ) -> Response:  # fmt: skip
-    return _report_page(request, centre, user, date, lang=lang)
+    return _report_page(request, centre, user, date, lang=lang, just_signed=signed == 1)
 
 
 def _report_page(
@@ -104,18 +108,38 @@ def _report_page(
     date: str | None = None,
     message: object = "",
     lang: str | None = None,
+    just_signed: bool = False,
 ) -> Response:
-    """The day's report as it stands, who has signed it, and (for a chief) the form that
-    signs exactly the version shown."""
+    """The day's report as it stands, who has signed it, what changed since the user last
+    read it (and since its contingent signed another version), and for a chief the form
+    that signs exactly the version shown, once confirmed."""
     day, _, _ = chosen_day(centre.engine, date)
     document = signing.report_document(centre.engine, day)
     state = signing.report_state(centre.engine, day)
     chosen = _lang(document, lang, request)
+    words = Words(document.content, chosen)
+    current = state["report"]
+    with writing(centre.engine) as conn:
+        before = signing.note_read(conn, user.id, day, state["sha256"], current)
+        mine = None if user.contingent is None else signing.last_signed(conn, day, user.contingent)
+    since_read = None
+    if before is not None and before.sha256 != state["sha256"]:
+        since_read = said_changes(words, signing.changes(before.content, current)) or [
+            words.tr.gettext("Its figures were recomputed; no line of it reads differently.")
+        ]
+    since_signed = None
+    if mine is not None and mine.sha256 != state["sha256"]:
+        old = mine.entry.payload["report"]
+        since_signed = said_changes(words, signing.changes(old, current))
     return render(
         request, "report.html", user=user, title=N_("Daily report"), day=day.isoformat(),
         state=state, message=message, sha256=document.sha256, lang=chosen,
         languages=document.content["languages"], formats=REPORT_FORMATS,
         can_sign=user.role == "chief" and user.contingent in state["waiting_for"],
+        read_before=before, since_read=since_read, since_signed=since_signed,
+        read_when=None if before is None else iso(before.read_at_us),
+        signed_sha=None if mine is None else mine.sha256,
+        just_signed=just_signed and user.contingent in state["signed_by"],
         **_shown(document, chosen),
     )  # fmt: skip
 
@@ -136,10 +160,14 @@ def sign(
     date: Annotated[str, Form(max_length=10)],
     sha256: Annotated[str, Form(max_length=64)],
     csrf: Annotated[str, Form(max_length=100)],
+    confirm: Annotated[str | None, Form(max_length=8)] = None,
 ) -> Response:
     check_csrf(request, csrf)
     contingent = require(user, "reports.sign", user.contingent)
     day = parse_day(date)
+    if confirm != "yes":
+        refused = M("not signed: tick the box to confirm that you read this version")
+        return _report_page(request, centre, user, date, message=refused)
     try:
         signing.sign_report(
             centre.engine, day, sha256=sha256, contingent=contingent, actor=user.name,
@@ -147,7 +175,7 @@ def sign(
         )  # fmt: skip
     except (FieldError, Conflict) as exc:
         return _report_page(request, centre, user, date, message=exc)
-    return redirect(f"/report?date={day.isoformat()}")
+    return redirect(f"/report?date={day.isoformat()}&signed=1#signed")
 
 
 def published_list(request: Request, centre: TheCentre, user: MaybeUser) -> Response:
