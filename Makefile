@@ -71,6 +71,8 @@ bench: install
 	$(BIN)/python bench/compliance.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/api.py --db postgresql+psycopg://postgres@127.0.0.1:5432/
+	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/report.py
 

@@ -1,6 +1,7 @@
 """Benchmark: the API under load.
 
-With 1,000,000 observations and their incidents in SQLite, 20 concurrent clients for 20 s on
+With 1,000,000 observations and their incidents in SQLite (or, with `--db`, in a database of
+its own on a PostgreSQL server, built once and kept), 20 concurrent clients for 20 s on
 `GET /api/v1/incidents` with a bbox and a day. Prints p50, p99 and requests/s beside the same
 query run directly through the store in the same run, then the same load again with 20
 live-event subscribers connected (`GET /api/v1/events`) and a case's verdict changing once a
@@ -8,6 +9,7 @@ second, beside the run without them. Targets: p99 under 100 ms; with the subscri
 within 1.5× of the run without.
 
     python bench/api.py [--rows N] [--clients 20] [--seconds 20] [--subscribers 20]
+                        [--db postgresql+psycopg://USER@HOST:PORT/]
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import create_engine, make_url, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import generate
@@ -47,19 +49,53 @@ LIVE_USERS = 8
 BBOX = "46.3,39.5,47.0,40.2"
 
 
-def build(folder: Path, rows: int) -> str:
-    """A database with the observations and their incidents (kept for later runs)."""
-    path = folder / f"api-{rows}-v8.db"  # the schema's revision: an older file is not used
+SCHEMA = "v12"  # the schema's revision: a database built with an older one is not used
+
+
+def build(folder: Path, rows: int, server: str | None = None) -> str:
+    """A database with the observations and their incidents (kept for later runs): a SQLite
+    file in `folder`, or a database of its own on the PostgreSQL `server`."""
+    if server is not None:
+        return _build_postgresql(folder, rows, server)
+    path = folder / f"api-{rows}-{SCHEMA}.db"
     url = f"sqlite:///{path}"
     if path.exists():
         return url
     building = folder / f"api-{rows}.building.db"  # renamed once complete
     for stale in folder.glob(f"{building.name}*"):
         stale.unlink()
+    _fill(folder, rows, f"sqlite:///{building}")
+    building.rename(path)
+    return url
+
+
+def _build_postgresql(folder: Path, rows: int, server: str) -> str:
+    """`truceline_bench_api_<rows>_<schema>` on the server: made, filled, then renamed from
+    its `_building` name, so that a run stopped half-way is never taken for a built one."""
+    given = make_url(server)
+    admin = create_engine(given.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"truceline_bench_api_{rows}_{SCHEMA}"
+    try:
+        with admin.connect() as conn:
+            have = set(conn.execute(text("SELECT datname FROM pg_database")).scalars())
+            if name not in have:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}_building" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}_building"'))
+        if name not in have:
+            building = given.set(database=f"{name}_building").render_as_string(False)
+            _fill(folder, rows, building)
+            with admin.connect() as conn:
+                conn.execute(text(f'ALTER DATABASE "{name}_building" RENAME TO "{name}"'))
+    finally:
+        admin.dispose()
+    return given.set(database=name).render_as_string(hide_password=False)
+
+
+def _fill(folder: Path, rows: int, url: str) -> None:
     csv_path = folder / f"observations-{rows}.csv"
     if not csv_path.exists():
         generate(csv_path, rows)
-    engine = make_engine(f"sqlite:///{building}")
+    engine = make_engine(url)
     init_database(engine, MISSION_FILE)
     began = time.perf_counter()
     ingest_observations(engine, csv_path)
@@ -68,11 +104,12 @@ def build(folder: Path, rows: int) -> str:
     add_user(engine, "bench", role="officer", password=PASSWORD, contingent="blue")
     for n in range(LIVE_USERS):  # a user holds a few streams at most: the subscribers' own
         add_user(engine, f"live-{n}", role="officer", password=PASSWORD, contingent="blue")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:  # the planner's statistics of the tables just filled
+            conn.exec_driver_sql("ANALYZE")
     engine.dispose()
-    building.rename(path)
-    return url
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -191,13 +228,21 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--subscribers", type=int, default=20)
     parser.add_argument("--folder", type=Path, default=Path("bench-data"))
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql+psycopg://"
+        "USER@HOST:PORT/): the bench builds its own database there and keeps it",
+    )
     args = parser.parse_args()
+    if args.db is not None and not args.db.startswith("postgresql"):
+        raise SystemExit(f"--db: a postgresql+psycopg://USER@HOST:PORT/ URL, not {args.db}")
     args.folder.mkdir(exist_ok=True)
     print(
         f"API benchmark: {args.rows:,} observations, {args.clients} clients "
-        f"for {args.seconds:.0f} s"
+        f"for {args.seconds:.0f} s, on {'PostgreSQL' if args.db else 'SQLite'}"
     )
-    url = build(args.folder, args.rows)
+    url = build(args.folder, args.rows, args.db)
     # A day in the middle of the data (one observation every 2 s from 19 November 2020).
     day = datetime(2020, 11, 19, tzinfo=UTC) + timedelta(days=int(args.rows * 2 / 86_400 / 2))
     since, until = day.isoformat(), (day + timedelta(days=1)).isoformat()

@@ -105,3 +105,25 @@ def test_the_map_data_covers_a_range_of_days_with_shapes_by_kind_and_zones_by_re
     assert capped["last"] == "2020-01-31"  # at most 31 days
     russian = officer.get("/map/data.json?date=2020-11-21&lang=ru").json()
     assert russian["incidents"]["features"][0]["properties"]["what"] != popup["what"]
+
+
+def test_the_map_layers_answered_again_are_never_older_than_the_record(
+    site: dict[str, Any],
+) -> None:
+    """The layers are kept for the next officer who asks for the same days; anything new in
+    the record (an import, an assessment) must show at once, not the kept answer."""
+    from truceline.services.assess import assess
+    from truceline.services.ingest import ingest_observations
+
+    officer = logged_in(site, "officer")
+    before = officer.get("/map/data.json?date=2020-11-21").json()
+    assert officer.get("/map/data.json?date=2020-11-21").json() == before  # kept, the same
+    path = site["tmp"] / "more.csv"
+    header = "id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+    path.write_text(header + "m9,2020-11-21T12:00:00+04:00,39.9,46.9,flare,1,"
+                    "observation_post,OP-2,blue\n")  # fmt: skip
+    ingest_observations(site["engine"], path, keyring=site["keyring"])
+    assess(site["engine"], keyring=site["keyring"])
+    after = officer.get("/map/data.json?date=2020-11-21").json()
+    kinds = [f["properties"]["kind"] for f in after["incidents"]["features"]]
+    assert len(kinds) == len(before["incidents"]["features"]) + 1 and "flare" in kinds

@@ -478,3 +478,25 @@ def test_a_page_shows_every_time_in_the_missions_zone_with_its_offset_to_the_sec
         assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", main), page  # no raw ISO time
     incident = officer.get("/incidents/1?lang=ru").text
     assert re.search(r"\d\d:\d\d:\d\d UTC\+04:00", incident)
+
+
+def test_the_dashboard_counts_a_day_as_the_report_does_and_names_only_the_first_findings(
+    site: dict[str, Any],
+) -> None:
+    from truceline.services import workspace
+    from truceline.services.report import daily_summary
+    from truceline.web.pages.days import chosen_day
+
+    day, start, end = chosen_day(site["engine"], "2020-11-21")
+    summary = daily_summary(site["engine"], day)  # the report's own counting, row by row
+    with site["engine"].connect() as conn:
+        glance = workspace.day_glance(conn, start, end, shown=0)
+        named = workspace.day_glance(conn, start, end)
+    assert glance.incidents == summary["incidents"]["total"] > 0
+    assert glance.observations == summary["incidents"]["observations"]
+    assert glance.by_family == summary["incidents"]["by_family"]
+    assert glance.findings == {c["clause"]: c["count"] for c in summary["findings"] if c["count"]}
+    assert glance.first_findings == [] and glance.total_findings > 0  # counted, not named
+    assert [f["id"] for f in named.first_findings] == [
+        f["id"] for c in summary["findings"] for f in c["findings"]
+    ]

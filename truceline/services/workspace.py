@@ -23,6 +23,7 @@ from truceline.mission import Mission
 from truceline.services import signing, verification
 from truceline.store import compliance
 from truceline.store import tables as t
+from truceline.store.compliance import finding_dict
 
 RECENT_DAYS = 7  # the reporting days a dashboard looks back on for reports to sign
 CHART_DAYS = 14  # the days the findings chart shows
@@ -166,3 +167,47 @@ def incidents_by_kind(conn: Connection, start_us: int, end_us: int) -> dict[str,
         .group_by(i.c.kind)
     ).all()
     return dict(sorted(((str(k), int(n)) for k, n in rows), key=lambda kv: (-kv[1], kv[0])))
+
+
+DAY_FINDINGS_SHOWN = 20  # the findings a dashboard lists by name; the rest are counted
+
+
+@dataclass(frozen=True)
+class DayGlance:
+    """A reporting day as the dashboard shows it, counted in the database (a day of tens of
+    thousands of incidents is as quick to show as a quiet one)."""
+
+    incidents: int
+    observations: int
+    by_family: dict[str, int]
+    findings: dict[str, int]  # clause id → active findings that start in the day
+    first_findings: list[dict[str, Any]]  # the first DAY_FINDINGS_SHOWN, in time order
+
+    @property
+    def total_findings(self) -> int:
+        return sum(self.findings.values())
+
+
+def day_glance(
+    conn: Connection, start_us: int, end_us: int, shown: int = DAY_FINDINGS_SHOWN
+) -> DayGlance:
+    """The active incidents and findings that start in [start_us, end_us), as the report
+    counts them (`reports.content.day_incidents`, `day_findings`)."""
+    i, f = t.incidents, t.findings
+    in_day = (i.c.status == "active", i.c.start_us >= start_us, i.c.start_us < end_us)
+    families = conn.execute(
+        select(i.c.family, func.count(), func.coalesce(func.sum(i.c.observations), 0))
+        .where(*in_day).group_by(i.c.family).order_by(i.c.family)
+    ).all()  # fmt: skip
+    found = (f.c.status == "active", f.c.start_us >= start_us, f.c.start_us < end_us)
+    per_clause = conn.execute(
+        select(f.c.clause_id, func.count()).where(*found).group_by(f.c.clause_id)
+    ).all()
+    first = conn.execute(select(f).where(*found).order_by(f.c.start_us, f.c.id).limit(shown)).all()
+    return DayGlance(
+        incidents=sum(int(n) for _, n, _ in families),
+        observations=sum(int(o) for _, _, o in families),
+        by_family={str(name): int(n) for name, n, _ in families},
+        findings={str(c): int(n) for c, n in per_clause},
+        first_findings=[finding_dict(row) for row in first],
+    )

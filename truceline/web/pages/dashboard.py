@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from datetime import date as date_type
+from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from truceline.domain.policy import CHIEF, LIAISON
+from truceline.domain.reporting import reporting_day
+from truceline.domain.timeutil import iso
 from truceline.i18n import say
-from truceline.services import verification, workspace
-from truceline.services.report import daily_summary
+from truceline.mission import Mission
+from truceline.services import signing, verification, workspace
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre
 from truceline.web.pages.days import chosen_day
@@ -29,20 +35,55 @@ def dashboard(
     if user.role == LIAISON:
         return redirect("/complaints")
     day, start_us, end_us = chosen_day(centre.engine, date)
-    summary = daily_summary(centre.engine, day)
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
+        glance, chart, kinds, last = _the_day(centre, conn, mission, day, start_us, end_us)
         cases = verification.list_cases(conn, viewer=user.contingent)
-        last = workspace.last_complete_day(conn, mission, datetime.now(UTC))
         waiting = workspace.waiting_for(conn, mission, user.contingent, last, cases)
-        chart = workspace.findings_per_day(conn, mission, day)
-        kinds = workspace.incidents_by_kind(conn, start_us, end_us)
         lang = page_language(request, mission.languages)
     for case in cases:  # (each case's note, in the page's language)
         case["note"] = say(case["note"], lang)
     return render(
-        request, "dashboard.html", user=user, title=N_("Dashboard"), summary=summary,
+        request, "dashboard.html", user=user, title=N_("Dashboard"), glance=glance,
+        bounds=(iso(start_us), iso(end_us)),
+        clauses=[{"clause": c.id, "rule": c.rule, "count": glance.findings.get(c.id, 0)}
+                 for c in mission.clauses.values()],
         day=day.isoformat(), previous=(day - timedelta(days=1)).isoformat(),
         following=(day + timedelta(days=1)).isoformat(), cases=cases, waiting=waiting,
         chart=chart, kinds=kinds, signs=user.role == CHIEF,
     )  # fmt: skip
+
+
+_Day = tuple[workspace.DayGlance, workspace.FindingsChart, dict[str, int], date_type | None]
+
+
+def _the_day(
+    centre: TheCentre, conn: Connection, mission: Mission, day: date_type, start_us: int,
+    end_us: int,
+) -> _Day:  # fmt: skip
+    """The day's part of the dashboard, the same for every reader: counted once for as long
+    as the record's watermark (`signing.watermark`) and the current reporting day stay the
+    same, then kept (a few days per worker process, the oldest dropped)."""
+    today = reporting_day(datetime.now(UTC), mission.report_cutoff, mission.timezone)
+    key = (str(centre.engine.url), day, start_us, end_us, today, signing.watermark(conn))
+    with _LOCK:
+        kept = _KEPT.get(key)
+        if kept is not None:
+            _KEPT.move_to_end(key)
+            return kept
+    made: _Day = (
+        workspace.day_glance(conn, start_us, end_us),
+        workspace.findings_per_day(conn, mission, day),
+        workspace.incidents_by_kind(conn, start_us, end_us),
+        workspace.last_complete_day(conn, mission, datetime.now(UTC)),
+    )
+    with _LOCK:
+        _KEPT[key] = made
+        while len(_KEPT) > KEPT_DAYS:
+            _KEPT.popitem(last=False)
+    return made
+
+
+KEPT_DAYS = 16
+_KEPT: OrderedDict[tuple[Any, ...], _Day] = OrderedDict()
+_LOCK = threading.Lock()

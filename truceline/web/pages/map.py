@@ -7,6 +7,8 @@ truceline itself; the built-in country borders without one)."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -18,7 +20,7 @@ from truceline.domain.reporting import day_bounds
 from truceline.domain.timeutil import to_us
 from truceline.domain.vocabulary import KIND_FAMILY, KINDS
 from truceline.mission import Mission
-from truceline.services import verification
+from truceline.services import signing, verification
 from truceline.services.report import parse_day
 from truceline.store import compliance
 from truceline.store.missions import load_mission
@@ -111,7 +113,19 @@ def map_data(
     first, last, since, until = _span(centre, date, to)
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
-        words = _words(mission, page_language(request, mission.languages))
+        lang = page_language(request, mission.languages)
+        basemap = centre.basemap
+        key = (
+            str(centre.engine.url), repr(None if basemap is None else basemap.describe()),
+            first, last, since, until, kind, verdict, lang, signing.watermark(conn),
+        )  # fmt: skip
+        with _CACHE_LOCK:
+            cached = _CACHE.get(key)
+            if cached is not None:
+                _CACHE.move_to_end(key)
+        if cached is not None:  # the same layers as a moment ago: nothing they show changed
+            return Response(cached, media_type="application/json")
+        words = _words(mission, lang)
         incidents = compliance.list_incidents(
             conn, since_us=since, until_us=until, kind=kind or None, limit=MAP_INCIDENTS + 1
         )
@@ -152,8 +166,7 @@ def map_data(
                         "from": words.moment(tr["start"]), "to": words.moment(tr["end"])}}
         for tr in tracks
     ]  # fmt: skip
-    basemap = centre.basemap
-    return JSONResponse({
+    answer = JSONResponse({
         "day": first.isoformat(), "last": last.isoformat(),
         "since": words.moment(_iso(since)), "until": words.moment(_iso(until)),
         "since_ms": since // 1000, "until_ms": until // 1000,
@@ -164,6 +177,20 @@ def map_data(
         "incidents": {"type": "FeatureCollection", "features": points},
         "tracks": {"type": "FeatureCollection", "features": lines},
     })  # fmt: skip
+    with _CACHE_LOCK:
+        _CACHE[key] = bytes(answer.body)
+        while len(_CACHE) > CACHED_ANSWERS:
+            _CACHE.popitem(last=False)
+    return answer
+
+
+# The map's layers as last answered, by what was asked and the record's watermark (the heads
+# of the logs, the last assessment run, the newest observation and position: equal
+# watermarks, equal layers). Officers watching the same days share one computation; any
+# change to the record makes a new key. A few answers per worker process, the oldest dropped.
+CACHED_ANSWERS = 16
+_CACHE: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 
 def _iso(us: int) -> str:
