@@ -500,3 +500,32 @@ def test_the_dashboard_counts_a_day_as_the_report_does_and_names_only_the_first_
     assert [f["id"] for f in named.first_findings] == [
         f["id"] for c in summary["findings"] for f in c["findings"]
     ]
+
+
+def test_a_correction_another_chief_signed_waits_on_my_dashboard_and_a_bad_day_breaks_nothing(
+    site: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from truceline.services import signing
+    from truceline.services.assess import assess
+
+    day = date.fromisoformat(PUBLISHED)  # signed by both chiefs (the fixture)
+    chief = logged_in(site, "blue-chief")
+    assert PUBLISHED not in _to_sign(chief.get("/").text)
+    path = site["tmp"] / "late.csv"
+    path.write_text("id,observed_at,lat,lon,kind,count,source_kind,source,reporter\n"
+                    "c3,2020-11-21T11:00:00+04:00,40.27,46.75,explosion,2,observation_post,"
+                    "OP-1,blue\n")  # fmt: skip
+    ingest_observations(site["engine"], path, keyring=site["keyring"])
+    assess(site["engine"], keyring=site["keyring"])
+    sha = report_state(site["engine"], day)["sha256"]
+    sign_report(site["engine"], day, sha256=sha, contingent="green", actor="chief",
+                keyring=site["keyring"])  # fmt: skip
+    listed = _to_sign(chief.get("/").text)
+    assert listed[PUBLISHED] == "a new version, signed by green, waits for blue"
+    real = signing.all_signatures
+
+    def with_a_bad_day(conn: Any, day: Any = None) -> Any:
+        return {**real(conn, day), "2024-02-30": []}  # what a hostile node's entry could say
+
+    monkeypatch.setattr(signing, "all_signatures", with_a_bad_day)
+    assert chief.get("/").status_code == 200

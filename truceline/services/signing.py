@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from truceline.domain import actions
 from truceline.domain.canonical import canonical_sha256
@@ -120,28 +121,39 @@ class Read:
     read_at_us: int
 
 
+def last_read(conn: Connection, user_id: int, day: date) -> Read | None:
+    """The version of the day's report the account last read (None: never)."""
+    r = t.report_reads
+    row = conn.execute(
+        select(r.c.sha256, r.c.content, r.c.read_at_us)
+        .where(r.c.user_id == user_id, r.c.day == day.isoformat())
+    ).first()  # fmt: skip
+    return None if row is None else Read(row.sha256, json.loads(row.content), row.read_at_us)
+
+
 def note_read(
-    conn: Connection,
+    engine: Engine,
     user_id: int,
     day: date,
     sha256: str,
     content: dict[str, Any],
     now_us: int | None = None,
-) -> Read | None:
-    """Record that the account read this version of the day's report; answer the version it
-    had read before (None: the first time). The report page says what changed since."""
+) -> None:
+    """Record that the account read this version of the day's report (the report page then
+    says what changed since), in a short write of its own; two views at the same moment
+    record one of them."""
     r = t.report_reads
     key = (r.c.user_id == user_id) & (r.c.day == day.isoformat())
-    row = conn.execute(select(r.c.sha256, r.c.content, r.c.read_at_us).where(key)).first()
-    before = None if row is None else Read(row.sha256, json.loads(row.content), row.read_at_us)
-    if before is None or before.sha256 != sha256:
-        conn.execute(delete(r).where(key))
-        conn.execute(insert(r).values(
-            user_id=user_id, day=day.isoformat(), sha256=sha256,
-            read_at_us=to_us(datetime.now(UTC)) if now_us is None else now_us,
-            content=json.dumps(content, sort_keys=True, separators=(",", ":")),
-        ))  # fmt: skip
-    return before
+    try:
+        with writing(engine) as conn:
+            conn.execute(delete(r).where(key))
+            conn.execute(insert(r).values(
+                user_id=user_id, day=day.isoformat(), sha256=sha256,
+                read_at_us=to_us(datetime.now(UTC)) if now_us is None else now_us,
+                content=json.dumps(content, sort_keys=True, separators=(",", ":")),
+            ))  # fmt: skip
+    except IntegrityError:  # the other view's row is there: the same version, read now
+        return
 
 
 def last_signed(conn: Connection, day: date, contingent: str) -> Signature | None:

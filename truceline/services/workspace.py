@@ -34,7 +34,8 @@ class ReportToSign:
     """A reporting day whose report the contingent has not signed."""
 
     day: str
-    signed_by: list[str]  # the contingents that signed a version of it
+    signed_by: list[str]  # the other contingents whose latest signature it has not matched
+    correction: bool = False  # it signed an earlier version: a new one waits for it
 
 
 @dataclass
@@ -95,25 +96,34 @@ def waiting_for(
 def _reports_to_sign(
     conn: Connection, mission: Mission, contingent: str, last: date
 ) -> list[ReportToSign]:
-    """The recent days (from the mission's start) its chief has not signed, and any earlier
-    day another contingent signed a version of that it has not: newest first. (A version it
-    signed that the record has since moved past is the report page's to say: telling would
-    mean computing every day's report here.)"""
+    """The recent days (from the mission's start) its chief has not signed, and any day on
+    which another contingent signed, after this one's last signature, a version this one has
+    not (a correction waiting for it): newest first. (A version it signed that the record has
+    since moved past, unsigned by anyone, is the report page's to say: telling would mean
+    computing every day's report here.)"""
     signed = signing.all_signatures(conn)
-    first = None if mission.start is None else mission.start.astimezone(mission.timezone).date()
+    first = None
+    if mission.start is not None:
+        first = reporting_day(mission.start, mission.report_cutoff, mission.timezone)
     days = {last - timedelta(days=n) for n in range(RECENT_DAYS)}
-    days |= {date.fromisoformat(d) for d in signed}
+    for text_day in signed:
+        try:
+            days.add(date.fromisoformat(text_day))
+        except ValueError:  # not a day (another node's entry): it signs nothing to show
+            continue
     out = []
     for day in sorted(days, reverse=True):
         if day > last or (first is not None and day < first):
             continue
         by = signed.get(day.isoformat(), [])
-        latest = {s.contingent: s.sha256 for s in by}
-        if contingent in latest and all(v == latest[contingent] for v in latest.values()):
-            continue  # signed, and the same version as everyone else
-        if contingent in latest:
-            continue  # it signed; another contingent signed a different version: theirs
-        out.append(ReportToSign(day.isoformat(), sorted(latest)))
+        mine = [n for n, s in enumerate(by) if s.contingent == contingent]
+        own = by[mine[-1]].sha256 if mine else None
+        newer = by[mine[-1] + 1 :] if mine else by
+        others = sorted({s.contingent for s in newer if s.contingent != contingent
+                         and s.sha256 != own})  # fmt: skip
+        if mine and not others:
+            continue  # signed, and nobody signed another version since
+        out.append(ReportToSign(day.isoformat(), others, correction=bool(mine)))
     return out
 
 

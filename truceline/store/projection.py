@@ -212,11 +212,12 @@ def write(conn: Connection, rows: MemoryRows) -> None:
 
 
 def drop_unlogged_users(conn: Connection) -> int:
-    """Remove the account rows that no entry made (and their tokens); how many."""
+    """Remove the account rows that no entry made (and their tokens and reads); how many."""
     u = t.users
     stale = [int(i) for i in conn.execute(select(u.c.id).where(u.c.logged_by.is_(None))).scalars()]
     if stale:
         conn.execute(delete(t.tokens).where(t.tokens.c.user_id.in_(stale)))
+        conn.execute(delete(t.report_reads).where(t.report_reads.c.user_id.in_(stale)))
         conn.execute(delete(u).where(u.c.id.in_(stale)))
     return len(stale)
 

@@ -4,11 +4,13 @@ shown in the mission's languages (a switch), with its downloads."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Form, Query, Request
 from fastapi.responses import Response
 
+from truceline.domain.reporting import reporting_day
 from truceline.domain.timeutil import iso
 from truceline.errors import Conflict, FieldError, NotFound
 from truceline.i18n import say
@@ -20,7 +22,6 @@ from truceline.services.reports.html_renderer import render_fragment
 from truceline.services.reports.records import from_document
 from truceline.services.reports.view import said_changes
 from truceline.services.reports.words import Words
-from truceline.store.db import writing
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
 from truceline.web.pages.days import chosen_day
@@ -109,6 +110,7 @@ def _report_page(
     message: object = "",
     lang: str | None = None,
     just_signed: bool = False,
+    record_read: bool = True,
 ) -> Response:
     """The day's report as it stands, who has signed it, what changed since the user last
     read it (and since its contingent signed another version), and for a chief the form
@@ -118,17 +120,27 @@ def _report_page(
     state = signing.report_state(centre.engine, day)
     chosen = _lang(document, lang, request)
     words = Words(document.content, chosen)
-    current = state["report"]
-    with writing(centre.engine) as conn:
-        before = signing.note_read(conn, user.id, day, state["sha256"], current)
+    current, sha = document.content, document.sha256  # what the page shows, and signs
+    with centre.engine.connect() as conn:
+        before = signing.last_read(conn, user.id, day)
         mine = None if user.contingent is None else signing.last_signed(conn, day, user.contingent)
+        mission = load_mission(conn)
+    # A read is recorded when the page shows a version anew (not when it answers a refused
+    # signature: what changed stays said), and only of a day of the mission up to today: no
+    # account fills the node with reports of days that have no data
+    today = reporting_day(datetime.now(UTC), mission.report_cutoff, mission.timezone)
+    start = None if mission.start is None else reporting_day(
+        mission.start, mission.report_cutoff, mission.timezone)  # fmt: skip
+    in_mission = day <= today and (start is None or day >= start)
+    if record_read and in_mission and (before is None or before.sha256 != sha):
+        signing.note_read(centre.engine, user.id, day, sha, current)
     since_read = None
-    if before is not None and before.sha256 != state["sha256"]:
+    if before is not None and before.sha256 != sha:
         since_read = said_changes(words, signing.changes(before.content, current)) or [
             words.tr.gettext("Its figures were recomputed; no line of it reads differently.")
         ]
     since_signed = None
-    if mine is not None and mine.sha256 != state["sha256"]:
+    if mine is not None and mine.sha256 != sha:
         old = mine.entry.payload["report"]
         since_signed = said_changes(words, signing.changes(old, current))
     return render(
@@ -167,14 +179,14 @@ def sign(
     day = parse_day(date)
     if confirm != "yes":
         refused = M("not signed: tick the box to confirm that you read this version")
-        return _report_page(request, centre, user, date, message=refused)
+        return _report_page(request, centre, user, date, message=refused, record_read=False)
     try:
         signing.sign_report(
             centre.engine, day, sha256=sha256, contingent=contingent, actor=user.name,
             keyring=centre.keyring,
         )  # fmt: skip
     except (FieldError, Conflict) as exc:
-        return _report_page(request, centre, user, date, message=exc)
+        return _report_page(request, centre, user, date, message=exc, record_read=False)
     return redirect(f"/report?date={day.isoformat()}&signed=1#signed")
 
 
