@@ -112,6 +112,25 @@ def _fill(folder: Path, rows: int, url: str) -> None:
     engine.dispose()
 
 
+def serve(url: str) -> tuple[int, subprocess.Popen[bytes]]:
+    """`truceline serve` with 2 workers on a free port, once it answers: its port and process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("truceline")), "serve", "--port", str(port),
+         "--workers", "2", "--db", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return port, server
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -260,22 +279,9 @@ def main() -> int:
             direct.append(time.perf_counter() - began)
     print(f"  (the query answers {len(found)} incidents)")
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("truceline")), "serve", "--port", str(port),
-         "--workers", "2", "--db", url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
-    )  # fmt: skip
+    port, server = serve(url)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         token = httpx.post(
             f"{base}/api/v1/auth/token", json={"username": "bench", "password": PASSWORD}
         ).json()

@@ -14,13 +14,9 @@ for each page.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -29,7 +25,7 @@ import httpx
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import BBOX, PASSWORD, RAMP_S, build, percentile, run
+from api import BBOX, PASSWORD, RAMP_S, build, percentile, run, serve
 
 from truceline.store import tables as t
 from truceline.store.db import make_engine
@@ -50,23 +46,10 @@ def main() -> int:
           f"{args.seconds:.0f} s a page, on {'PostgreSQL' if args.db else 'SQLite'}")  # fmt: skip
     url = build(args.folder, args.rows, args.db)
     day = datetime(2020, 11, 19, tzinfo=UTC) + timedelta(days=int(args.rows * 2 / 86_400 / 2))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("truceline")), "serve", "--port", str(port),
-         "--workers", "2", "--db", url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ},
-    )  # fmt: skip
+    port, server = serve(url)
     base = f"http://127.0.0.1:{port}"
     runs: dict[str, tuple[list[float], int]] = {}
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
         with httpx.Client(base_url=base) as web:  # a session, as a browser logs in
             form = web.get("/login").text
             csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from datetime import date as date_type
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import Response
@@ -20,6 +18,7 @@ from truceline.mission import Mission
 from truceline.services import signing, verification, workspace
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre
+from truceline.web.kept import Kept
 from truceline.web.pages.days import chosen_day
 from truceline.web.pages.render import N_, page_language, redirect, render
 
@@ -63,27 +62,19 @@ def _the_day(
 ) -> _Day:  # fmt: skip
     """The day's part of the dashboard, the same for every reader: counted once for as long
     as the record's watermark (`signing.watermark`) and the current reporting day stay the
-    same, then kept (a few days per worker process, the oldest dropped)."""
+    same, then kept (`web.kept`)."""
     today = reporting_day(datetime.now(UTC), mission.report_cutoff, mission.timezone)
     key = (str(centre.engine.url), day, start_us, end_us, today, signing.watermark(conn))
-    with _LOCK:
-        kept = _KEPT.get(key)
-        if kept is not None:
-            _KEPT.move_to_end(key)
-            return kept
+    kept = _KEPT.get(key)
+    if kept is not None:
+        return kept
     made: _Day = (
         workspace.day_glance(conn, start_us, end_us),
         workspace.findings_per_day(conn, mission, day),
         workspace.incidents_by_kind(conn, start_us, end_us),
         workspace.last_complete_day(conn, mission, datetime.now(UTC)),
     )
-    with _LOCK:
-        _KEPT[key] = made
-        while len(_KEPT) > KEPT_DAYS:
-            _KEPT.popitem(last=False)
-    return made
+    return _KEPT.put(key, made)
 
 
-KEPT_DAYS = 16
-_KEPT: OrderedDict[tuple[Any, ...], _Day] = OrderedDict()
-_LOCK = threading.Lock()
+_KEPT: Kept[_Day] = Kept(16)

@@ -7,8 +7,6 @@ truceline itself; the built-in country borders without one)."""
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -25,6 +23,7 @@ from truceline.services.report import parse_day
 from truceline.store import compliance
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre
+from truceline.web.kept import Kept
 from truceline.web.pages.days import chosen_day
 from truceline.web.pages.render import N_, _words, page_language, render
 
@@ -119,10 +118,7 @@ def map_data(
             str(centre.engine.url), repr(None if basemap is None else basemap.describe()),
             first, last, since, until, kind, verdict, lang, signing.watermark(conn),
         )  # fmt: skip
-        with _CACHE_LOCK:
-            cached = _CACHE.get(key)
-            if cached is not None:
-                _CACHE.move_to_end(key)
+        cached = _KEPT.get(key)
         if cached is not None:  # the same layers as a moment ago: nothing they show changed
             return Response(cached, media_type="application/json")
         words = _words(mission, lang)
@@ -177,20 +173,13 @@ def map_data(
         "incidents": {"type": "FeatureCollection", "features": points},
         "tracks": {"type": "FeatureCollection", "features": lines},
     })  # fmt: skip
-    with _CACHE_LOCK:
-        _CACHE[key] = bytes(answer.body)
-        while len(_CACHE) > CACHED_ANSWERS:
-            _CACHE.popitem(last=False)
+    _KEPT.put(key, bytes(answer.body))
     return answer
 
 
-# The map's layers as last answered, by what was asked and the record's watermark (the heads
-# of the logs, the last assessment run, the newest observation and position: equal
-# watermarks, equal layers). Officers watching the same days share one computation; any
-# change to the record makes a new key. A few answers per worker process, the oldest dropped.
-CACHED_ANSWERS = 16
-_CACHE: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
+# The map's layers as last answered (they depend on nothing of the reader): officers watching
+# the same days share one computation (`web.kept`).
+_KEPT: Kept[bytes] = Kept(16)
 
 
 def _iso(us: int) -> str:
