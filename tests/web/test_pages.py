@@ -172,6 +172,36 @@ def test_a_liaison_files_a_complaint_and_sees_its_status(site: dict[str, Any]) -
     assert client.post("/complaints", data=stale).status_code == 403
 
 
+def test_the_complaint_form_takes_the_picker_s_local_time_keeps_what_was_typed_and_gives_a_receipt(
+    site: dict[str, Any],
+) -> None:
+    from truceline.services.verification import list_complaints
+
+    client = logged_in(site, "liaison")
+    csrf = csrf_of(client.get("/complaints").text)
+    form = {"kind": "flare", "observed_at": "not a time", "zone": "contact-line",
+            "against": "west", "narrative": "a flare over the ridge at dusk",
+            "csrf": csrf}  # fmt: skip
+    refused = client.post("/complaints", data=form)
+    assert refused.status_code == 200 and 'role="alert"' in refused.text
+    assert ">a flare over the ridge at dusk</textarea>" in refused.text  # nothing typed is lost
+    assert '<option value="flare" selected>' in refused.text
+    assert "<option selected>west</option>" in refused.text
+    picked = {**form, "observed_at": "2020-11-21T18:30:05"}  # what the picker sends: local
+    filed = client.post("/complaints", data=picked)
+    assert filed.status_code == 303
+    assert filed.headers["location"].startswith("/complaints?filed=")
+    with site["engine"].connect() as conn:
+        complaint = list_complaints(conn, party="east")[-1]
+    assert complaint["observed_from"].startswith("2020-11-21T14:30:05")  # Asia/Baku is +04:00
+    page = client.get(filed.headers["location"]).text
+    receipt = re.search(r'id="receipt">(.*?)</div>', page, re.S).group(1)  # type: ignore[union-attr]
+    assert f"Complaint {complaint['id']} is filed." in receipt and complaint["sha256"] in receipt
+    assert f'id="complaint-{complaint["id"]}"' in page
+    other = logged_in(site, "officer").get(filed.headers["location"]).text
+    assert 'id="receipt"' not in other  # a receipt is the filing party's page only
+
+
 def test_the_ledger_and_summary_pages_show_their_state(site: dict[str, Any]) -> None:
     client = logged_in(site, "officer")
     assert 'data-ok="yes"' in client.get("/ledger").text
