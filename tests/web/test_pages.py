@@ -559,3 +559,25 @@ def test_a_correction_another_chief_signed_waits_on_my_dashboard_and_a_bad_day_b
 
     monkeypatch.setattr(signing, "all_signatures", with_a_bad_day)
     assert chief.get("/").status_code == 200
+
+
+def test_an_officer_opens_a_case_on_a_complaint_from_the_list(site: dict[str, Any]) -> None:
+    from truceline.services.verification import ComplaintInput, file_complaint
+
+    moment = 1_605_945_600_000_000
+    file_complaint(site["engine"], ComplaintInput(
+        party="east", kind="explosion", narrative="shells near the school",
+        observed_from_us=moment, observed_to_us=moment, zone="contact-line"),
+        keyring=site["keyring"], acting=None)  # fmt: skip
+    officer = logged_in(site, "officer")
+    page = officer.get("/complaints").text
+    row = re.search(r'id="complaint-1">(.*?)</tr>', page, re.S).group(1)  # type: ignore[union-attr]
+    assert 'name="complaint" value="1"' in row and "Open a case on it" in row
+    assert 'name="complaint"' not in logged_in(site, "liaison").get("/complaints").text
+    opened = officer.post("/cases/open", data={"complaint": "1", "csrf": csrf_of(page)})
+    assert opened.status_code == 303 and opened.headers["location"].startswith("/cases/")
+    row = re.search(r'id="complaint-1">(.*?)</tr>', officer.get("/complaints").text, re.S)
+    assert row and f'href="{opened.headers["location"]}"' in row.group(1)
+    both = officer.post("/cases/open", data={"complaint": "1", "finding": "1",
+                                              "csrf": csrf_of(page)})  # fmt: skip
+    assert both.status_code == 400 and "one of them" in both.text

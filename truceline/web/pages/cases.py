@@ -117,15 +117,20 @@ def open_case(
     request: Request,
     centre: TheCentre,
     user: PageUser,
-    finding: Annotated[int, Form(ge=1, le=MAX_ID)],
     csrf: Csrf,
+    finding: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+    complaint: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
 ) -> Response:
+    """A case on a finding (its page's button) or on a complaint (the complaints list's)."""
     check_csrf(request, csrf)
     contingent = require(user, "cases.open", user.contingent)
-    # Refused (a case is open on it already: 409; no such finding: 404): the error page says so.
+    if (finding is None) == (complaint is None):
+        raise FieldError("finding", M("give a finding or a complaint, one of them"))
+    # Refused (a case is open on it already: 409; no such subject: 404): the error page says so.
     case = verification.open_case(
-        centre.engine, finding=finding, complaint=None, keyring=centre.keyring, acting=contingent
-    )
+        centre.engine, finding=finding, complaint=complaint, keyring=centre.keyring,
+        acting=contingent,
+    )  # fmt: skip
     return redirect(f"/cases/{case['id']}")
 
 
