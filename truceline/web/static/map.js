@@ -213,7 +213,7 @@
   // zones' names on the map once it is near enough to read them (on hover before)
   const far = () => map.getContainer().classList.toggle("map-far", map.getZoom() < 8);
   map.on("zoomend", far);
-  map.fitBounds(zones.getBounds());
+  map.fitBounds(zones.getBounds(), {animate: false});  // ready when it says so: no zoom under way
   far();
   document.body.dataset.mapReady = "yes";
 })();
