@@ -581,3 +581,24 @@ def test_an_officer_opens_a_case_on_a_complaint_from_the_list(site: dict[str, An
     both = officer.post("/cases/open", data={"complaint": "1", "finding": "1",
                                               "csrf": csrf_of(page)})  # fmt: skip
     assert both.status_code == 400 and "one of them" in both.text
+
+
+def test_reading_reports_of_days_outside_the_mission_stores_nothing(site: dict[str, Any]) -> None:
+    """An officer asking for the report of every day from 1970 to 2099 would otherwise store
+    a whole report for each: only the mission's days up to today are remembered as read."""
+    from sqlalchemy import func, select
+
+    from truceline.store import tables as t
+
+    officer = logged_in(site, "officer")
+
+    def reads() -> int:
+        with site["engine"].connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.report_reads)).scalar())
+
+    for day in ("1990-01-01", "2020-11-01", "2098-12-31"):  # before the start, the future
+        assert officer.get(f"/report?date={day}").status_code == 200
+    assert reads() == 0
+    officer.get("/report?date=2020-11-21")
+    officer.get("/report?date=2020-11-21")  # the same version again: no second row
+    assert reads() == 1

@@ -75,11 +75,13 @@ def waiting_for(
     last_day: date | None,
     cases: list[dict[str, Any]] | None = None,
     now_us: int | None = None,
+    signed: dict[str, list[signing.Signature]] | None = None,
 ) -> Waiting:
     """What waits for `contingent` (None: an account of no contingent, which files and signs
     nothing: only the complaints and the reconsiderations). The reports looked at are those
     of the RECENT_DAYS reporting days to `last_day` (`last_complete_day`), and of any day
-    another contingent signed."""
+    another contingent signed. `cases` and `signed` (`signing.all_signatures`): when the
+    caller has them already."""
     cases = verification.list_cases(conn, viewer=contingent) if cases is None else cases
     out = Waiting()
     if contingent is not None:
@@ -89,19 +91,19 @@ def waiting_for(
     out.overdue_complaints = [c for c in complaints if c["overdue"]]
     out.new_complaints = [c for c in complaints if c["case"] is None and not c["overdue"]]
     if contingent is not None and last_day is not None:
-        out.reports = _reports_to_sign(conn, mission, contingent, last_day)
+        signed = signing.all_signatures(conn) if signed is None else signed
+        out.reports = _reports_to_sign(mission, signed, contingent, last_day)
     return out
 
 
 def _reports_to_sign(
-    conn: Connection, mission: Mission, contingent: str, last: date
+    mission: Mission, signed: dict[str, list[signing.Signature]], contingent: str, last: date
 ) -> list[ReportToSign]:
     """The recent days (from the mission's start) its chief has not signed, and any day on
     which another contingent signed, after this one's last signature, a version this one has
     not (a correction waiting for it): newest first. (A version it signed that the record has
     since moved past, unsigned by anyone, is the report page's to say: telling would mean
     computing every day's report here.)"""
-    signed = signing.all_signatures(conn)
     first = None
     if mission.start is not None:
         first = reporting_day(mission.start, mission.report_cutoff, mission.timezone)

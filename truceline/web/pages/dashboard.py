@@ -16,6 +16,7 @@ from truceline.domain.timeutil import iso
 from truceline.i18n import say
 from truceline.mission import Mission
 from truceline.services import signing, verification, workspace
+from truceline.store import ledger as ledger_repo
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre
 from truceline.web.kept import Kept
@@ -38,7 +39,8 @@ def dashboard(
         mission = load_mission(conn)
         glance, chart, kinds, last = _the_day(centre, conn, mission, day, start_us, end_us)
         cases = verification.list_cases(conn, viewer=user.contingent)
-        waiting = workspace.waiting_for(conn, mission, user.contingent, last, cases)
+        waiting = workspace.waiting_for(conn, mission, user.contingent, last, cases,
+                                        signed=_signatures(centre, conn))  # fmt: skip
         lang = page_language(request, mission.languages)
     for case in cases:  # (each case's note, in the page's language)
         case["note"] = say(case["note"], lang)
@@ -78,3 +80,14 @@ def _the_day(
 
 
 _KEPT: Kept[_Day] = Kept(16)
+
+
+def _signatures(centre: TheCentre, conn: Connection) -> dict[str, list[signing.Signature]]:
+    """Every report signature (each entry carries a whole report, read and hashed), read
+    again only when a log has grown: kept by the heads of the logs."""
+    key = (str(centre.engine.url), tuple(sorted(ledger_repo.heads(conn).items())))
+    kept = _SIGNED.get(key)
+    return kept if kept is not None else _SIGNED.put(key, signing.all_signatures(conn))
+
+
+_SIGNED: Kept[dict[str, list[signing.Signature]]] = Kept(4)
