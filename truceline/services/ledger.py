@@ -114,6 +114,7 @@ def append(
 ) -> Entry:
     """Append a signed entry to `contingent`'s log (in the caller's transaction)."""
     key = key or keyring.load(contingent, pinned_key(conn, mission, contingent))
+    repo.lock_head(conn, contingent)
     for _ in range(5):
         current = repo.heads(conn)
         head = current.get(contingent)

@@ -81,6 +81,14 @@ def subject_of(entry: Entry) -> str | None:
     return value[:64] if isinstance(value, str) else None
 
 
+def lock_head(conn: Connection, contingent: str) -> None:
+    """Hold the log's head row until the transaction ends (PostgreSQL: `FOR UPDATE`; a SQLite
+    write transaction holds the whole database already): a second writer of the same log
+    waits, then reads the head this one wrote, instead of losing race after race."""
+    h = t.ledger_heads
+    conn.execute(select(h.c.seq).where(h.c.contingent == contingent).with_for_update())
+
+
 def advance_head(
     conn: Connection, contingent: str, expected: tuple[int, str] | None, new: tuple[int, str]
 ) -> bool:
