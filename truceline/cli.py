@@ -1354,7 +1354,7 @@ def complaints_file(
 ) -> None:
     """Record a party's complaint, received in the log of every contingent whose key is here
     (or the one given with --as); prints its id, and the receipt on standard error."""
-    from truceline.services.verification import ComplaintInput, file_complaint
+    from truceline.services.verification import ComplaintInput, Upload, file_complaint
 
     if at is not None and (start or end):
         raise TrucelineError(M("give --at, or --from and --to, not both"))
@@ -1364,7 +1364,8 @@ def complaints_file(
         raise TrucelineError(M("give the time: --at, or --from and --to"))
     complaint = ComplaintInput(
         party=party, kind=kind, narrative=narrative, observed_from_us=first, observed_to_us=last,
-        against=against, lat=lat, lon=lon, zone=zone, attachments=tuple(attach or ()),
+        against=against, lat=lat, lon=lon, zone=zone,
+        attachments=tuple(Upload.read(path) for path in attach or ()),
     )  # fmt: skip
     receipt = file_complaint(engine_for(db), complaint, keyring=keyring_for(key_dir), acting=acting)
     out.print(str(receipt.id))

@@ -3,6 +3,7 @@ complaints' clocks and receipts."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 
@@ -269,3 +270,52 @@ def test_a_complaint_is_received_in_every_log_whose_key_is_here_and_the_liaison_
     case = open_case(engine, complaint=receipt.id, keyring=keyring, acting="blue")
     assert case["complaint_detail"]["narrative"] == "shelling"
     assert case["complaint_detail"]["against"] == "west"
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("", "is not a file name"), ("bell\x07.jpg", "is not a file name"),
+     ("../up.jpg", "is not a file name"), ("a\\b.jpg", "is not a file name"),
+     ("n" * 256, "is not a file name")],
+)  # fmt: skip
+def test_an_attachment_whose_name_could_mislead_is_refused_and_nothing_is_stored(
+    engine: Engine, keyring: KeyRing, finding: int, name: str, said: str
+) -> None:
+    from dataclasses import replace
+
+    from truceline.errors import FieldError
+    from truceline.services.verification import Upload
+
+    with pytest.raises(FieldError, match=said):
+        file_complaint(engine, replace(SHELLING, attachments=(Upload(name, b"x"),)),
+                       keyring=keyring, acting=None)  # fmt: skip
+    with engine.connect() as conn:
+        assert conn.execute(select(t.attachments)).first() is None
+        assert conn.execute(select(t.complaints)).first() is None
+
+
+def test_too_many_attachments_are_refused_and_one_content_attached_twice_is_stored_once(
+    engine: Engine, keyring: KeyRing, finding: int
+) -> None:
+    from dataclasses import replace
+
+    from truceline.domain.limits import ATTACHMENTS_MAX
+    from truceline.errors import FieldError
+    from truceline.services.verification import Upload, attachment_of
+
+    many = tuple(Upload(f"{n}.jpg", b"%d" % n) for n in range(ATTACHMENTS_MAX + 1))
+    with pytest.raises(FieldError, match=f"at most {ATTACHMENTS_MAX} files"):
+        file_complaint(engine, replace(SHELLING, attachments=many), keyring=keyring, acting=None)
+    twice = (Upload("a.jpg", b"same"), Upload("b.jpg", b"same"))
+    first = file_complaint(engine, replace(SHELLING, attachments=twice), keyring=keyring,
+                           acting=None)  # fmt: skip
+    again = file_complaint(engine, replace(SHELLING, attachments=twice[:1]), keyring=keyring,
+                           acting=None)  # fmt: skip
+    with engine.connect() as conn:
+        assert len(conn.execute(select(t.attachments)).all()) == 1
+        digest = hashlib.sha256(b"same").hexdigest()
+        assert attachment_of(conn, first.id, digest) == ("a.jpg", b"same")
+        assert attachment_of(conn, again.id, digest, party="east")[1] == b"same"
+        with pytest.raises(TrucelineError, match="no complaint"):
+            attachment_of(conn, first.id, digest, party="west")
+        assert verify_ledger(conn, load_mission(conn)).ok  # the files are as the logs name

@@ -31,9 +31,10 @@ PAGES: dict[str | None, list[str]] = {
     None: ["/login", "/reports", f"/reports/{DAY}", "/no-such-page", "/api/v1/no-such-thing"],
     "officer": ["/", "/incidents", "/findings", "/cases", "/cases/1", "/incidents/1",
                 f"/map?date={DAY}", f"/report?date={DAY}", "/ledger", "/complaints",
+                "/complaints/1",
                 f"/reports/{DAY}?lang=ru"],
     "chief": [f"/report?date={DAY}", "/?lang=tr"],
-    "liaison": ["/complaints", "/complaints?lang=ru"],
+    "liaison": ["/complaints", "/complaints?lang=ru", "/complaints/1?lang=tr"],
     "admin": ["/admin/users"],
 }  # fmt: skip
 
@@ -94,6 +95,8 @@ def test_every_page_fits_a_phone_logs_no_error_and_has_no_serious_accessibility_
                     page.goto(f"{server}{path}")
                     if path.startswith("/map"):
                         page.wait_for_selector("body[data-map-ready]", state="attached")
+                    if page.locator("#spot").count():  # a complaint's small map, the form's
+                        page.wait_for_selector("body[data-spot-ready]", state="attached")
                     wide = page.evaluate("document.documentElement.scrollWidth")
                     if wide > 390:
                         problems.append(f"{role} {path}: {wide} px wide at 390")

@@ -24,6 +24,8 @@ USERS = {"officer": ("officer", "blue", None), "liaison": ("liaison", None, "eas
          "admin": ("admin", None, None), "blue-chief": ("chief", "blue", None),
          "green-officer": ("officer", "green", None)}  # fmt: skip
 PUBLISHED = "2020-11-21"
+PHOTO = b"\xff\xd8\xff a photo of the crater"
+PHOTO_SHA = "1aea1757df7a7d205e6eeda0ed3618f61b62d4571e94247e945697021059f493"
 
 
 @pytest.fixture
@@ -76,6 +78,11 @@ PAGES = {
     "/report/download?date=2020-11-21&format=json": ("/report/download", (303, 200, 200, 403, 200)),
     "/ledger": ("/ledger", (303, 200, 200, 403, 200)),
     "/complaints": ("/complaints", (303, 200, 200, 200, 200)),
+    "/complaints/1": ("/complaints/{complaint_id}", (303, 200, 200, 200, 200)),  # east's
+    f"/complaints/1/attachments/{PHOTO_SHA}": (
+        "/complaints/{complaint_id}/attachments/{sha256}",
+        (303, 200, 200, 200, 200),
+    ),
     "/reports": ("/reports", (200, 200, 200, 200, 200)),
     f"/reports/{PUBLISHED}": ("/reports/{date}", (200, 200, 200, 200, 200)),
     f"/reports/{PUBLISHED}/download?format=json": (
@@ -87,7 +94,18 @@ PAGES = {
 ROLES = (None, "officer", "blue-chief", "liaison", "admin")
 
 
+def _east_complains(site: dict[str, Any], narrative: str = "shells near the school") -> int:
+    from truceline.services.verification import ComplaintInput, Upload, file_complaint
+
+    moment = 1_605_945_600_000_000  # 2020-11-21T12:00:00+04:00
+    return file_complaint(site["engine"], ComplaintInput(
+        party="east", kind="explosion", narrative=narrative, observed_from_us=moment,
+        observed_to_us=moment, zone="contact-line", attachments=(Upload("photo.jpg", PHOTO),)),
+        keyring=site["keyring"], acting=None).id  # fmt: skip
+
+
 def test_every_page_checks_the_role(site: dict[str, Any]) -> None:
+    assert _east_complains(site) == 1
     clients = [logged_in(site, who) for who in ROLES]
     for page, (_, expected) in PAGES.items():
         got = tuple(client.get(page).status_code for client in clients)
@@ -296,7 +314,7 @@ def test_an_officer_opens_a_case_from_an_incident_page(tmp_path: Path) -> None:
     assert "Open a case" in page
     finding = re.search(r'name="finding" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
     reply = client.post("/cases/open", data={"finding": finding, "csrf": csrf_of(page)})
-    assert reply.status_code == 303 and reply.headers["location"] == "/cases/1"
+    assert reply.status_code == 303 and reply.headers["location"] == "/cases/1?done=opened#done"
     assert 'href="/cases/1"' in client.get("/incidents/1").text
 
 
@@ -377,6 +395,20 @@ def test_a_chief_s_dashboard_lists_the_recent_days_its_contingent_has_not_signed
     sign_report(site["engine"], day, sha256=sha, contingent="blue", actor="chief",
                 keyring=site["keyring"])  # fmt: skip
     assert "2020-11-18" not in _to_sign(chief.get("/").text)
+    # the day under way is not listed until another contingent's chief signs it
+    from datetime import datetime
+
+    from truceline.domain.reporting import reporting_day
+    from truceline.store.missions import load_mission
+
+    with site["engine"].connect() as conn:
+        mission = load_mission(conn)
+    today = reporting_day(datetime.now(mission.timezone), mission.report_cutoff,
+                          mission.timezone)  # fmt: skip
+    assert today.isoformat() not in _to_sign(chief.get("/").text)
+    sign_report(site["engine"], today, sha256=report_state(site["engine"], today)["sha256"],
+                contingent="green", actor="chief", keyring=site["keyring"])  # fmt: skip
+    assert _to_sign(chief.get("/").text)[today.isoformat()] == "signed by green, not yet by blue"
 
 
 def test_a_new_complaint_waits_on_the_dashboard_until_a_case_is_opened_on_it(
@@ -386,7 +418,7 @@ def test_a_new_complaint_waits_on_the_dashboard_until_a_case_is_opened_on_it(
 
     def listed(page: str) -> list[str]:
         found = re.search(r'id="new-complaints">(.*?)</div>', page, re.S)
-        return re.findall(r'href="/complaints#complaint-(\d+)"', found.group(1) if found else "")
+        return re.findall(r'href="/complaints/(\d+)"', found.group(1) if found else "")
 
     officer = logged_in(site, "officer")
     assert listed(officer.get("/").text) == []
@@ -577,7 +609,8 @@ def test_an_officer_opens_a_case_on_a_complaint_from_the_list(site: dict[str, An
     opened = officer.post("/cases/open", data={"complaint": "1", "csrf": csrf_of(page)})
     assert opened.status_code == 303 and opened.headers["location"].startswith("/cases/")
     row = re.search(r'id="complaint-1">(.*?)</tr>', officer.get("/complaints").text, re.S)
-    assert row and f'href="{opened.headers["location"]}"' in row.group(1)
+    case = opened.headers["location"].split("?")[0]
+    assert row and f'href="{case}"' in row.group(1)
     both = officer.post("/cases/open", data={"complaint": "1", "finding": "1",
                                               "csrf": csrf_of(page)})  # fmt: skip
     assert both.status_code == 400 and "one of them" in both.text
@@ -602,3 +635,32 @@ def test_reading_reports_of_days_outside_the_mission_stores_nothing(site: dict[s
     officer.get("/report?date=2020-11-21")
     officer.get("/report?date=2020-11-21")  # the same version again: no second row
     assert reads() == 1
+
+
+def test_a_case_form_keeps_what_was_typed_when_refused_and_says_when_it_is_done(
+    site: dict[str, Any],
+) -> None:
+    officer, chief = logged_in(site, "officer"), logged_in(site, "blue-chief")
+    page = officer.get("/cases/1").text
+    filed = officer.post("/cases/1/assess", data={**ASSESSMENT, "csrf": csrf_of(page)})
+    assert filed.status_code == 303 and filed.headers["location"] == "/cases/1?done=assessed#done"
+    done = officer.get(filed.headers["location"]).text
+    assert re.search(r'id="done">.*blue&#39;s assessment is filed.*href="/"', done, re.S)
+    assert 'id="done"' not in officer.get("/cases/1?done=%3Cscript%3E").text  # only its own words
+    green = logged_in(site, "green-officer")
+    typed = {"verdict": "inconclusive", "attribution": "west", "rationale": "   "}  # empty
+    csrf = csrf_of(green.get("/cases/1").text)
+    refused = green.post("/cases/1/assess", data={**typed, "csrf": csrf})
+    assert refused.status_code == 200 and 'role="alert"' in refused.text
+    assert '<option value="inconclusive" selected>' in refused.text
+    assert '<option value="west" selected>' in refused.text
+    csrf = csrf_of(green.get("/cases/1").text)
+    assert green.post("/cases/1/assess", data={**ASSESSMENT, "csrf": csrf}).status_code == 303
+    long = "the footage of the 22nd " * 900  # longer than a reason may be
+    csrf = csrf_of(chief.get("/cases/1").text)
+    reconsider = chief.post("/cases/1/reconsider", data={"reason": long, "csrf": csrf})
+    assert reconsider.status_code == 200 and 'role="alert"' in reconsider.text
+    assert f">{long}</textarea>" in reconsider.text
+    again = chief.post("/cases/1/reconsider", data={"reason": "the footage of the 22nd",
+                                                    "csrf": csrf_of(reconsider.text)})  # fmt: skip
+    assert again.headers["location"] == "/cases/1?done=reconsidered#done"

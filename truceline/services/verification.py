@@ -28,7 +28,7 @@ from truceline.domain.cases import (
     commitment,
     new_salt,
 )
-from truceline.domain.limits import NAME_MAX
+from truceline.domain.limits import ATTACHMENT_MAX, ATTACHMENTS_MAX, NAME_MAX
 from truceline.domain.records import LAST_US
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR
 from truceline.domain.timeutil import iso
@@ -50,6 +50,46 @@ def _now() -> int:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file attached to a complaint, as it was given: its name (no directory) and bytes."""
+
+    name: str
+    content: bytes
+
+    @classmethod
+    def read(cls, path: Path) -> Upload:
+        """A file on this machine (the CLI's `--attach`); refused by name if unreadable."""
+        try:
+            return cls(path.name, path.read_bytes())
+        except OSError as exc:
+            raise TrucelineError(
+                M(
+                    "{path}: cannot read the attachment: {reason}",
+                    path=str(path),
+                    reason=exc.strerror,
+                )
+            ) from None
+
+
+def _attachment_problems(uploads: tuple[Upload, ...]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if len(uploads) > ATTACHMENTS_MAX:
+        problems.append(("attachments", M("at most {n} files can be attached", n=ATTACHMENTS_MAX)))
+    for upload in uploads:
+        name = upload.name
+        if not name or len(name) > 255 or any(ord(ch) < 32 or ch in "/\\" for ch in name):
+            problems.append(("attachments", M("{name!r} is not a file name", name=name[:80])))
+        elif len(upload.content) > ATTACHMENT_MAX:
+            problems.append(
+                (
+                    "attachments",
+                    M("{name}: larger than {n:,} bytes", name=name, n=ATTACHMENT_MAX),
+                )
+            )
+    return problems
+
+
+@dataclass(frozen=True)
 class ComplaintInput:
     party: str
     kind: str
@@ -60,7 +100,7 @@ class ComplaintInput:
     lat: float | None = None
     lon: float | None = None
     zone: str | None = None
-    attachments: tuple[Path, ...] = ()
+    attachments: tuple[Upload, ...] = ()
     filed_by: str = "liaison"
 
 
@@ -111,6 +151,7 @@ def _check_complaint(mission: Mission, c: ComplaintInput) -> None:
         problems.append(("narrative", M("is longer than {n:,} characters", n=NARRATIVE_MAX)))
     if len(c.filed_by) > NAME_MAX:
         problems.append(("filed_by", M("is longer than {n} characters", n=NAME_MAX)))
+    problems += _attachment_problems(c.attachments)
     if problems:
         raise FieldError(*problems[0], *problems[1:], headline=M("the complaint is not filed"))
 
@@ -153,24 +194,19 @@ def file_complaint(
     """Record a party's complaint: received in the log of every contingent whose key is here
     (or the one named), each entry naming the same complaint sha256; its clock starts now."""
     require_schema(engine)
-    files = []
-    for path in complaint.attachments:
-        try:
-            content = path.read_bytes()
-        except OSError as exc:
-            raise TrucelineError(
-                M(
-                    "{path}: cannot read the attachment: {reason}",
-                    path=str(path),
-                    reason=exc.strerror,
-                )
-            ) from None
-        files.append((path.name, hashlib.sha256(content).hexdigest(), content))
+    files = [
+        (u.name, hashlib.sha256(u.content).hexdigest(), u.content) for u in complaint.attachments
+    ]
     with writing(engine) as conn:
         mission = load_mission(conn)
         _check_complaint(mission, complaint)
         receivers = _receivers(conn, mission, keyring, acting)
-        stored = {row[0] for row in conn.execute(select(t.attachments.c.sha256))}
+        digests = [digest for _, digest, _ in files]
+        stored = set(
+            conn.execute(
+                select(t.attachments.c.sha256).where(t.attachments.c.sha256.in_(digests))
+            ).scalars()
+        )
         for _, digest, content in files:
             if digest not in stored:
                 conn.execute(
@@ -259,10 +295,16 @@ def _primary(subject_key: Any) -> Any:
 
 
 def list_complaints(
-    conn: Connection, *, now_us: int | None = None, party: str | None = None, overdue: bool = False
+    conn: Connection,
+    *,
+    now_us: int | None = None,
+    party: str | None = None,
+    overdue: bool = False,
+    complaint_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Complaints with their response status: answered (by a joint verdict in time), answered
-    late, awaiting a joint verdict, or overdue; with their case and its verdict."""
+    late, awaiting a joint verdict, or overdue; with their case and its verdict (one
+    complaint's, with `complaint_id`)."""
     now_us = _now() if now_us is None else now_us
     p, c, r = t.complaints, t.cases, t.rounds
     query = (
@@ -274,6 +316,8 @@ def list_complaints(
     )  # fmt: skip
     if party is not None:
         query = query.where(p.c.party == party)
+    if complaint_id is not None:
+        query = query.where(p.c.id == complaint_id)
     result = []
     for row in conn.execute(query):
         answered = None if row.answered_at is None else int(row.answered_at)
@@ -283,6 +327,44 @@ def list_complaints(
         if not overdue or item["overdue"]:
             result.append(item)
     return result
+
+
+def get_complaint(
+    conn: Connection, complaint_id: int, *, party: str | None = None
+) -> dict[str, Any]:
+    """One complaint as listed, with the contingents whose logs received it (a liaison's
+    reading: `party`, its own party's only; another's is not found, as if it did not exist)."""
+    found = list_complaints(conn, party=party, complaint_id=complaint_id)
+    if not found:
+        raise NotFound(M("no complaint {complaint}", complaint=complaint_id))
+    item = found[0]
+    r = t.complaint_receipts
+    item["receipts"] = [
+        {"contingent": row.contingent, "received": iso(row.received_at_us)}
+        for row in conn.execute(
+            select(r.c.contingent, r.c.received_at_us)
+            .where(r.c.complaint_key == item["sha256"])
+            .order_by(r.c.received_at_us, r.c.contingent)
+        )
+    ]
+    return item
+
+
+def attachment_of(
+    conn: Connection, complaint_id: int, sha256: str, *, party: str | None = None
+) -> tuple[str, bytes]:
+    """A file attached to a complaint: its name and bytes. Only one the complaint names (a
+    digest alone opens nothing), and for a liaison only of its own party's complaint."""
+    complaint = get_complaint(conn, complaint_id, party=party)
+    named = next((a for a in complaint["attachments"] if a["sha256"] == sha256), None)
+    if named is None:
+        raise NotFound(M("complaint {complaint} has no such attachment", complaint=complaint_id))
+    content = conn.execute(
+        select(t.attachments.c.content).where(t.attachments.c.sha256 == sha256)
+    ).scalar_one_or_none()
+    if content is None:  # named in the log, its bytes not (yet) on this node
+        raise NotFound(M("the attachment {digest}… is not on this node", digest=sha256[:12]))
+    return named["name"], bytes(content)
 
 
 def _subject(conn: Connection, finding: int | None, complaint: int | None) -> dict[str, Any]:

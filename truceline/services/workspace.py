@@ -101,21 +101,24 @@ def _reports_to_sign(
 ) -> list[ReportToSign]:
     """The recent days (from the mission's start) its chief has not signed, and any day on
     which another contingent signed, after this one's last signature, a version this one has
-    not (a correction waiting for it): newest first. (A version it signed that the record has
+    not (a correction waiting for it; or the day under way, signed by another chief already):
+    newest first. (A version it signed that the record has
     since moved past, unsigned by anyone, is the report page's to say: telling would mean
     computing every day's report here.)"""
     first = None
     if mission.start is not None:
         first = reporting_day(mission.start, mission.report_cutoff, mission.timezone)
     days = {last - timedelta(days=n) for n in range(RECENT_DAYS)}
+    signed_days = set()
     for text_day in signed:
         try:
-            days.add(date.fromisoformat(text_day))
+            signed_days.add(date.fromisoformat(text_day))
         except ValueError:  # not a day (another node's entry): it signs nothing to show
             continue
     out = []
-    for day in sorted(days, reverse=True):
-        if day > last or (first is not None and day < first):
+    for day in sorted(days | signed_days, reverse=True):
+        # a day still under way waits only once another contingent's chief has signed it
+        if (day > last and day not in signed_days) or (first is not None and day < first):
             continue
         by = signed.get(day.isoformat(), [])
         mine = [n for n, s in enumerate(by) if s.contingent == contingent]

@@ -57,9 +57,9 @@ def create_app(database: str | None = None, keys: Path | None = None) -> FastAPI
     )  # fmt: skip
     app.state.centre = centre
 
-    def role_of(token: str) -> str | None:
+    def role_of(token: str, kind: str = accounts.BEARER) -> str | None:
         with engine.connect() as conn:
-            user = accounts.user_for_token(conn, token, kind=accounts.BEARER)
+            user = accounts.user_for_token(conn, token, kind=kind)
         return None if user is None else user.role
 
     app.add_middleware(Guard, limits=centre.limits, role_of=role_of)

@@ -32,6 +32,10 @@ class Limits:
     body: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_BODY", 256 * 1024))
     records: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_RECORDS_BODY", 16 * MiB))
     sync: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_SYNC_BODY", 64 * MiB))
+    # A complaint filed on its page with its attached files (a liaison's only).
+    complaint: int = field(
+        default_factory=lambda: _env_bytes("TRUCELINE_MAX_COMPLAINT_BODY", 32 * MiB)
+    )
     subscriptions: int = 4  # live event streams open at once per user (per process)
     recheck_s: float = 15.0  # how often an open stream checks that its session still works
 
@@ -40,6 +44,8 @@ class Limits:
             return self.records
         if path == "/api/v1/ledger/entries":
             return self.sync
+        if path == "/complaints":
+            return self.complaint
         return self.body
 
 

@@ -15,8 +15,9 @@ from truceline.errors import Forbidden, Unauthenticated
 from truceline.i18n.message import M
 from truceline.services import accounts
 from truceline.web.centre import Centre
+from truceline.web.security import SESSION_COOKIE as SESSION_COOKIE
 
-SESSION_COOKIE, CSRF_COOKIE = "session", "csrf"
+CSRF_COOKIE = "csrf"
 
 
 class LoginRequired(Exception):

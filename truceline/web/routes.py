@@ -103,6 +103,13 @@ PAGES: list[Route] = [
     _page("GET", "/cases", lists.cases_page, "record.read"),
     _page("GET", "/complaints", complaint_pages.complaints_page, "complaints.read"),
     _page("POST", "/complaints", complaint_pages.complain, "complaints.file"),
+    _page("GET", "/complaints/{complaint_id}", complaint_pages.complaint_page, "complaints.read"),
+    _page(
+        "GET",
+        "/complaints/{complaint_id}/attachments/{sha256}",
+        complaint_pages.attachment,
+        "complaints.read",
+    ),
     _page("GET", "/map", map_pages.map_page, "map.read"),
     _page("GET", "/map/data.json", map_pages.map_data, "map.read"),
     _page("GET", "/map/tiles/{z}/{x}/{y}", map_pages.map_tile, "map.read"),

@@ -7,13 +7,15 @@
   over the limit is refused before reading anything), so an oversized request costs no more
   memory than the limit;
 - an API write without a valid token is refused before its body is read at all, and the
-  large limits (posted records, a sync page) apply only to the roles that may post there.
+  large limits (posted records, a sync page, a complaint with its attached files) apply only
+  to the roles that may post there (for the complaint page: a liaison's session cookie).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import orjson
@@ -46,6 +48,21 @@ OPEN_WRITES = frozenset({"/api/v1/auth/token"})  # API writes that need no crede
 # The routes with a larger body limit, and the action a user must be allowed to post there.
 LARGE = {"/api/v1/observations": "evidence.record", "/api/v1/positions": "evidence.record",
          "/api/v1/ledger/entries": "ledger.sync"}  # fmt: skip
+# The pages' forms with a larger limit (a session's role must be allowed the action).
+LARGE_PAGES = {"/complaints": "complaints.file"}
+SESSION_COOKIE = "session"  # the pages' session cookie (web.deps)
+
+
+def _session_token(headers: dict[bytes, bytes]) -> str | None:
+    raw = headers.get(b"cookie", b"").decode("latin-1")
+    if not raw or len(raw) > 8192:
+        return None
+    try:
+        morsel = SimpleCookie(raw).get(SESSION_COOKIE)
+    except CookieError:
+        return None
+    token = None if morsel is None else morsel.value.strip()
+    return token if token and len(token) <= 256 else None
 
 
 class BodyTooLarge(HTTPException):
@@ -86,8 +103,11 @@ def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], bytes]
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, limits: Limits, role_of: Callable[[str], str | None]) -> None:
-        """`role_of(token)`: the role of a valid API token's user, else None."""
+    def __init__(
+        self, app: ASGIApp, limits: Limits, role_of: Callable[[str, str], str | None]
+    ) -> None:
+        """`role_of(token, kind)`: the role of a valid API token's (kind `bearer`) or page
+        session's (`session`) user, else None."""
         self.app, self.limits, self.role_of = app, limits, role_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -104,7 +124,7 @@ class Guard:
             scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
             role = None
             if scheme.lower() == "bearer" and 0 < len(token.strip()) <= 256:
-                role = await asyncio.to_thread(self.role_of, token.strip())
+                role = await asyncio.to_thread(self.role_of, token.strip(), "bearer")
             if role is None:
                 await self._refuse(
                     send, 401, "unauthenticated",
@@ -113,6 +133,13 @@ class Guard:
                 return
             action = LARGE.get(path)
             if action is not None and policy.allowed(role, action):
+                limit = self.limits.for_path(path)
+        elif writes and path in LARGE_PAGES:
+            token = _session_token(headers)
+            role = (
+                None if token is None else await asyncio.to_thread(self.role_of, token, "session")
+            )
+            if role is not None and policy.allowed(role, LARGE_PAGES[path]):
                 limit = self.limits.for_path(path)
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from fastapi import Path as FastPath
 from fastapi.responses import Response
 
@@ -21,7 +21,7 @@ from truceline.store import compliance
 from truceline.store.missions import load_mission
 from truceline.store.observations import list_observations_by_id
 from truceline.web.deps import PageUser, TheCentre, require
-from truceline.web.pages.render import check_csrf, page_language, redirect, render
+from truceline.web.pages.render import N_, check_csrf, page_language, redirect, render
 
 MAX_ID = 2**62  # ids and offsets fit a 64-bit integer column
 RowId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
@@ -31,8 +31,21 @@ LongText = Annotated[str, Form(max_length=TEXT_MAX * 2)]
 Word = Annotated[str, Form(max_length=NAME_MAX)]
 
 
-def case_page(request: Request, centre: TheCentre, user: PageUser, case_id: RowId) -> Response:
-    return _case_page(request, centre, user, case_id)
+DONE = {
+    "assessed": N_(
+        "{contingent}'s assessment is filed. It stays sealed until every "
+        "contingent has filed in this round."
+    ),
+    "reconsidered": N_("A new round is open: every contingent files again, blind."),
+    "opened": N_("The case is open: every contingent's officers can now file."),
+}
+
+
+def case_page(
+    request: Request, centre: TheCentre, user: PageUser, case_id: RowId,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:  # fmt: skip
+    return _case_page(request, centre, user, case_id, done=done)
 
 
 def _case_page(
@@ -41,19 +54,25 @@ def _case_page(
     user: accounts.User,
     case_id: int,
     message: object = None,
+    typed: dict[str, str] | None = None,
+    done: str | None = None,
 ) -> Response:
-    # A message is the server's own (a refused form), never taken from the address.
+    # A message is the server's own (a refused form, or one of DONE), never taken from the
+    # address; after a refusal the form holds what was typed.
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
         case = verification.case_view(conn, mission, case_id, viewer=user.contingent)
         finding = compliance.get_finding(conn, case["finding"]) if case["finding"] else None
     lang = page_language(request, mission.languages)
     case["note"] = say(case["note"], lang)
+    success = DONE.get(done or "")
+    if success is not None:
+        success = say(M(success, contingent=user.contingent or ""), lang)
     return render(
         request, "case.html", user=user, title=say(M("Case {id}", id=case_id), lang), case=case,
         finding=finding,
         parties=list(mission.parties), can_file=allowed(user.role, "cases.assess"),
-        message=message,
+        message=message, typed=typed or {}, success=success, done=done,
     )  # fmt: skip
 
 
@@ -65,16 +84,19 @@ def _case_action(
     case_id: int,
     action: str,
     act: Callable[[str], object],
+    typed: dict[str, str],
+    done: str,
 ) -> Response:
-    """A form of a case page, for a contingent's officers and chiefs: done, back to the case;
-    refused by the rules (an empty rationale, a filing that binds), the case page says why."""
+    """A form of a case page, for a contingent's officers and chiefs: done, back to the case,
+    which says so; refused by the rules (an empty rationale, a filing that binds), the case
+    page says why and its form holds what was typed."""
     check_csrf(request, csrf)
     contingent = require(user, action, user.contingent)
     try:
         act(contingent)
     except (FieldError, Conflict) as exc:
-        return _case_page(request, centre, user, case_id, message=exc)
-    return redirect(f"/cases/{case_id}")
+        return _case_page(request, centre, user, case_id, message=exc, typed=typed)
+    return redirect(f"/cases/{case_id}?done={done}#done")
 
 
 def assess(
@@ -94,7 +116,8 @@ def assess(
             position=Position(verdict, attribution, rationale), actor=user.name,
             keyring=centre.keyring, round=round_,
         )
-    ))  # fmt: skip
+    ), {"verdict": verdict, "attribution": attribution, "rationale": rationale},
+       "assessed")  # fmt: skip
 
 
 def reconsider(
@@ -110,7 +133,7 @@ def reconsider(
             centre.engine, case_id, contingent=c, reason=reason, actor=user.name,
             keyring=centre.keyring,
         )
-    ))  # fmt: skip
+    ), {"reason": reason}, "reconsidered")  # fmt: skip
 
 
 def open_case(
@@ -131,7 +154,7 @@ def open_case(
         centre.engine, finding=finding, complaint=complaint, keyring=centre.keyring,
         acting=contingent,
     )  # fmt: skip
-    return redirect(f"/cases/{case['id']}")
+    return redirect(f"/cases/{case['id']}?done=opened#done")
 
 
 def incident_page(

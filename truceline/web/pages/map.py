@@ -79,6 +79,21 @@ def map_page(
     )  # fmt: skip
 
 
+def zone_features(mission: Mission, words: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The mission's zones as GeoJSON features named in the page's words, each with what
+    its clauses require (the first, strictest, styles it); and what is required everywhere."""
+    required, everywhere = _requirements(mission)
+    zones = [
+        {"type": "Feature",
+         "properties": {"id": z.id, "name": words.zone(z.id),
+                        "requires": (required.get(z.id) or ["other"])[0],
+                        "requires_words": ", ".join(words.rule(r) for r in required.get(z.id, []))},
+         "geometry": json.loads(shapely.to_geojson(z.geometry))}
+        for z in mission.zones.values()
+    ]  # fmt: skip
+    return zones, everywhere
+
+
 def _requirements(mission: Mission) -> tuple[dict[str, list[str]], list[str]]:
     """What the clauses require of each zone they name (strictest first, REQUIREMENTS), and
     what clauses that name no zone require everywhere."""
@@ -127,15 +142,7 @@ def map_data(
         )
         _, verdicts = verification.verdicts(conn, mission)
         tracks = compliance.unit_tracks(conn, since, until)
-    required, everywhere = _requirements(mission)
-    zones = [
-        {"type": "Feature",
-         "properties": {"id": z.id, "name": words.zone(z.id),
-                        "requires": (required.get(z.id) or ["other"])[0],
-                        "requires_words": ", ".join(words.rule(r) for r in required.get(z.id, []))},
-         "geometry": json.loads(shapely.to_geojson(z.geometry))}
-        for z in mission.zones.values()
-    ]  # fmt: skip
+    zones, everywhere = zone_features(mission, words)
     chosen = [i for i in incidents[:MAP_INCIDENTS]
               if not verdict or verdicts.get(i["id"], "none") == verdict]  # fmt: skip
     where = words.where_many([i["lon"] for i in chosen], [i["lat"] for i in chosen])

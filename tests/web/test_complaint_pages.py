@@ -1,0 +1,144 @@
+"""A complaint end to end on the pages: filed with a point and files, its own page (what, when,
+where, against whom, the account, the files, the receipt), opened as a case from there; and
+what a liaison of another party, an anonymous client or a hostile file name can do with it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tests.web.test_pages import csrf_of, logged_in
+from truceline.domain.limits import ATTACHMENT_MAX
+from truceline.store import tables as t
+
+FORM = {"kind": "explosion", "observed_at": "2020-11-21T18:30:05", "zone": "",
+        "against": "west", "narrative": "a shell hit the school yard"}  # fmt: skip
+
+
+def _file(client: Any, files: list[tuple[str, bytes]], **fields: str) -> Any:
+    csrf = csrf_of(client.get("/complaints").text)
+    data = {**FORM, "lat": "40.0512", "lon": "47.3011", **fields, "csrf": csrf}
+    none = [("attachments", ("", b"", "application/octet-stream"))]  # a browser's, no file chosen
+    parts = [("attachments", (name, content, "application/octet-stream"))
+             for name, content in files] or none  # fmt: skip
+    return client.post("/complaints", data=data, files=parts)
+
+
+def _count(site: dict[str, Any], table: Any) -> int:
+    with site["engine"].connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar())
+
+
+def test_a_liaison_files_a_point_picked_on_the_map_with_files_and_its_page_shows_them(
+    site: dict[str, Any],
+) -> None:
+    liaison = logged_in(site, "liaison")
+    form = liaison.get("/complaints").text
+    assert 'enctype="multipart/form-data"' in form and 'id="spot"' in form
+    assert 'name="lat"' in form and 'name="lon"' in form and 'type="file"' in form
+    photo, note = b"\xff\xd8\xff crater", b"the fuse, photographed"
+    filed = _file(liaison, [("crater.jpg", photo), ("../../etc/note.txt", note)])
+    assert filed.status_code == 303, filed.text
+    receipt = liaison.get(filed.headers["location"]).text
+    number = re.search(r"/complaints\?filed=(\d+)", filed.headers["location"]).group(1)  # type: ignore[union-attr]
+    assert f'href="/complaints/{number}"' in receipt  # the success links to its page
+
+    page = liaison.get(f"/complaints/{number}").text
+    assert "a shell hit the school yard" in page and "40.05120, 47.30110" in page
+    assert "crater.jpg" in page and ">note.txt<" in page  # the name, never its directories
+    assert "Nov 21, 2020 18:30:05 UTC+04:00" in page  # the picker's local time, as it was
+    assert re.search(r'id="receipts">.*received in blue.*received in green', page, re.S)
+    assert 'name="complaint"' not in page  # a liaison opens no case
+    digest = hashlib.sha256(photo).hexdigest()
+    got = liaison.get(f"/complaints/{number}/attachments/{digest}")
+    assert got.status_code == 200 and got.content == photo
+    assert got.headers["content-type"] == "application/octet-stream"  # never shown inline
+    assert got.headers["content-disposition"].startswith('attachment; filename="crater.jpg"')
+    listed = liaison.get("/complaints").text
+    assert f'<a href="/complaints/{number}"' in listed
+
+
+def test_an_officer_opens_a_case_from_the_complaint_page_which_then_links_to_it(
+    site: dict[str, Any],
+) -> None:
+    liaison = logged_in(site, "liaison")
+    filed = _file(liaison, [], zone="contact-line", lat="", lon="")
+    assert filed.status_code == 303, filed.text
+    officer = logged_in(site, "officer")
+    page = officer.get("/complaints/1").text
+    assert 'id="open-case"' in page and "Line of contact buffer (illustrative)" in page
+    opened = officer.post("/cases/open", data={"complaint": "1", "csrf": csrf_of(page)})
+    assert opened.status_code == 303 and opened.headers["location"].endswith("?done=opened#done")
+    case_page = officer.get(opened.headers["location"]).text
+    assert 'id="done"' in case_page and "The case is open" in case_page
+    assert 'href="/complaints/1"' in case_page
+    page = officer.get("/complaints/1").text
+    assert 'id="open-case"' not in page and 'href="/cases/' in page
+    seen_by_liaison = liaison.get("/complaints/1").text
+    assert "a case is open on it" in seen_by_liaison and 'href="/cases/' not in seen_by_liaison
+
+
+def test_another_party_s_liaison_sees_neither_the_complaint_nor_its_files(
+    site: dict[str, Any],
+) -> None:
+    from tests.conftest import add_accounts
+    from tests.web.test_pages import PASSWORD
+
+    add_accounts(site["engine"], site["keyring"], {"west-liaison": ("liaison", None, "west")},
+                 PASSWORD)  # fmt: skip
+    photo = b"east's own evidence"
+    assert _file(logged_in(site, "liaison"), [("a.jpg", photo)]).status_code == 303
+    west = logged_in(site, "west-liaison")
+    digest = hashlib.sha256(photo).hexdigest()
+    assert west.get("/complaints/1").status_code == 404
+    assert west.get(f"/complaints/1/attachments/{digest}").status_code == 404
+    assert "east's own" not in west.get("/complaints").text
+    anonymous = logged_in(site, None)
+    assert anonymous.get(f"/complaints/1/attachments/{digest}").status_code == 303  # to /login
+
+
+def test_a_digest_opens_only_a_file_that_its_complaint_names(site: dict[str, Any]) -> None:
+    liaison = logged_in(site, "liaison")
+    assert _file(liaison, [("first.jpg", b"first")]).status_code == 303
+    assert _file(liaison, [("second.jpg", b"second")]).status_code == 303
+    other = hashlib.sha256(b"second").hexdigest()
+    assert liaison.get(f"/complaints/1/attachments/{other}").status_code == 404
+    assert liaison.get(f"/complaints/2/attachments/{other}").status_code == 200
+    assert liaison.get("/complaints/1/attachments/" + "Z" * 64).status_code == 400
+
+
+def test_a_refused_complaint_stores_no_file_keeps_what_was_typed_and_says_why(
+    site: dict[str, Any],
+) -> None:
+    liaison = logged_in(site, "liaison")
+    too_big = b"x" * (ATTACHMENT_MAX + 1)
+    refused = _file(liaison, [("video.mp4", too_big)], narrative="typed with care")
+    assert refused.status_code == 200 and 'role="alert"' in refused.text
+    assert "video.mp4" in refused.text and "larger than" in refused.text
+    assert ">typed with care</textarea>" in refused.text and 'value="40.0512"' in refused.text
+    assert "choose them again" in refused.text
+    bad_name = _file(liaison, [("n" * 300 + ".jpg", b"a name longer than any file system's")])
+    assert bad_name.status_code == 200 and "not a file name" in bad_name.text
+    no_place = _file(liaison, [("a.jpg", b"a")], lat="", lon="")
+    assert no_place.status_code == 200 and "give the place" in no_place.text
+    not_a_number = _file(liaison, [], lat="forty")
+    assert not_a_number.status_code == 200 and "not a number" in not_a_number.text
+    assert _count(site, t.complaints) == 0 and _count(site, t.attachments) == 0
+
+
+def test_only_a_liaison_s_session_may_post_a_large_complaint_body(site: dict[str, Any]) -> None:
+    """The complaint form's larger body limit (its files) is for a liaison's session: an
+    anonymous client or an officer is cut off at the small limit before anything is parsed."""
+    body = b"x" * (1024 * 1024)
+    for who in (None, "officer"):
+        client = logged_in(site, who)
+        multipart = {"content-type": "multipart/form-data; boundary=b"}
+        reply = client.post("/complaints", content=body, headers=multipart)
+        assert reply.status_code == 413, who
+    liaison = logged_in(site, "liaison")
+    photo = b"p" * (1024 * 1024)
+    assert _file(liaison, [("one-mib.jpg", photo)]).status_code == 303
+    assert _count(site, t.attachments) == 1
