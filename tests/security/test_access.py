@@ -174,7 +174,9 @@ def test_an_admin_ends_a_user_s_sessions_from_the_accounts_page(centre: dict[str
     listed = admin.get("/admin/users")
     assert listed.status_code == 200 and 'data-user="blue-officer"' in listed.text
     csrf = admin.cookies["csrf"]
-    assert admin.post("/admin/users/blue-officer/revoke", data={"csrf": csrf}).status_code == 303
+    ended = admin.post("/admin/users/blue-officer/revoke", data={"csrf": csrf})
+    assert ended.status_code == 200 and "blue-officer: 1 session or token ended" in ended.text
+    assert 'href="#user-blue-officer"' in ended.text
     assert victim.get("/").status_code == 303
     weak = admin.post(
         "/admin/users/blue-officer/password", data={"csrf": csrf, "password": "1234567890"}

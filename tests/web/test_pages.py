@@ -138,7 +138,7 @@ FORMS = {
         {"date": "2020-11-22", "sha256": "sha", "confirm": "yes"},
         (303, 403, 303, 403, 403),
     ),
-    "/admin/users/green-officer/revoke": ({}, (303, 403, 403, 403, 303)),
+    "/admin/users/green-officer/revoke": ({}, (303, 403, 403, 403, 200)),  # done, says so
     "/admin/users/green-officer/password": (
         {"password": "a long new passphrase"},
         (303, 403, 403, 403, 200),
@@ -664,3 +664,13 @@ def test_a_case_form_keeps_what_was_typed_when_refused_and_says_when_it_is_done(
     again = chief.post("/cases/1/reconsider", data={"reason": "the footage of the 22nd",
                                                     "csrf": csrf_of(reconsider.text)})  # fmt: skip
     assert again.headers["location"] == "/cases/1?done=reconsidered#done"
+
+
+def test_a_refused_login_keeps_the_name_typed_but_never_the_password(site: dict[str, Any]) -> None:
+    client = logged_in(site, None)
+    csrf = csrf_of(client.get("/login").text)
+    refused = client.post("/login", data={"username": "officer", "password": "not-it-at-all",
+                                          "csrf": csrf})  # fmt: skip
+    assert refused.status_code == 401 and "Wrong user name or password." in refused.text
+    assert 'name="username" autocomplete="username" value="officer"' in refused.text
+    assert "not-it-at-all" not in refused.text

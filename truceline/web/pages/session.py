@@ -50,7 +50,7 @@ def login(
         )  # fmt: skip
         return render(
             request, "login.html", user=None, title=N_("Log in"), message=sentence,
-            status_code=status,
+            status_code=status, typed_name=username,
         )  # fmt: skip
     response = redirect("/")
     set_cookie(request, response, SESSION_COOKIE, token)
