@@ -479,7 +479,7 @@ def test_a_case_page_shows_its_finding_with_evidence_and_the_history_a_viewer_ma
     blue = logged_in(site, "officer").get("/cases/1").text
     assert 'href="/incidents/1"' in blue and "Evidence:" in blue
     history = re.search(r'<ol id="history">(.*?)</ol>', blue, re.S).group(1)  # type: ignore[union-attr]
-    assert history.count("blue filed in round 1 not_confirmed") == 1
+    assert history.count("blue filed in round 1 not confirmed, attribution West Forces") == 1
     assert 'id="assess"' not in blue  # blue's filing binds it: no form for it this round
     green = logged_in(site, "green-officer").get("/cases/1").text
     assert "Nothing filed that you may see yet." in green  # blind until green files
