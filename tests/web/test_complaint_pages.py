@@ -142,3 +142,31 @@ def test_only_a_liaison_s_session_may_post_a_large_complaint_body(site: dict[str
     photo = b"p" * (1024 * 1024)
     assert _file(liaison, [("one-mib.jpg", photo)]).status_code == 303
     assert _count(site, t.attachments) == 1
+
+
+def test_the_complaints_list_filters_by_state_kind_zone_and_words_and_pages(
+    site: dict[str, Any],
+) -> None:
+    from truceline.web.pages.lists import PAGE
+
+    liaison = logged_in(site, "liaison")
+    assert _file(liaison, [], narrative="mortar rounds near the bakery").status_code == 303
+    assert _file(liaison, [], kind="flare", zone="contact-line", lat="", lon="",
+                 narrative="a flare over the ridge").status_code == 303  # fmt: skip
+
+    def ids(query: str) -> list[str]:
+        page = logged_in(site, "officer").get(f"/complaints?{query}").text
+        return re.findall(r'<tr data-status="[^"]+" id="complaint-(\d+)"', page)
+
+    assert ids("") == ["2", "1"]  # the newest first
+    assert ids("kind=flare") == ["2"] and ids("q=BAKERY+mortar") == ["1"]
+    assert ids("zone=contact-line") == ["2"]  # named; the first's point lies elsewhere
+    assert ids("state=awaiting") == ["2", "1"] and ids("state=answered") == []
+    assert ids("verdict=pending") == ["2", "1"]
+    refused = logged_in(site, "officer").get("/complaints?state=%3Cb%3E&zone=nowhere").text
+    assert "These filters were not applied" in refused and "<b>" not in refused
+    for n in range(PAGE):
+        _file(liaison, [], narrative=f"complaint number {n}")
+    first = logged_in(site, "officer").get("/complaints").text
+    assert len(re.findall(r'id="complaint-\d+"', first)) == PAGE and 'rel="next"' in first
+    assert len(ids("page=2")) == 2

@@ -17,13 +17,14 @@ from truceline.domain.limits import ATTACHMENT_MAX, ATTACHMENTS_MAX, NAME_MAX, T
 from truceline.domain.policy import LIAISON, allowed
 from truceline.domain.timeutil import to_us
 from truceline.domain.vocabulary import KINDS
-from truceline.errors import FieldError
+from truceline.errors import FieldError, NotFound
 from truceline.i18n import say
 from truceline.i18n.message import M
 from truceline.mission import Mission
 from truceline.services import accounts, verification
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre, require
+from truceline.web.pages import lists
 from truceline.web.pages.map import zone_features
 from truceline.web.pages.render import N_, _words, check_csrf, page_language, redirect, render
 
@@ -71,13 +72,20 @@ def _complaints_page(
     never refills a file input); after filing, the complaint's receipt is shown (only of one
     of the reader's own complaints: the address alone says nothing)."""
     typed = typed or {}
+    party = user.party if user.role == LIAISON else None
     with centre.engine.connect() as conn:
         mission = load_mission(conn)
-        party = user.party if user.role == LIAISON else None
-        listed = verification.list_complaints(conn, party=party)
-    mine = filed is not None and user.role == LIAISON  # the filer's page; its own party's only
-    receipt = next((c for c in listed if c["id"] == filed), None) if mine else None
-    lang = page_language(request, mission.languages)
+        lang = page_language(request, mission.languages)
+        words = _words(mission, lang)
+        f = lists.filters_of(request, mission, lists.COMPLAINT_STATES)
+        rows = lists.complaint_rows(conn, mission, f, party, words)
+        receipt = None
+        if filed is not None and user.role == LIAISON:  # the filer's; its own party's only
+            try:
+                receipt = verification.get_complaint(conn, filed, party=party)
+            except NotFound:
+                receipt = None
+    shown, more = lists.paged(rows, f.page)
     point = None
     try:
         if typed.get("lat") and typed.get("lon"):
@@ -88,10 +96,18 @@ def _complaints_page(
     if user.role == LIAISON:
         spot = _spot(mission, lang, zone=typed.get("zone") or None, point=point, pick=True)
     return render(
-        request, "complaints.html", user=user, title=N_("Complaints"), complaints=listed,
+        request, "complaints.html", user=user, title=N_("Complaints"), complaints=shown,
         kinds=sorted(KINDS), zones=list(mission.zones.values()), parties=list(mission.parties),
         message=message, typed=typed, receipt=receipt, zone_name=mission.timezone.key,
         spot=spot, attachment_max=ATTACHMENT_MAX, attachments_max=ATTACHMENTS_MAX,
+        filters=f, problems=f.problems, more=more, listed="complaints",
+        offered=("from", "to", "zone", "kind", "state", "verdict", "q"),
+        previous_url=f"/complaints?{f.query(page=f.page - 1)}",
+        next_url=f"/complaints?{f.query(page=f.page + 1)}",
+        zone_choices=[(z, words.zone(z)) for z in mission.zones],
+        kind_choices=[(k, words.kind(k)) for k in sorted(KINDS)],
+        verdicts=[(v, words.verdict(v)) for v in lists.VERDICTS],
+        states=[(k, words.complaint_status(v)) for k, v in lists.COMPLAINT_STATES.items()],
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
+from shapely import Point
 from fastapi.responses import Response
 
 from truceline.domain.timeutil import to_us
@@ -33,6 +34,9 @@ PAGE = 50  # rows on a page
 SEARCHED = 20_000  # rows a search looks through (the newest of the filtered range)
 VERDICTS = ("pending", "confirmed", "not_confirmed", "inconclusive", "disputed")
 CASE_STATES = ("open", "decided", "reconsidering")
+# A complaint's state in the address, and its status as listed.
+COMPLAINT_STATES = {"awaiting": "awaiting a joint verdict", "overdue": "overdue",
+                    "answered": "answered", "late": "answered late"}  # fmt: skip
 EXPORTS = {"incidents": ("csv", "geojson", "kml")}  # the formats of each list's export
 
 
@@ -97,7 +101,9 @@ def _one_of(value: str | None, name: str, allowed: Iterable[str], problems: list
     return value
 
 
-def filters_of(request: Request, mission: Mission) -> Filters:
+def filters_of(
+    request: Request, mission: Mission, states: Iterable[str] = CASE_STATES
+) -> Filters:
     params = request.query_params
     problems: list[Message] = []
     try:
@@ -111,7 +117,7 @@ def filters_of(request: Request, mission: Mission) -> Filters:
         clause=_one_of(params.get("clause"), "clause", mission.clauses, problems),
         kind=_one_of(params.get("kind"), "kind", sorted(KINDS), problems),
         verdict=_one_of(params.get("verdict"), "verdict", VERDICTS, problems),
-        state=_one_of(params.get("state"), "state", CASE_STATES, problems),
+        state=_one_of(params.get("state"), "state", states, problems),
         q=(params.get("q") or "").strip()[:200],
         page=number,
         problems=problems,
@@ -130,7 +136,7 @@ def _matches(q: str, *words: Any) -> bool:
     return all(part in text for part in q.casefold().split())
 
 
-def _paged(rows: list[dict[str, Any]], number: int) -> tuple[list[dict[str, Any]], bool]:
+def paged(rows: list[dict[str, Any]], number: int) -> tuple[list[dict[str, Any]], bool]:
     start = (number - 1) * PAGE
     return rows[start : start + PAGE], len(rows) > start + PAGE
 
@@ -212,6 +218,37 @@ def _case_rows(conn: Any, mission: Mission, f: Filters, user: accounts.User | No
     return kept
 
 
+def complaint_rows(
+    conn: Any, mission: Mission, f: Filters, party: str | None, words: Any
+) -> list[dict[str, Any]]:
+    """The complaints (a liaison's: its party's), newest first, received in the days chosen,
+    placed in the zone chosen (named, or their point inside it), of a kind, a state and a
+    verdict, with the words of the search in their account, kind, parties or number."""
+    since, until = f.span_us(mission)
+    zone = mission.zones[f.zone] if f.zone else None
+    kept = []
+    for row in reversed(verification.list_complaints(conn, party=party)):
+        received = to_us(datetime.fromisoformat(row["received"]))
+        if (since is not None and received < since) or (until is not None and received >= until):
+            continue
+        if f.kind is not None and row["kind"] != f.kind:
+            continue
+        if f.state is not None and row["status"] != COMPLAINT_STATES[f.state]:
+            continue
+        if f.verdict is not None and (row["verdict"] or "pending") != f.verdict:
+            continue
+        if zone is not None and row["zone"] != zone.id and not (
+            row["lat"] is not None and zone.geometry.covers(Point(row["lon"], row["lat"]))
+        ):
+            continue
+        if f.q and not _matches(f.q, row["id"], row["kind"], words.kind(row["kind"]),
+                                row["party"], row["against"], words.actor(row["against"]),
+                                row["narrative"], row["sha256"]):  # fmt: skip
+            continue
+        kept.append(row)
+    return kept
+
+
 @dataclass(frozen=True)
 class WorkList:
     name: str  # the address: /incidents
@@ -245,7 +282,7 @@ def _page(request: Request, centre: TheCentre, user: accounts.User, which: str) 
         f = filters_of(request, mission)
         words = _words_for(request, mission)
         rows = work.rows(conn, mission, f, user, words)
-    shown, more = _paged(rows, f.page)
+    shown, more = paged(rows, f.page)
     if which == "incidents" and shown:  # where in words, from the mission's places
         said = words.where_many([r["lon"] for r in shown], [r["lat"] for r in shown])
         for row, where in zip(shown, said, strict=True):
