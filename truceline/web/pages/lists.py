@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from shapely import Point
 from fastapi.responses import Response
+from shapely import Point
 
 from truceline.domain.timeutil import to_us
 from truceline.domain.vocabulary import KINDS
