@@ -142,6 +142,9 @@ def test_only_a_liaison_s_session_may_post_a_large_complaint_body(site: dict[str
     photo = b"p" * (1024 * 1024)
     assert _file(liaison, [("one-mib.jpg", photo)]).status_code == 303
     assert _count(site, t.attachments) == 1
+    # another cookie the parser cannot read, before the session's, does not hide it
+    liaison.cookies.set("prefs", '{"a": 1}')
+    assert _file(liaison, [("two-mib.jpg", photo * 2)]).status_code == 303
 
 
 def test_the_complaints_list_filters_by_state_kind_zone_and_words_and_pages(
@@ -170,3 +173,42 @@ def test_the_complaints_list_filters_by_state_kind_zone_and_words_and_pages(
     first = logged_in(site, "officer").get("/complaints").text
     assert len(re.findall(r'id="complaint-\d+"', first)) == PAGE and 'rel="next"' in first
     assert len(ids("page=2")) == 2
+
+
+def test_a_file_name_that_hides_its_real_extension_is_refused(site: dict[str, Any]) -> None:
+    liaison = logged_in(site, "liaison")
+    disguised = _file(liaison, [("invoice\u202egpj.exe", b"MZ")])  # reads as "invoiceexe.jpg"
+    assert disguised.status_code == 200 and "not a file name" in disguised.text
+    assert _count(site, t.attachments) == 0
+
+
+def test_a_point_that_is_not_a_finite_number_is_refused_and_the_form_still_loads_its_map(
+    site: dict[str, Any],
+) -> None:
+    liaison = logged_in(site, "liaison")
+    for value in ("nan", "inf", "-Infinity"):
+        refused = _file(liaison, [], lat=value)
+        assert refused.status_code == 200 and "not a number" in refused.text
+        data = re.search(r'id="spot-data">(.*?)</script>', refused.text, re.S).group(1)  # type: ignore[union-attr]
+        assert "NaN" not in data and "Infinity" not in data  # JSON.parse would throw
+        assert '"requires' not in data  # what the clauses require is the staff's map's
+
+
+def test_a_done_message_is_said_only_when_the_case_shows_it(site: dict[str, Any]) -> None:
+    officer = logged_in(site, "officer")
+    assert 'id="done"' not in officer.get("/cases/1?done=assessed").text  # blue has not filed
+    assert 'id="done"' not in officer.get("/cases/1?done=reconsidered").text  # round 1 only
+    assert 'id="done"' in officer.get("/cases/1?done=opened").text
+    assert 'id="done"' not in logged_in(site, "admin").get("/cases/1?done=opened").text
+
+
+def test_the_guard_reads_the_session_cookie_as_the_pages_do() -> None:
+    from truceline.web.security import _session_token
+
+    assert _session_token([(b"cookie", b'prefs={"a": 1}; session=tok123')]) == "tok123"
+    assert _session_token([(b"cookie", b"session=first"), (b"cookie", b"session=second")]) == (
+        "first"  # the header Starlette's Request.cookies reads
+    )
+    assert _session_token([(b"cookie", b"session=" + b"x" * 300)]) is None
+    assert _session_token([(b"cookie", b"\xff\xfe;;=;")]) is None
+    assert _session_token([]) is None

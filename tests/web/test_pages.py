@@ -138,7 +138,7 @@ FORMS = {
         {"date": "2020-11-22", "sha256": "sha", "confirm": "yes"},
         (303, 403, 303, 403, 403),
     ),
-    "/admin/users/green-officer/revoke": ({}, (303, 403, 403, 403, 200)),  # done, says so
+    "/admin/users/green-officer/revoke": ({}, (303, 403, 403, 403, 303)),
     "/admin/users/green-officer/password": (
         {"password": "a long new passphrase"},
         (303, 403, 403, 403, 200),
@@ -409,6 +409,11 @@ def test_a_chief_s_dashboard_lists_the_recent_days_its_contingent_has_not_signed
     sign_report(site["engine"], today, sha256=report_state(site["engine"], today)["sha256"],
                 contingent="green", actor="chief", keyring=site["keyring"])  # fmt: skip
     assert _to_sign(chief.get("/").text)[today.isoformat()] == "signed by green, not yet by blue"
+    # a day to come, signed by a hostile peer, never waits on anyone's dashboard
+    future = date(2099, 1, 1)
+    sign_report(site["engine"], future, sha256=report_state(site["engine"], future)["sha256"],
+                contingent="green", actor="chief", keyring=site["keyring"])  # fmt: skip
+    assert "2099-01-01" not in _to_sign(chief.get("/").text)
 
 
 def test_a_new_complaint_waits_on_the_dashboard_until_a_case_is_opened_on_it(

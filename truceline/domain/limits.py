@@ -9,3 +9,4 @@ USER_NAME_MAX = 64  # an account's name
 PASSWORD_MAX = 256  # a password (more is refused before any hashing)
 ATTACHMENT_MAX = 8 * 1024 * 1024  # one file attached to a complaint
 ATTACHMENTS_MAX = 10  # files attached to one complaint
+ATTACHMENTS_TOTAL_MAX = 32 * 1024 * 1024  # all the files of one complaint

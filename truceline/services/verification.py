@@ -8,6 +8,7 @@ import hashlib
 import json
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,12 @@ from truceline.domain.cases import (
     commitment,
     new_salt,
 )
-from truceline.domain.limits import ATTACHMENT_MAX, ATTACHMENTS_MAX, NAME_MAX
+from truceline.domain.limits import (
+    ATTACHMENT_MAX,
+    ATTACHMENTS_MAX,
+    ATTACHMENTS_TOTAL_MAX,
+    NAME_MAX,
+)
 from truceline.domain.records import LAST_US
 from truceline.domain.reporting import FIRST_YEAR, LAST_YEAR
 from truceline.domain.timeutil import iso
@@ -71,13 +77,28 @@ class Upload:
             ) from None
 
 
+# A file name holds none of these: control and format characters (a right-to-left override
+# turns "inv\u202egpj.exe" into what reads as "invexe.jpg") and line or paragraph breaks.
+HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
 def _attachment_problems(uploads: tuple[Upload, ...]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if len(uploads) > ATTACHMENTS_MAX:
         problems.append(("attachments", M("at most {n} files can be attached", n=ATTACHMENTS_MAX)))
+    if sum(len(u.content) for u in uploads) > ATTACHMENTS_TOTAL_MAX:
+        problems.append(
+            ("attachments", M("the files are larger than {n:,} bytes in all",
+                              n=ATTACHMENTS_TOTAL_MAX))
+        )  # fmt: skip
     for upload in uploads:
         name = upload.name
-        if not name or len(name) > 255 or any(ord(ch) < 32 or ch in "/\\" for ch in name):
+        if (
+            not name
+            or len(name) > 255
+            or name != unicodedata.normalize("NFC", name)
+            or any(ch in "/\\" or unicodedata.category(ch) in HIDDEN for ch in name)
+        ):
             problems.append(("attachments", M("{name!r} is not a file name", name=name[:80])))
         elif len(upload.content) > ATTACHMENT_MAX:
             problems.append(

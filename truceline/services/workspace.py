@@ -11,7 +11,7 @@ over recent days (bucketed at C speed), `incidents_by_kind` a day's active incid
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -92,12 +92,18 @@ def waiting_for(
     out.new_complaints = [c for c in complaints if c["case"] is None and not c["overdue"]]
     if contingent is not None and last_day is not None:
         signed = signing.all_signatures(conn) if signed is None else signed
-        out.reports = _reports_to_sign(mission, signed, contingent, last_day)
+        moment = from_us(now_us) if now_us is not None else datetime.now(UTC)
+        today = reporting_day(moment, mission.report_cutoff, mission.timezone)
+        out.reports = _reports_to_sign(mission, signed, contingent, last_day, today)
     return out
 
 
 def _reports_to_sign(
-    mission: Mission, signed: dict[str, list[signing.Signature]], contingent: str, last: date
+    mission: Mission,
+    signed: dict[str, list[signing.Signature]],
+    contingent: str,
+    last: date,
+    today: date,
 ) -> list[ReportToSign]:
     """The recent days (from the mission's start) its chief has not signed, and any day on
     which another contingent signed, after this one's last signature, a version this one has
@@ -117,8 +123,11 @@ def _reports_to_sign(
             continue
     out = []
     for day in sorted(days | signed_days, reverse=True):
-        # a day still under way waits only once another contingent's chief has signed it
-        if (day > last and day not in signed_days) or (first is not None and day < first):
+        # the day under way waits once another contingent's chief has signed it; a day to
+        # come never (a hostile peer's signature of 2099-01-01 would stay on every dashboard)
+        if day > today or (day > last and day not in signed_days):
+            continue
+        if first is not None and day < first:
             continue
         by = signed.get(day.isoformat(), [])
         mine = [n for n, s in enumerate(by) if s.contingent == contingent]

@@ -32,9 +32,10 @@ class Limits:
     body: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_BODY", 256 * 1024))
     records: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_RECORDS_BODY", 16 * MiB))
     sync: int = field(default_factory=lambda: _env_bytes("TRUCELINE_MAX_SYNC_BODY", 64 * MiB))
-    # A complaint filed on its page with its attached files (a liaison's only).
+    # A complaint filed on its page with its attached files (a liaison's only): their 32 MiB
+    # (ATTACHMENTS_TOTAL_MAX) and the form's fields.
     complaint: int = field(
-        default_factory=lambda: _env_bytes("TRUCELINE_MAX_COMPLAINT_BODY", 32 * MiB)
+        default_factory=lambda: _env_bytes("TRUCELINE_MAX_COMPLAINT_BODY", 33 * MiB)
     )
     subscriptions: int = 4  # live event streams open at once per user (per process)
     recheck_s: float = 15.0  # how often an open stream checks that its session still works

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 
 from truceline.domain import policy
 from truceline.i18n import LANGUAGES, say
@@ -53,16 +53,14 @@ LARGE_PAGES = {"/complaints": "complaints.file"}
 SESSION_COOKIE = "session"  # the pages' session cookie (web.deps)
 
 
-def _session_token(headers: dict[bytes, bytes]) -> str | None:
-    raw = headers.get(b"cookie", b"").decode("latin-1")
+def _session_token(raw_headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The session cookie as the pages will read it: Starlette's parser, on the first Cookie
+    header (the one `Request.cookies` reads), so that no other cookie hides it."""
+    raw = next((value for name, value in raw_headers if name == b"cookie"), b"")
     if not raw or len(raw) > 8192:
         return None
-    try:
-        morsel = SimpleCookie(raw).get(SESSION_COOKIE)
-    except CookieError:
-        return None
-    token = None if morsel is None else morsel.value.strip()
-    return token if token and len(token) <= 256 else None
+    token = cookie_parser(raw.decode("latin-1")).get(SESSION_COOKIE, "").strip()
+    return token if 0 < len(token) <= 256 else None
 
 
 class BodyTooLarge(HTTPException):
@@ -135,7 +133,7 @@ class Guard:
             if action is not None and policy.allowed(role, action):
                 limit = self.limits.for_path(path)
         elif writes and path in LARGE_PAGES:
-            token = _session_token(headers)
+            token = _session_token(scope["headers"])
             role = (
                 None if token is None else await asyncio.to_thread(self.role_of, token, "session")
             )

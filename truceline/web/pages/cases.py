@@ -65,9 +65,15 @@ def _case_page(
         finding = compliance.get_finding(conn, case["finding"]) if case["finding"] else None
     lang = page_language(request, mission.languages)
     case["note"] = say(case["note"], lang)
-    success = DONE.get(done or "")
-    if success is not None:
-        success = say(M(success, contingent=user.contingent or ""), lang)
+    # Said only when the case shows it is so: a link with ?done= alone tells nobody that
+    # its contingent has filed (a hostile contingent could send one).
+    mine = user.contingent
+    true = {
+        "assessed": mine is not None and mine in case["filed"],
+        "reconsidered": case["round"] > 1 and mine is not None,
+        "opened": mine is not None,
+    }.get(done or "", False)
+    success = say(M(DONE[done], contingent=mine), lang) if done and true else None
     return render(
         request, "case.html", user=user, title=say(M("Case {id}", id=case_id), lang), case=case,
         finding=finding,

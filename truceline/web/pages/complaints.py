@@ -3,6 +3,8 @@ follows their status on their pages; the staff read all and open a case on one."
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,7 +15,13 @@ from fastapi import File, Form, Query, Request, UploadFile
 from fastapi import Path as FastPath
 from fastapi.responses import Response
 
-from truceline.domain.limits import ATTACHMENT_MAX, ATTACHMENTS_MAX, NAME_MAX, TEXT_MAX
+from truceline.domain.limits import (
+    ATTACHMENT_MAX,
+    ATTACHMENTS_MAX,
+    ATTACHMENTS_TOTAL_MAX,
+    NAME_MAX,
+    TEXT_MAX,
+)
 from truceline.domain.policy import LIAISON, allowed
 from truceline.domain.timeutil import to_us
 from truceline.domain.vocabulary import KINDS
@@ -25,7 +33,6 @@ from truceline.services import accounts, verification
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre, require
 from truceline.web.pages import lists
-from truceline.web.pages.map import zone_features
 from truceline.web.pages.render import N_, _words, check_csrf, page_language, redirect, render
 
 Word = Annotated[str, Form(max_length=NAME_MAX)]
@@ -44,7 +51,11 @@ def _spot(
     """What a small map shows, as JSON for the page: the zones (the complaint's outlined), a
     point, and whether a click picks the point (the form's)."""
     words = _words(mission, lang)
-    zones, _ = zone_features(mission, words)
+    zones = [  # their names and shapes only (what the clauses require is the staff's map's)
+        {"type": "Feature", "properties": {"id": z.id, "name": words.zone(z.id)},
+         "geometry": json.loads(shapely.to_geojson(z.geometry))}
+        for z in mission.zones.values()
+    ]  # fmt: skip
     return {
         "zones": {"type": "FeatureCollection", "features": zones}, "zone": zone,
         "point": point, "pick": pick, "attribution": say(M(ATTRIBUTION), lang),
@@ -88,9 +99,10 @@ def _complaints_page(
     shown, more = lists.paged(rows, f.page)
     point = None
     try:
-        if typed.get("lat") and typed.get("lon"):
-            point = [float(typed["lat"]), float(typed["lon"])]
-    except ValueError:
+        lat, lon = _number(typed.get("lat", ""), "lat"), _number(typed.get("lon", ""), "lon")
+        if lat is not None and lon is not None:
+            point = [lat, lon]
+    except FieldError:  # (said already, by the refusal)
         point = None
     spot = None
     if user.role == LIAISON:
@@ -100,6 +112,7 @@ def _complaints_page(
         kinds=sorted(KINDS), zones=list(mission.zones.values()), parties=list(mission.parties),
         message=message, typed=typed, receipt=receipt, zone_name=mission.timezone.key,
         spot=spot, attachment_max=ATTACHMENT_MAX, attachments_max=ATTACHMENTS_MAX,
+        attachments_total=ATTACHMENTS_TOTAL_MAX,
         filters=f, problems=f.problems, more=more, listed="complaints",
         offered=("from", "to", "zone", "kind", "state", "verdict", "q"),
         previous_url=f"/complaints?{f.query(page=f.page - 1)}",
@@ -115,9 +128,12 @@ def _number(value: str, name: str) -> float | None:
     if not value.strip():
         return None
     try:
-        return float(value.strip().replace(",", "."))
+        number = float(value.strip().replace(",", "."))
     except ValueError:
-        raise FieldError(name, M("not a number: {value!r}", value=value[:32])) from None
+        number = math.nan
+    if not math.isfinite(number):
+        raise FieldError(name, M("not a number: {value!r}", value=value[:32]))
+    return number
 
 
 def _uploads(files: list[UploadFile | str]) -> tuple[verification.Upload, ...]:

@@ -101,9 +101,7 @@ def _one_of(value: str | None, name: str, allowed: Iterable[str], problems: list
     return value
 
 
-def filters_of(
-    request: Request, mission: Mission, states: Iterable[str] = CASE_STATES
-) -> Filters:
+def filters_of(request: Request, mission: Mission, states: Iterable[str] = CASE_STATES) -> Filters:
     params = request.query_params
     problems: list[Message] = []
     try:
@@ -237,8 +235,10 @@ def complaint_rows(
             continue
         if f.verdict is not None and (row["verdict"] or "pending") != f.verdict:
             continue
-        if zone is not None and row["zone"] != zone.id and not (
-            row["lat"] is not None and zone.geometry.covers(Point(row["lon"], row["lat"]))
+        if (
+            zone is not None
+            and row["zone"] != zone.id
+            and not (row["lat"] is not None and zone.geometry.covers(Point(row["lon"], row["lat"])))
         ):
             continue
         if f.q and not _matches(f.q, row["id"], row["kind"], words.kind(row["kind"]),

@@ -63,7 +63,7 @@
 
   const map = L.map("map", {attributionControl: true}).setView([40, 47], 6);
   map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution(said.attribution);
+  map.attributionControl.addAttribution(text(said.attribution).innerHTML);  // escaped
   L.control.scale({imperial: false}).addTo(map);
   const data = await (await fetch("/map/data.json" + window.location.search)).json();
 
@@ -76,7 +76,7 @@
   if (data.basemap) {
     const b = data.basemap;
     const tiles = L.tileLayer("/map/tiles/{z}/{x}/{y}", {minZoom: b.minzoom, maxZoom: b.maxzoom,
-      attribution: b.attribution || undefined,
+      attribution: b.attribution ? text(b.attribution).innerHTML : undefined,  // the file's words, as text
       bounds: b.bounds ? [[b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]] : undefined});
     bases[`${said.basemap}: ${b.name}`] = tiles;
     borders.addTo(map);  // beneath, where the file holds no tile

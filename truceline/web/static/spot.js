@@ -7,9 +7,14 @@
   const source = document.getElementById("spot-data");
   if (!box || !source || typeof L === "undefined") return;
   const data = JSON.parse(source.textContent);
+  function text(value) {
+    const span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
   const map = L.map(box, {attributionControl: true, scrollWheelZoom: false});
   map.attributionControl.setPrefix(false);
-  map.attributionControl.addAttribution(data.attribution);
+  map.attributionControl.addAttribution(text(data.attribution).innerHTML);  // escaped
   L.control.scale({imperial: false}).addTo(map);
   const world = await (await fetch("/static/vendor/world-atlas/countries-50m.json")).json();
   L.geoJSON(topojson.feature(world, world.objects.countries),
@@ -19,11 +24,7 @@
     style: f => named(f) ? {color: "#1a5276", weight: 3, fillOpacity: 0.15}
                          : {color: "#7f8c8d", weight: 1, dashArray: "3 3", fillOpacity: 0.04},
     interactive: !data.pick,
-    onEachFeature: (f, layer) => {
-      const name = document.createElement("span");
-      name.textContent = f.properties.name;
-      layer.bindTooltip(name, {sticky: true});
-    },
+    onEachFeature: (f, layer) => layer.bindTooltip(text(f.properties.name), {sticky: true}),
   }).addTo(map);
 
   const lat = document.getElementById("lat");
@@ -36,7 +37,7 @@
     }
     if (!marker) {
       marker = L.circleMarker([y, x], {radius: 8, color: "#000", weight: 2, fillColor: "#f1c40f", fillOpacity: 1});
-      marker.bindTooltip(data.marker);
+      marker.bindTooltip(text(data.marker));
       marker.addTo(map);
     } else {
       marker.setLatLng([y, x]);
