@@ -61,22 +61,22 @@ def current_content(conn: Connection, mission: Mission, day: date) -> dict[str, 
     }}  # fmt: skip
 
 
+_WATERMARK = select(
+    select(t.missions.c.sha256).limit(1).scalar_subquery(),
+    select(func.max(t.assessment_runs.c.id)).scalar_subquery(),
+    select(func.max(t.observations.c.id)).scalar_subquery(),
+    select(func.max(t.positions.c.id)).scalar_subquery(),
+    select(func.count()).select_from(t.retractions).scalar_subquery(),
+)
+
+
 def watermark(conn: Connection) -> tuple[Any, ...]:
     """What a report's content depends on, in a few cheap reads: the heads of the logs (cases,
     rounds, complaints, signed imports), the last assessment run (incidents and findings) and
     the newest observation and position (imports without a log). Equal watermarks, equal
     content."""
-    r = t.assessment_runs
-    last_run = conn.execute(select(func.max(r.c.id))).scalar()
-    mission = conn.execute(select(t.missions.c.sha256)).scalar()
-    return (
-        mission,
-        tuple(sorted(repo.heads(conn).items())),
-        last_run,
-        conn.execute(select(func.max(t.observations.c.id))).scalar(),
-        conn.execute(select(func.max(t.positions.c.id))).scalar(),
-        conn.execute(select(func.count()).select_from(t.retractions)).scalar(),
-    )
+    row = conn.execute(_WATERMARK).one()  # one round trip: every page asks for it
+    return (row[0], tuple(sorted(repo.heads(conn).items())), *row[1:])
 
 
 @dataclass(frozen=True)

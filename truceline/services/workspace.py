@@ -60,7 +60,7 @@ def last_complete_day(conn: Connection, mission: Mission, now: datetime) -> date
     """The last reporting day whose report can be signed: the day before the current one,
     or the day of the latest data when the data ends earlier (a record being read after the
     fact, the demo); None when nothing is recorded."""
-    latest = compliance.data_extent(conn)[1]
+    latest = compliance.latest_start(conn)
     if latest is None:
         return None
     today = reporting_day(now, mission.report_cutoff, mission.timezone)

@@ -97,6 +97,18 @@ def data_extent(conn: Connection) -> tuple[int | None, int | None]:
     return (min(lows) if lows else None, max(highs) if highs else None)
 
 
+def latest_start(conn: Connection) -> int | None:
+    """The latest time at which any observation starts or any position is taken: what the
+    pages call "the latest data". One aggregate a query, each read from the end of its
+    index (a query of `min` and `max` together, or of an unindexed column, reads every row:
+    110 ms at a million observations, on every page that names no day)."""
+    o, p = t.observations, t.positions
+    a = conn.execute(select(func.max(o.c.observed_from_us))).scalar()
+    b = conn.execute(select(func.max(p.c.time_us))).scalar()
+    found = [int(v) for v in (a, b) if v is not None]
+    return max(found) if found else None
+
+
 def max_ids(conn: Connection) -> tuple[int, int]:
     o = conn.execute(select(func.max(t.observations.c.id))).scalar()
     p = conn.execute(select(func.max(t.positions.c.id))).scalar()

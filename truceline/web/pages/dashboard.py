@@ -34,18 +34,19 @@ def dashboard(
     A liaison's start page is its complaints."""
     if user.role == LIAISON:
         return redirect("/complaints")
-    day, start_us, end_us = chosen_day(centre.engine, date)
     with centre.engine.connect() as conn:
+        day, start_us, end_us = chosen_day(centre.engine, date, conn)
         mission = load_mission(conn)
-        glance, chart, kinds, last = _the_day(centre, conn, mission, day, start_us, end_us)
-        cases = verification.list_cases(conn, viewer=user.contingent)
+        mark = signing.watermark(conn)
+        glance, chart, kinds, last = _the_day(centre, conn, mission, day, start_us, end_us, mark)
+        cases = _cases(centre, conn, user.contingent, mark)
         waiting = workspace.waiting_for(conn, mission, user.contingent, last, cases,
                                         signed=_signatures(centre, conn))  # fmt: skip
         lang = page_language(request, mission.languages)
-    for case in cases:  # (each case's note, in the page's language)
-        case["note"] = say(case["note"], lang)
+    cases = [{**case, "note": say(case["note"], lang)} for case in cases]  # (kept ones intact)
     return render(
-        request, "dashboard.html", user=user, title=N_("Dashboard"), glance=glance,
+        request, "dashboard.html", user=user, mission=mission, title=N_("Dashboard"),
+        glance=glance,
         bounds=(iso(start_us), iso(end_us)),
         clauses=[{"clause": c.id, "rule": c.rule, "count": glance.findings.get(c.id, 0)}
                  for c in mission.clauses.values()],
@@ -60,13 +61,13 @@ _Day = tuple[workspace.DayGlance, workspace.FindingsChart, dict[str, int], date_
 
 def _the_day(
     centre: TheCentre, conn: Connection, mission: Mission, day: date_type, start_us: int,
-    end_us: int,
+    end_us: int, mark: tuple[object, ...],
 ) -> _Day:  # fmt: skip
     """The day's part of the dashboard, the same for every reader: counted once for as long
     as the record's watermark (`signing.watermark`) and the current reporting day stay the
     same, then kept (`web.kept`)."""
     today = reporting_day(datetime.now(UTC), mission.report_cutoff, mission.timezone)
-    key = (str(centre.engine.url), day, start_us, end_us, today, signing.watermark(conn))
+    key = (str(centre.engine.url), day, start_us, end_us, today, mark)
     kept = _KEPT.get(key)
     if kept is not None:
         return kept
@@ -80,6 +81,21 @@ def _the_day(
 
 
 _KEPT: Kept[_Day] = Kept(16)
+
+
+def _cases(
+    centre: TheCentre, conn: Connection, viewer: str | None, mark: tuple[object, ...]
+) -> list[dict[str, object]]:
+    """The cases as `viewer`'s contingent may see them, listed again only when the record's
+    watermark moves (a filing, a reveal and an opening are log entries: the heads move)."""
+    key = (str(centre.engine.url), viewer, mark)
+    kept = _CASES.get(key)
+    if kept is not None:
+        return kept
+    return _CASES.put(key, verification.list_cases(conn, viewer=viewer))
+
+
+_CASES: Kept[list[dict[str, object]]] = Kept(8)
 
 
 def _signatures(centre: TheCentre, conn: Connection) -> dict[str, list[signing.Signature]]:
