@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select
+from sqlalchemy import Connection, Engine, and_, func, insert, select
 
 from truceline.domain import actions
 from truceline.domain.actions.complaint_received import NARRATIVE_MAX, Attachment, Complaint
@@ -738,6 +738,17 @@ def list_cases(conn: Connection, viewer: str | None = None) -> list[dict[str, An
     return [case_view(conn, mission, i, viewer) for i in ids]
 
 
+def _finding_of_case(c: Any) -> Any:
+    """A case's finding, found by the finding's unique key (the case's subject without its
+    `finding:`): from each case to its finding by the index, where comparing the subject with
+    `'finding:' || key` would read every finding for every case (107 ms at a million
+    observations, on every list and map)."""
+    return and_(
+        c.c.subject_key.like("finding:%"),
+        t.findings.c.key == func.substr(c.c.subject_key, len("finding:") + 1),
+    )
+
+
 def verdicts(conn: Connection, mission: Mission) -> tuple[dict[int, str], dict[int, str]]:
     """The verdict of every finding with a case, and of every incident through its findings'
     cases (the first case of an incident speaks for it). Verdicts derive from revealed
@@ -745,7 +756,7 @@ def verdicts(conn: Connection, mission: Mission) -> tuple[dict[int, str], dict[i
     c, f = t.cases, t.findings
     rows = conn.execute(
         select(c.c.verdict, f.c.id, f.c.incident_id)
-        .join(f, c.c.subject_key == "finding:" + f.c.key)
+        .join(f, _finding_of_case(c))
         .where(c.c.duplicate_of.is_(None))
         .order_by(c.c.id)
     ).all()
@@ -763,7 +774,7 @@ def cases_of_findings(conn: Connection, findings: list[int]) -> dict[int, int]:
     c, f = t.cases, t.findings
     rows = conn.execute(
         select(f.c.id, c.c.id)
-        .join(f, c.c.subject_key == "finding:" + f.c.key)
+        .join(f, _finding_of_case(c))
         .where(f.c.id.in_(findings), c.c.duplicate_of.is_(None))
     )
     return {int(finding): int(case) for finding, case in rows}
