@@ -24,6 +24,7 @@ from truceline.services.reports.view import said_changes
 from truceline.services.reports.words import Words
 from truceline.store.missions import load_mission
 from truceline.web.deps import MaybeUser, PageUser, TheCentre, require
+from truceline.web.kept import Kept
 from truceline.web.pages.days import chosen_day
 from truceline.web.pages.render import N_, check_csrf, page_language, redirect, render
 
@@ -116,8 +117,7 @@ def _report_page(
     read it (and since its contingent signed another version), and for a chief the form
     that signs exactly the version shown, once confirmed."""
     day, _, _ = chosen_day(centre.engine, date)
-    document = signing.report_document(centre.engine, day)
-    state = signing.report_state(centre.engine, day)
+    document, state = _draft(centre, day)
     chosen = _lang(document, lang, request)
     words = Words(document.content, chosen)
     current, sha = document.content, document.sha256  # what the page shows, and signs
@@ -152,8 +152,32 @@ def _report_page(
         read_when=None if before is None else iso(before.read_at_us),
         signed_sha=None if mine is None else mine.sha256,
         just_signed=just_signed and user.contingent in state["signed_by"],
-        **_shown(document, chosen),
+        **_kept_shown(document, chosen),
     )  # fmt: skip
+
+
+def _draft(centre: TheCentre, day: Any) -> tuple[Document, dict[str, Any]]:
+    """The day's report as it stands and its state (who signed it), made once for as long as
+    the record's watermark stands (a day of 40,000 incidents takes seconds to make). The
+    watermark is read first: a change while the report is made leaves it under the older
+    key, which no later reader asks for. Signing computes the report again itself."""
+    with centre.engine.connect() as conn:
+        key = (str(centre.engine.url), day, signing.watermark(conn))
+    kept = _DRAFTS.get(key)
+    if kept is not None:
+        return kept
+    made = (signing.report_document(centre.engine, day), signing.report_state(centre.engine, day))
+    return _DRAFTS.put(key, made)
+
+
+def _kept_shown(document: Document, lang: str) -> dict[str, Any]:
+    key = (document.sha256, document.version, document.published is not None, lang)
+    kept = _SHOWN.get(key)
+    return kept if kept is not None else _SHOWN.put(key, _shown(document, lang))
+
+
+_DRAFTS: Kept[tuple[Document, dict[str, Any]]] = Kept(4)
+_SHOWN: Kept[dict[str, Any]] = Kept(8)
 
 
 def draft_download(
