@@ -68,16 +68,12 @@ def _the_day(
     same, then kept (`web.kept`)."""
     today = reporting_day(datetime.now(UTC), mission.report_cutoff, mission.timezone)
     key = (str(centre.engine.url), day, start_us, end_us, today, mark)
-    kept = _KEPT.get(key)
-    if kept is not None:
-        return kept
-    made: _Day = (
+    return _KEPT.made(key, lambda: (
         workspace.day_glance(conn, start_us, end_us),
         workspace.findings_per_day(conn, mission, day),
         workspace.incidents_by_kind(conn, start_us, end_us),
         workspace.last_complete_day(conn, mission, datetime.now(UTC)),
-    )
-    return _KEPT.put(key, made)
+    ))  # fmt: skip
 
 
 _KEPT: Kept[_Day] = Kept(16)

@@ -163,11 +163,9 @@ def _draft(centre: TheCentre, day: Any) -> tuple[Document, dict[str, Any]]:
     key, which no later reader asks for. Signing computes the report again itself."""
     with centre.engine.connect() as conn:
         key = (str(centre.engine.url), day, signing.watermark(conn))
-    kept = _DRAFTS.get(key)
-    if kept is not None:
-        return kept
-    made = (signing.report_document(centre.engine, day), signing.report_state(centre.engine, day))
-    return _DRAFTS.put(key, made)
+    return _DRAFTS.made(key, lambda: (
+        signing.report_document(centre.engine, day), signing.report_state(centre.engine, day)
+    ))  # fmt: skip
 
 
 def _kept_shown(document: Document, lang: str) -> dict[str, Any]:
