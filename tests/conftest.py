@@ -194,3 +194,23 @@ def add_accounts(
             engine, name, role=role, password=password, contingent=contingent, party=party,
             keyring=keyring,
         )  # fmt: skip
+
+
+def staffed_centre(
+    folder: Path,
+    users: dict[str, tuple[str, str | None, str | None]],
+    password: str,
+    name: str = "centre.db",
+) -> tuple[str, Engine, Any, int | None]:
+    """A centre in a SQLite file of its own, as the browser and page tests serve it: the demo
+    mission, its logs started, EXPLOSION_CSV assessed, and `users` (all with `password`);
+    its URL, engine, key ring and first finding."""
+    from truceline.services.ledger import KeyRing
+
+    url = f"sqlite:///{folder / name}"
+    engine = make_engine(url)
+    migrate(engine)
+    keyring = KeyRing(folder / "keys")
+    finding = signed_centre(engine, keyring, folder)
+    add_accounts(engine, keyring, users, password)
+    return url, engine, keyring, finding

@@ -86,3 +86,11 @@ def need_chromium() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("Debian's chromium is missing (make test installs it)")
         pytest.skip("Debian's chromium is not installed")
+
+
+def only_local(asked: list[str]) -> list[str]:
+    """What a browser asked of a host other than this machine (data: and blob: are its own)."""
+    from urllib.parse import urlparse
+
+    return [u for u in asked if urlparse(u).hostname not in ("127.0.0.1", None)
+            and not u.startswith(("data:", "blob:"))]  # fmt: skip

@@ -13,12 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from tests.conftest import add_accounts, signed_centre
+from tests.conftest import staffed_centre
 from tests.security.conftest import PASSWORD, USERS
-from truceline.services.ledger import KeyRing
 from truceline.services.verification import open_case
 from truceline.store import tables as t
-from truceline.store.db import make_engine, migrate
 from truceline.web.app import create_app
 
 SCALARS = (
@@ -56,12 +54,7 @@ ROUTES: dict[str, tuple[str, list[str]]] = {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     folder: Path = tmp_path_factory.mktemp("fuzz")
-    url = f"sqlite:///{folder / 'centre.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    keyring = KeyRing(folder / "keys")
-    finding = signed_centre(engine, keyring, folder)
-    add_accounts(engine, keyring, USERS, PASSWORD)
+    url, engine, keyring, finding = staffed_centre(folder, USERS, PASSWORD)
     open_case(engine, finding=finding, keyring=keyring, acting="green")
     client = TestClient(create_app(url, folder / "keys"), raise_server_exceptions=False)
     headers = {"": {}}

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 
 from tests.conftest import add_accounts, signed_centre
-from tests.security.serving import BROWSER_ARGS, CHROMIUM, in_thread, need_chromium
+from tests.security.serving import BROWSER_ARGS, CHROMIUM, in_thread, need_chromium, only_local
 from truceline.services.ledger import KeyRing
 from truceline.services.signing import report_state, sign_report
 from truceline.services.verification import ComplaintInput, file_complaint, open_case
@@ -116,6 +115,4 @@ def test_every_page_fits_a_phone_logs_no_error_and_has_no_serious_accessibility_
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
-    outside = [u for u in asked if urlparse(u).hostname not in ("127.0.0.1", None)
-               and not u.startswith(("data:", "blob:"))]  # fmt: skip
-    assert asked and outside == []
+    assert asked and only_local(asked) == []

@@ -301,14 +301,9 @@ def test_an_incident_page_shows_its_observations_findings_and_case(site: dict[st
 
 
 def test_an_officer_opens_a_case_from_an_incident_page(tmp_path: Path) -> None:
-    from truceline.store.db import make_engine, migrate
+    from tests.conftest import staffed_centre
 
-    url = f"sqlite:///{tmp_path / 'open.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    keyring = KeyRing(tmp_path / "keys")
-    signed_centre(engine, keyring, tmp_path)
-    add_accounts(engine, keyring, USERS, PASSWORD)
+    url, _, _, _ = staffed_centre(tmp_path, USERS, PASSWORD, name="open.db")
     client = logged_in({"app": create_app(url, tmp_path / "keys")}, "officer")
     page = client.get("/incidents/1").text
     assert "Open a case" in page

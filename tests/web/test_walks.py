@@ -16,11 +16,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.conftest import add_accounts, signed_centre
-from tests.security.serving import BROWSER_ARGS, CHROMIUM, in_thread, need_chromium
+from tests.conftest import staffed_centre
+from tests.security.serving import BROWSER_ARGS, CHROMIUM, in_thread, need_chromium, only_local
 from truceline.domain.reporting import reporting_day
-from truceline.services.ledger import KeyRing
-from truceline.store.db import make_engine, migrate
 from truceline.store.missions import load_mission
 from truceline.web.app import create_app
 
@@ -36,12 +34,7 @@ USERS = {"east-liaison": ("liaison", None, "east"), "blue-officer": ("officer", 
 @pytest.fixture
 def centre(tmp_path: Path) -> Iterator[tuple[str, str]]:
     need_chromium()
-    url = f"sqlite:///{tmp_path / 'centre.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    keyring = KeyRing(tmp_path / "keys")
-    signed_centre(engine, keyring, tmp_path)
-    add_accounts(engine, keyring, USERS, PASSWORD)
+    url, engine, _, _ = staffed_centre(tmp_path, USERS, PASSWORD)
     with engine.connect() as conn:
         mission = load_mission(conn)
     # A complaint is reported on the day it is received: today's (in the mission's zone).
@@ -192,6 +185,4 @@ def test_each_role_walks_its_workflow_on_a_phone_from_complaint_to_published_rep
         finally:
             browser.close()
     assert problems == [], "\n".join(problems)
-    outside = [u for u in asked if urlparse(u).hostname not in ("127.0.0.1", None)
-               and not u.startswith(("data:", "blob:"))]  # fmt: skip
-    assert asked and outside == []
+    assert asked and only_local(asked) == []
