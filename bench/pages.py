@@ -41,7 +41,9 @@ def _warm(base: str, path: str, cookie: str) -> None:
     change to the record; what is measured is the steady state. Each view on a connection
     of its own, so that both workers take some."""
     for _ in range(6):
-        httpx.get(base + path, headers={"Cookie": cookie}, timeout=120)
+        reply = httpx.get(base + path, headers={"Cookie": cookie}, timeout=120)
+        if reply.status_code != 200:
+            raise SystemExit(f"{path}: {reply.status_code} before the measure")
 
 
 def main() -> int:

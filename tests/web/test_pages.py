@@ -674,3 +674,14 @@ def test_a_refused_login_keeps_the_name_typed_but_never_the_password(site: dict[
     assert refused.status_code == 401 and "Wrong user name or password." in refused.text
     assert 'name="username" autocomplete="username" value="officer"' in refused.text
     assert "not-it-at-all" not in refused.text
+
+
+def test_what_waits_on_the_dashboard_is_said_in_the_page_s_language(site: dict[str, Any]) -> None:
+    officer = logged_in(site, "officer")
+    officer.get("/?date=2020-11-21")  # the cases kept, in no language yet
+    page = officer.get("/?date=2020-11-21&lang=ru").text
+    waiting = re.search(r'id="waiting">(.*?)</ul>', page, re.S)
+    assert waiting and "позиции раскрываются" in waiting.group(1)
+    assert "positions open" not in waiting.group(1)
+    again = officer.get("/?date=2020-11-21&lang=en").text  # the kept cases were not changed
+    assert "positions open when all have filed" in again

@@ -393,6 +393,22 @@ def published_days(conn: Connection, mission: Mission) -> list[dict[str, Any]]:
     return listed
 
 
+def report_draft(engine: Engine, day: date) -> tuple[Document, dict[str, Any]]:
+    """The day's report to render and its state (as `report_document` and `report_state`),
+    from one snapshot and one making of the content; the state without its copy of the
+    report (the document holds it: a page keeps this pair while the record stands)."""
+    require_schema(engine)
+    with snapshot(engine) as conn:
+        mission = load_mission(conn)
+        content = current_content(conn, mission, day)
+        public = published(conn, mission, day)
+        state = _state(conn, mission, day, content)
+    document = Document.of(content)
+    if public is not None and public["sha256"] == document.sha256:
+        document = Document.of(content, public, public.get("version"))
+    return document, {k: v for k, v in state.items() if k != "report"}
+
+
 def report_document(engine: Engine, day: date) -> Document:
     """The day's report as it stands, to render: with its signatures when this very content
     is the published version, else a draft."""

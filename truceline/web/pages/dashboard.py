@@ -39,11 +39,12 @@ def dashboard(
         mission = load_mission(conn)
         mark = signing.watermark(conn)
         glance, chart, kinds, last = _the_day(centre, conn, mission, day, start_us, end_us, mark)
-        cases = _cases(centre, conn, user.contingent, mark)
+        lang = page_language(request, mission.languages)
+        # each case's note in the page's language, on copies (the kept ones stay as they are)
+        cases = [{**case, "note": say(case["note"], lang)}
+                 for case in _cases(centre, conn, user.contingent, mark)]  # fmt: skip
         waiting = workspace.waiting_for(conn, mission, user.contingent, last, cases,
                                         signed=_signatures(centre, conn))  # fmt: skip
-        lang = page_language(request, mission.languages)
-    cases = [{**case, "note": say(case["note"], lang)} for case in cases]  # (kept ones intact)
     return render(
         request, "dashboard.html", user=user, mission=mission, title=N_("Dashboard"),
         glance=glance,
@@ -83,7 +84,9 @@ def _cases(
     centre: TheCentre, conn: Connection, viewer: str | None, mark: tuple[object, ...]
 ) -> list[dict[str, object]]:
     """The cases as `viewer`'s contingent may see them, listed again only when the record's
-    watermark moves (a filing, a reveal and an opening are log entries: the heads move)."""
+    watermark moves (a filing, a reveal and an opening are log entries: the heads move). A
+    case's `complaint_detail` (its status reads the clock) is not for the dashboard, which
+    does not show it: the case page reads it afresh."""
     key = (str(centre.engine.url), viewer, mark)
     kept = _CASES.get(key)
     if kept is not None:

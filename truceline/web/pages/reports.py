@@ -152,7 +152,7 @@ def _report_page(
         read_when=None if before is None else iso(before.read_at_us),
         signed_sha=None if mine is None else mine.sha256,
         just_signed=just_signed and user.contingent in state["signed_by"],
-        **_kept_shown(document, chosen),
+        **_kept_shown(centre, document, chosen),
     )  # fmt: skip
 
 
@@ -163,13 +163,12 @@ def _draft(centre: TheCentre, day: Any) -> tuple[Document, dict[str, Any]]:
     key, which no later reader asks for. Signing computes the report again itself."""
     with centre.engine.connect() as conn:
         key = (str(centre.engine.url), day, signing.watermark(conn))
-    return _DRAFTS.made(key, lambda: (
-        signing.report_document(centre.engine, day), signing.report_state(centre.engine, day)
-    ))  # fmt: skip
+    return _DRAFTS.made(key, lambda: signing.report_draft(centre.engine, day))
 
 
-def _kept_shown(document: Document, lang: str) -> dict[str, Any]:
-    key = (document.sha256, document.version, document.published is not None, lang)
+def _kept_shown(centre: TheCentre, document: Document, lang: str) -> dict[str, Any]:
+    key = (str(centre.engine.url), document.sha256, document.version,
+           document.published is not None, lang)  # fmt: skip
     kept = _SHOWN.get(key)
     return kept if kept is not None else _SHOWN.put(key, _shown(document, lang))
 
