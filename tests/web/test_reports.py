@@ -4,6 +4,7 @@ once all have signed the same version, and anyone can then read and check it."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -178,3 +179,33 @@ def test_an_anonymous_reader_asking_again_and_again_gets_one_rendering(
         for fmt in ("text", "html", "pdf"):
             api["client"].get(f"/api/v1/reports/{DAY}/file?format={fmt}&lang={lang}")
     assert len(pages._RENDERED) <= pages.CACHED
+
+
+def test_reading_the_same_version_again_does_not_read_the_stored_copy(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A stored read holds a whole report: it is read back only when the version differs."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tests.conftest import add_accounts, signed_centre
+    from truceline.services import signing
+    from truceline.services.ledger import KeyRing
+
+    keyring = KeyRing(tmp_path / "keys")
+    signed_centre(engine, keyring, tmp_path)
+    add_accounts(engine, keyring, {"reader": ("officer", "blue", None)}, "correct horse battery")
+    with engine.connect() as conn:
+        user = int(
+            conn.execute(select(t.users.c.id).where(t.users.c.name == "reader")).scalar_one()
+        )
+    day = date(2020, 11, 21)
+    signing.note_read(engine, user, day, "a" * 64, {"version": "one"})
+    with engine.connect() as conn:
+        same = signing.last_read(conn, user, day, holding="a" * 64)
+        other = signing.last_read(conn, user, day, holding="b" * 64)
+        never = signing.last_read(conn, user + 1, day)
+    assert same is not None and same.content is None and same.sha256 == "a" * 64
+    assert other is not None and other.content == {"version": "one"}
+    assert never is None

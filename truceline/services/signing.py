@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from truceline.domain import actions
@@ -117,18 +117,26 @@ class Read:
     """A version of a day's report as an account last read it."""
 
     sha256: str
-    content: dict[str, Any]
+    content: dict[str, Any] | None  # None when it is the version the caller holds
     read_at_us: int
 
 
-def last_read(conn: Connection, user_id: int, day: date) -> Read | None:
-    """The version of the day's report the account last read (None: never)."""
+def last_read(conn: Connection, user_id: int, day: date, holding: str | None = None) -> Read | None:
+    """The version of the day's report the account last read (None: never). Its content is
+    read (a whole report, megabytes for a busy day) only when it is not the version whose
+    sha256 the caller holds already: a reader who reads the same version again costs one
+    small query."""
     r = t.report_reads
+    content = r.c.content if holding is None else case((r.c.sha256 == holding, None),
+                                                       else_=r.c.content)  # fmt: skip
     row = conn.execute(
-        select(r.c.sha256, r.c.content, r.c.read_at_us)
+        select(r.c.sha256, r.c.read_at_us, content.label("content"))
         .where(r.c.user_id == user_id, r.c.day == day.isoformat())
     ).first()  # fmt: skip
-    return None if row is None else Read(row.sha256, json.loads(row.content), row.read_at_us)
+    if row is None:
+        return None
+    known = None if row.content is None else json.loads(row.content)
+    return Read(row.sha256, known, row.read_at_us)
 
 
 def note_read(

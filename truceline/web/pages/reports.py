@@ -122,7 +122,7 @@ def _report_page(
     words = Words(document.content, chosen)
     current, sha = document.content, document.sha256  # what the page shows, and signs
     with centre.engine.connect() as conn:
-        before = signing.last_read(conn, user.id, day)
+        before = signing.last_read(conn, user.id, day, holding=sha)
         mine = None if user.contingent is None else signing.last_signed(conn, day, user.contingent)
         mission = load_mission(conn)
     # A read is recorded when the page shows a version anew (not when it answers a refused
@@ -135,7 +135,7 @@ def _report_page(
     if record_read and in_mission and (before is None or before.sha256 != sha):
         signing.note_read(centre.engine, user.id, day, sha, current)
     since_read = None
-    if before is not None and before.sha256 != sha:
+    if before is not None and before.content is not None:  # (another version than this one)
         since_read = said_changes(words, signing.changes(before.content, current)) or [
             words.tr.gettext("Its figures were recomputed; no line of it reads differently.")
         ]
