@@ -96,6 +96,7 @@ def test_another_party_s_liaison_sees_neither_the_complaint_nor_its_files(
     assert west.get("/complaints/1").status_code == 404
     assert west.get(f"/complaints/1/attachments/{digest}").status_code == 404
     assert "east's own" not in west.get("/complaints").text
+    assert 'id="receipt"' not in west.get("/complaints?filed=1").text  # not its receipt
     anonymous = logged_in(site, None)
     assert anonymous.get(f"/complaints/1/attachments/{digest}").status_code == 303  # to /login
 
@@ -212,3 +213,24 @@ def test_the_guard_reads_the_session_cookie_as_the_pages_do() -> None:
     assert _session_token([(b"cookie", b"session=" + b"x" * 300)]) is None
     assert _session_token([(b"cookie", b"\xff\xfe;;=;")]) is None
     assert _session_token([]) is None
+
+
+def test_a_peer_s_file_name_that_hides_its_extension_is_shown_with_the_hidden_mark(
+    site: dict[str, Any],
+) -> None:
+    """A name filed here with a right-to-left override is refused; one a hostile peer's log
+    carries (as the projector stores it) is shown and downloaded with the override marked."""
+    import json
+
+    from sqlalchemy import update
+
+    liaison = logged_in(site, "liaison")
+    assert _file(liaison, [("invoice.jpg", b"MZ")]).status_code == 303
+    digest = hashlib.sha256(b"MZ").hexdigest()
+    peer = [{"name": "invoice\u202egpj.exe", "sha256": digest, "size": 2}]
+    with site["engine"].begin() as conn:
+        conn.execute(update(t.complaints).values(attachments=json.dumps(peer)))
+    page = logged_in(site, "officer").get("/complaints/1").text
+    assert "\u202e" not in page and "invoice\ufffdgpj.exe" in page
+    got = liaison.get(f"/complaints/1/attachments/{digest}")
+    assert got.status_code == 200 and "%E2%80%AE" not in got.headers["content-disposition"]

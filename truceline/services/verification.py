@@ -82,6 +82,12 @@ class Upload:
 HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 
+def visible_name(name: str) -> str:
+    """A file name as pages and downloads show it: each hidden character (HIDDEN) as U+FFFD.
+    Names filed here are refused with one; a peer's log may still carry one."""
+    return "".join("\ufffd" if unicodedata.category(ch) in HIDDEN else ch for ch in name)
+
+
 def _attachment_problems(uploads: tuple[Upload, ...]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if len(uploads) > ATTACHMENTS_MAX:
@@ -305,7 +311,9 @@ def complaint_dict(row: Any, now_us: int, answered_at: int | None) -> dict[str, 
         "observed_from": iso(row.observed_from_us), "observed_to": iso(row.observed_to_us),
         "lat": None if row.lat_e7 is None else row.lat_e7 / 1e7,
         "lon": None if row.lon_e7 is None else row.lon_e7 / 1e7,
-        "zone": row.zone, "narrative": row.narrative, "attachments": json.loads(row.attachments),
+        "zone": row.zone, "narrative": row.narrative,
+        "attachments": [{**a, "name": visible_name(str(a["name"]))}
+                        for a in json.loads(row.attachments)],
         "received_by": row.received_by, "status": status, "overdue": status == "overdue",
     }  # fmt: skip
 
