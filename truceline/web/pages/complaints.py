@@ -3,7 +3,6 @@ follows their status on their pages; the staff read all and open a case on one."
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from datetime import datetime
@@ -33,6 +32,7 @@ from truceline.services import accounts, verification
 from truceline.store.missions import load_mission
 from truceline.web.deps import PageUser, TheCentre, require
 from truceline.web.pages import lists
+from truceline.web.pages.map import zone_shapes
 from truceline.web.pages.render import N_, _words, check_csrf, page_language, redirect, render
 
 Word = Annotated[str, Form(max_length=NAME_MAX)]
@@ -50,12 +50,8 @@ def _spot(
 ) -> dict[str, Any]:
     """What a small map shows, as JSON for the page: the zones (the complaint's outlined), a
     point, and whether a click picks the point (the form's)."""
-    words = _words(mission, lang)
-    zones = [  # their names and shapes only (what the clauses require is the staff's map's)
-        {"type": "Feature", "properties": {"id": z.id, "name": words.zone(z.id)},
-         "geometry": json.loads(shapely.to_geojson(z.geometry))}
-        for z in mission.zones.values()
-    ]  # fmt: skip
+    # their names and shapes only (what the clauses require is the staff's map's)
+    zones = zone_shapes(mission, _words(mission, lang))
     return {
         "zones": {"type": "FeatureCollection", "features": zones}, "zone": zone,
         "point": point, "pick": pick, "attribution": say(M(ATTRIBUTION), lang),

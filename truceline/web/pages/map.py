@@ -83,15 +83,22 @@ def zone_features(mission: Mission, words: Any) -> tuple[list[dict[str, Any]], l
     """The mission's zones as GeoJSON features named in the page's words, each with what
     its clauses require (the first, strictest, styles it); and what is required everywhere."""
     required, everywhere = _requirements(mission)
-    zones = [
-        {"type": "Feature",
-         "properties": {"id": z.id, "name": words.zone(z.id),
-                        "requires": (required.get(z.id) or ["other"])[0],
-                        "requires_words": ", ".join(words.rule(r) for r in required.get(z.id, []))},
+    zones = zone_shapes(mission, words)
+    for zone in zones:
+        rules = required.get(zone["properties"]["id"], [])
+        zone["properties"]["requires"] = (rules or ["other"])[0]
+        zone["properties"]["requires_words"] = ", ".join(words.rule(r) for r in rules)
+    return zones, everywhere
+
+
+def zone_shapes(mission: Mission, words: Any) -> list[dict[str, Any]]:
+    """The mission's zones as GeoJSON features: their ids, names in the page's words and
+    shapes only (what a liaison's small map shows)."""
+    return [
+        {"type": "Feature", "properties": {"id": z.id, "name": words.zone(z.id)},
          "geometry": json.loads(shapely.to_geojson(z.geometry))}
         for z in mission.zones.values()
     ]  # fmt: skip
-    return zones, everywhere
 
 
 def _requirements(mission: Mission) -> tuple[dict[str, list[str]], list[str]]:
