@@ -14,9 +14,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import numpy as np
+import shapely
 from fastapi import Request
 from fastapi.responses import Response
-from shapely import Point
 
 from truceline.domain.timeutil import to_us
 from truceline.domain.vocabulary import KINDS
@@ -223,9 +224,16 @@ def complaint_rows(
     placed in the zone chosen (named, or their point inside it), of a kind, a state and a
     verdict, with the words of the search in their account, kind, parties or number."""
     since, until = f.span_us(mission)
-    zone = mission.zones[f.zone] if f.zone else None
+    rows = verification.list_complaints(conn, party=party)
+    inside = np.ones(len(rows), dtype=bool)  # in the zone chosen: named, or a point in it
+    if f.zone is not None:
+        zone = mission.zones[f.zone]
+        lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in rows], dtype=float)
+        lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in rows], dtype=float)
+        named = np.array([r["zone"] == zone.id for r in rows], dtype=bool)
+        inside = named | shapely.covers(zone.geometry, shapely.points(lon, lat))
     kept = []
-    for row in reversed(verification.list_complaints(conn, party=party)):
+    for row, placed in zip(reversed(rows), inside[::-1], strict=True):
         received = to_us(datetime.fromisoformat(row["received"]))
         if (since is not None and received < since) or (until is not None and received >= until):
             continue
@@ -235,11 +243,7 @@ def complaint_rows(
             continue
         if f.verdict is not None and (row["verdict"] or "pending") != f.verdict:
             continue
-        if (
-            zone is not None
-            and row["zone"] != zone.id
-            and not (row["lat"] is not None and zone.geometry.covers(Point(row["lon"], row["lat"])))
-        ):
+        if not placed:
             continue
         if f.q and not _matches(f.q, row["id"], row["kind"], words.kind(row["kind"]),
                                 row["party"], row["against"], words.actor(row["against"]),
