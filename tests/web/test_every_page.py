@@ -99,6 +99,17 @@ def test_every_page_fits_a_phone_logs_no_error_and_has_no_serious_accessibility_
                     wide = page.evaluate("document.documentElement.scrollWidth")
                     if wide > 390:
                         problems.append(f"{role} {path}: {wide} px wide at 390")
+                    for width in (390, 1366):  # a figure drawn over what follows it
+                        page.set_viewport_size({"width": width, "height": 844})
+                        spilled = page.evaluate(
+                            "[...document.querySelectorAll('figure')].filter(f => [...f.children]"
+                            ".some(c => c.getBoundingClientRect().bottom"
+                            " > f.getBoundingClientRect().bottom + 1)).length"
+                        )
+                        if spilled:
+                            problems.append(f"{role} {path}: {spilled} figure(s) spill out"
+                                            f" at {width} px")  # fmt: skip
+                    page.set_viewport_size(phone)
                     expected_404 = "no-such" in path
                     real = [e for e in errors if not (expected_404 and "404" in e)]
                     if real:
