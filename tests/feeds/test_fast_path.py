@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -253,3 +254,30 @@ def test_the_observations_context_of_the_fast_path_is_the_builders_one(mission: 
     ctx = _fast_context(mission, "green", NOW)
     assert ctx.observations == obs.Context(mission.actors, frozenset(mission.contingents), "green")
     assert ctx.declared == frozenset(mission.units)
+
+
+NUMBER_TEXTS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-10**400, 10**400).map(str),
+    st.sampled_from(["", " ", " 1.5", "1.5 ", "4_0.1", "1e", "+", "1.2.3", "1e999", "-0",
+                     "٤٠", "inf", "nan", "1,5", ",", "1e5", "+.5", "5.", "\t2\n", "9999999.0"]),
+    st.text(alphabet="0123456789.+-eE, _\t٤", max_size=8),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(NUMBER_TEXTS, max_size=30))
+def test_a_column_of_numbers_is_read_as_the_full_reader_reads_each_of_them(
+    texts: list[str | None],
+) -> None:
+    ok = np.ones(len(texts), dtype=bool)
+    values = cot_fast._numbers(texts, ok)
+    for text, kept, value in zip(texts, ok.tolist(), values.tolist(), strict=True):
+        problems: list[str] = []
+        number = cot._number(text, "lat", problems)
+        if kept:  # taken by the fast path: exactly as the full reader takes it
+            assert not problems, (text, problems)
+            assert (value != value and number is None) or value == number, (text, value)
+        else:  # refused: the full reader's, which names the problem
+            assert problems, text

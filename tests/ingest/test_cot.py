@@ -7,6 +7,7 @@ import random
 import tracemalloc
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -573,6 +574,10 @@ PIECES = [
     b'<event uid="d"><?xml version="1.0"?></event>',
     b'<event\t uid="t"><point/></event\n>',
     b'<event uid="e"></eventx></event >',
+    b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?><event uid='sq'><point/></event>",
+    b'<?xml version="1.0" encoding="UTF-8"?><event uid="r"><remarks>an event</remarks></event>',
+    b'<event uid="pi"><?pi x?><point/></event>',
+    b'<event uid="odd" x="a"b"><point/></event>',
     b'<event uid="big"><remarks>' + b"x" * (MAX_EVENT_BYTES - 40) + b"</remarks></event>",
     b'<event uid="lt" a<b="1"><point/></event>',
     b'<?xml version="1.0"?><?xml version="1.0"?>',
@@ -614,3 +619,17 @@ def test_byte_order_marks_and_a_truncated_tag_read_the_same_however_they_are_cut
     assert [r.uid for r in whole if isinstance(r, Rejected)] == [None, None, None]
     for cut in range(1, len(data)):
         assert feed_in_pieces(data, [cut]) == whole, cut
+
+
+def test_the_events_tak_clients_send_are_split_by_the_plain_path_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_plain(*_: object) -> bool:
+        raise AssertionError("left to the steps")
+
+    monkeypatch.setattr(EventSplitter, "_begin", not_plain)
+    data = b"\r\n".join([SELF_REPORT, DECLARATION + HOSTILE_MARKER, DECLARATION + SELF_REPORT])
+    events = good_events(EventSplitter().feed(data))  # (one read)
+    assert [e.data for e in events] == [SELF_REPORT, DECLARATION + HOSTILE_MARKER,
+                                        DECLARATION + SELF_REPORT]  # fmt: skip
+    assert events[1].offset == len(SELF_REPORT) + 2

@@ -20,7 +20,8 @@ that a batch prepared with the fast path equals the batch prepared event by even
 
 from __future__ import annotations
 
-import math
+import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -154,40 +155,46 @@ def _numbers(texts: Sequence[str | None], ok: np.ndarray) -> np.ndarray:
     present = [i for i, v in enumerate(texts) if v is not None]
     if not present:
         return values
-    given = [texts[i] for i in present]
-    if _DECIMAL_CHARS.issuperset("".join(given)):  # type: ignore[arg-type]
-        try:
-            values[present] = list(map(float, given))  # type: ignore[arg-type]
-            numbers = values[present]
-            ok[np.asarray(present)[~np.isfinite(numbers)]] = False
-            return values
-        except ValueError:
-            pass
-    # some value is unusual: find which, one by one (in Python's floats: a numpy call per
-    # value would cost more than the rest of the batch)
-    taken: list[int] = []
-    found: list[float] = []
-    decimal, finite = _DECIMAL_CHARS.issuperset, math.isfinite
-    for i, given_value in zip(present, given, strict=True):
-        assert given_value is not None
-        value = given_value.strip()
-        if not value:
-            continue  # blank: not given
-        if not decimal(value):
-            ok[i] = False
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            ok[i] = False
-            continue
-        if finite(number):
-            taken.append(i)
-            found.append(number)
+    given = cast(list[str], [texts[i] for i in present])
+    # the values holding a character other than a plain decimal number's, found in one pass
+    # over them all (C speed); only those are read one by one, as `cot._number` reads them
+    joined = ",".join(given)
+    odd: list[int] = []
+    if joined.encode().translate(None, _DECIMAL_OR_COMMA):  # (what is left is not decimal)
+        ends = np.cumsum([len(v) + 1 for v in given])
+        places = [m.start() for m in _NOT_DECIMAL.finditer(joined)]
+        odd = sorted(set(np.searchsorted(ends, places, side="right").tolist()))
+    found = np.full(len(given), np.nan)
+    try:
+        if not odd:
+            found[:] = list(map(float, given))
         else:
-            ok[i] = False
-    values[taken] = found
+            others = sorted(set(range(len(given))).difference(odd))
+            found[others] = [float(given[k]) for k in others]
+    except ValueError:  # e.g. "1e", "+", "1.2.3": which, found one by one
+        odd = list(range(len(given)))
+    for k in odd:  # (one left NaN is refused below, unless blank)
+        value = given[k].strip()
+        if value and _DECIMAL_CHARS.issuperset(value):
+            with contextlib.suppress(ValueError):
+                found[k] = float(value)
+    where = np.asarray(present)
+    values[where] = found
+    ok[where[~np.isfinite(found) & ~_blank(given, odd)]] = False  # (an infinity too)
     return values
+
+
+_NOT_DECIMAL = re.compile(r"[^0-9.+\-eE,]")
+_DECIMAL_OR_COMMA = b"0123456789.+-eE,"
+
+
+def _blank(given: list[str], odd: list[int]) -> np.ndarray:
+    """Where a value is blank (white space only: not given, so not refused)."""
+    blank = np.zeros(len(given), dtype=bool)
+    for k in odd:
+        if not given[k].strip():
+            blank[k] = True
+    return blank
 
 
 def _moments(texts: Sequence[str], ok: np.ndarray, window: tuple[int, int] | None) -> np.ndarray:
