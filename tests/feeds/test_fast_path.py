@@ -215,6 +215,7 @@ VARIANTS: dict[str, list[str]] = {
     "extra": [
         '<truceline kind="explosion" count="2"/>',
         "<!-- a comment -->",
+        "<?note a processing instruction?>",
         '<contact callsign="second"/>',
         '<track speed="2000" course="10"/>',
         '<status battery="5" battery="6"/>',

@@ -69,7 +69,6 @@ class Columns(NamedTuple):
 
 
 _text = cot._text
-_READ = ("link", "contact", "track", "remarks", "truceline")  # the details it reads
 
 
 def read_plain(data: bytes) -> Plain | None:
@@ -114,24 +113,27 @@ def read_plain(data: bytes) -> Plain | None:
         return None
     callsign = speed = course = remarks = producer = None
     if detail is not None:
-        seen: set[str] = set()
-        for child in detail.iterchildren(*_READ):
+        # every child, its tag compared here (lxml's filter by several tags costs more); the
+        # first of each detail counts, as in `cot._read`
+        contact = track = remark = False
+        for child in detail:
             tag = child.tag
             if tag == "link":
                 if producer is None and child.get("relation") == "p-p":
                     producer = _text(child.get("uid"))
-            elif tag in seen:
-                continue
             elif tag == "contact":
-                seen.add(tag)
-                callsign = _text(child.get("callsign"))
+                if not contact:
+                    contact = True
+                    callsign = _text(child.get("callsign"))
             elif tag == "track":
-                seen.add(tag)
-                speed, course = child.get("speed"), child.get("course")
+                if not track:
+                    track = True
+                    speed, course = child.get("speed"), child.get("course")
             elif tag == "remarks":
-                seen.add(tag)
-                remarks = _text("".join(cast(Iterator[str], child.itertext())))
-            else:  # <truceline/>: kinds, actors, ours sent back: the full reader's
+                if not remark:
+                    remark = True
+                    remarks = _text("".join(cast(Iterator[str], child.itertext())))
+            elif tag == "truceline":  # kinds, actors, ours sent back: the full reader's
                 return None
     if producer is None and kind[2:4] not in ("f", "f-"):
         return None  # a non-friendly self-report: an observation, the full reader's
